@@ -1,0 +1,5 @@
+"""`python -m sim` is the `approvalsim` command."""
+
+from sim.cli import main
+
+main()

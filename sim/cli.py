@@ -1,0 +1,279 @@
+"""The `approvalsim` command line (also `python -m sim`)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sim.errors import InputError
+
+app = typer.Typer(
+    name="approvalsim",
+    help="Simulate government approval and utility-connection procedures and their reforms.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+def fail(error: Exception) -> None:
+    """Print one line for a user's mistake and exit with code 2."""
+    errors.print(f"[bold red]error:[/] {error}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def run(
+    file: Annotated[
+        Path | None, typer.Argument(help="Scenario file (default: the bundled demo).")
+    ] = None,
+    replications: Annotated[
+        int | None, typer.Option("--replications", "-r", min=1, help="Replications.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Root seed (default: the file's).")] = None,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option("--variant", "-v", help="Run only this variant (repeatable)."),
+    ] = None,
+    executor: Annotated[
+        str, typer.Option(help="serial, process (one worker a core) or dask.")
+    ] = "process",
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Join an existing Dask scheduler (tcp://HOST:PORT).")
+    ] = None,
+    engine: Annotated[str, typer.Option(help="Simulation engine.")] = "des",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Folder (default results/<scenario>).")
+    ] = None,
+    steps: Annotated[
+        str, typer.Option(help="Step table: 'first' replication or 'all'.")
+    ] = "first",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run a scenario's baseline and variants, print the comparison, write the tables."""
+    from sim.experiment import progress_enabled, run_experiment, summarize_result, write_tables
+    from sim.loader import load_scenario
+
+    try:
+        if steps not in ("first", "all"):
+            raise InputError(f"--steps takes 'first' or 'all', not '{steps}'")
+        scenario = load_scenario(file)
+        folder = output or Path("results") / scenario.name
+        _check_writable(folder)
+        with _progress(not quiet and progress_enabled()) as progress:
+            result = run_experiment(
+                scenario,
+                replications=replications,
+                seed=seed,
+                variants=variant,
+                executor=executor,
+                workers=workers,
+                scheduler=scheduler,
+                engine=engine,
+                cache=folder / "runs",
+                progress=progress,
+            )
+        summarize_result(result)
+        written = write_tables(result, folder, steps=steps)
+    except InputError as error:
+        fail(error)
+    except OSError as error:
+        fail(InputError(f"cannot write results: {error.strerror or error}", file=error.filename))
+    _print_result(result)
+    reused = result.replications - result.computed
+    note = f" ({reused} reused from an earlier run)" if reused else ""
+    console.print(
+        f"\n{result.replications} replication(s), seed {result.seed}, run {result.run_id}{note}."
+    )
+    console.print("Wrote " + ", ".join(str(path) for path in written))
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Scenario or procedure files.")],
+) -> None:
+    """Check scenario and procedure files without running them."""
+    from sim.loader import load_procedure, load_scenario, read_yaml
+
+    for path in files:
+        try:
+            data = read_yaml(path)
+            if "seed" in data:
+                scenario = load_scenario(path)
+                console.print(
+                    f"{path}: scenario '{scenario.name}' with {len(scenario.demands)} procedures "
+                    f"and {len(scenario.variants)} variants is valid"
+                )
+            else:
+                procedure = load_procedure(path)
+                console.print(f"{path}: procedure '{procedure.id}' is valid")
+        except InputError as error:
+            fail(error)
+
+
+@app.command("list")
+def list_bundled() -> None:
+    """List the bundled scenarios and procedures."""
+    from sim.loader import PROJECT_ROOT, read_yaml
+
+    for folder in ("scenarios", "processes"):
+        table = Table(title=folder, show_lines=False)
+        table.add_column("file")
+        table.add_column("id")
+        table.add_column("title")
+        for path in sorted((PROJECT_ROOT / folder).glob("*.yaml")):
+            try:
+                data = read_yaml(path)
+            except InputError as error:
+                table.add_row(path.name, "?", str(error))
+                continue
+            name = data.get("name")
+            title = data.get("title") or (
+                f"{name.get('zh', '')} / {name.get('en', '')}" if isinstance(name, dict) else ""
+            )
+            table.add_row(path.name, str(data.get("id") or name), str(title))
+        console.print(table)
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"cannot create the results folder: {error.strerror}", file=folder) from None
+    if not folder.is_dir():
+        raise InputError("the results path exists and is not a folder", file=folder)
+    probe = folder / ".write-test"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise InputError(f"cannot write into the results folder: {error.strerror}", file=folder) from None
+
+
+class _progress:
+    """A rich progress bar for replications, or nothing when quiet."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        self.bar = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=errors,
+            transient=True,
+        )
+        self.bar.start()
+        self.task = self.bar.add_task("replications", total=None)
+
+        def update(done: int, total: int) -> None:
+            self.bar.update(self.task, completed=done, total=total)
+
+        return update
+
+    def __exit__(self, *exc) -> None:
+        if self.enabled:
+            self.bar.stop()
+
+
+def _interval(row, column: str, percent: bool = False, digits: int = 1) -> str:
+    value, low, high = row[column], row.get(f"{column}_low"), row.get(f"{column}_high")
+
+    def fmt(x: float) -> str:
+        return f"{100 * x:.0f}%" if percent else f"{x:.{digits}f}"
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    text = fmt(value)
+    if low is not None and high is not None and not (math.isnan(low) or math.isnan(high)):
+        text += f" [{fmt(low)}-{fmt(high)}]"
+    return text
+
+
+def _print_result(result) -> None:
+    summary = result.summary
+    scenario = result.scenario
+    for procedure_id, rows in summary.groupby("procedure", sort=False):
+        procedure = scenario.procedure_index[procedure_id]
+        table = Table(
+            title=(
+                f"{procedure.name.zh} / {procedure.name.en} — target "
+                f"{procedure.target_days:g} working days"
+            ),
+            title_justify="left",
+        )
+        for column in (
+            "variant",
+            "done",
+            "mean wd",
+            "median",
+            "P90",
+            "within target",
+            "clock wd",
+            "within (clock)",
+            "steps",
+            "materials",
+            "certs",
+            "trips",
+            "fees ¥",
+        ):
+            table.add_column(column, justify="left" if column == "variant" else "right")
+        for _, row in rows.iterrows():
+            done = f"{row['completed']:.0f}/{row['arrived']:.0f}"
+            table.add_row(
+                row["variant"],
+                done,
+                _interval(row, "mean_days"),
+                _interval(row, "median_days"),
+                _interval(row, "p90_days"),
+                _interval(row, "share_within_target", percent=True),
+                _interval(row, "mean_clock_days"),
+                _interval(row, "share_within_target_clock", percent=True),
+                f"{row['steps']:.1f}",
+                f"{row['materials']:.1f}",
+                f"{row['certificates']:.1f}",
+                f"{row['trips']:.1f}",
+                f"{row['fees_cny']:.0f}",
+            )
+        console.print(table)
+        basis = rows["interval_basis"].iloc[0]
+        console.print(f"  intervals: 95%, across {basis}", style="dim")
+    agencies = result.agencies
+    from sim.statistics import busiest_agency
+
+    for variant in result.variants:
+        busiest = busiest_agency(agencies, variant)
+        if busiest:
+            console.print(
+                f"Busiest agency ({variant}): {busiest[0]}, utilisation {100 * busiest[1]:.0f}%"
+            )
+    for _, row in agencies[agencies["overloaded"]].iterrows():
+        console.print(f"[bold yellow]warning:[/] {row['variant']}: {row['warning']}")
+
+
+def main() -> None:
+    """Entry point of the `approvalsim` command."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        errors.print("interrupted: finished replications are kept; run again to resume")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,337 @@
+"""Experiments: replications of every variant, executors, resumable results, tables.
+
+A replication runs every variant on the same cases with the same random numbers (common
+random numbers), so variant differences are the reforms'. Replication ``r`` draws from
+``SeedSequence(seed).spawn(...)[r]``, which does not depend on how many replications are
+asked for or which executor runs them: the same seed gives the same numbers, byte for
+byte, serially, in a process pool or on a Dask cluster.
+
+Each finished replication is written atomically under ``<output>/runs/<run id>/``; a rerun
+of the same scenario and seed computes only the replications that are missing. A changed
+scenario gets a new run id (a hash of the resolved scenario).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, Future, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import InputError
+from sim.model import Scenario
+
+ENGINES = ("des",)
+EXECUTORS = ("serial", "process", "dask")
+
+
+@dataclass
+class ReplicationResult:
+    """Tables of one replication, every variant."""
+
+    replication: int
+    cases: pd.DataFrame
+    steps: pd.DataFrame
+    busy: pd.DataFrame
+
+
+@dataclass
+class RunResult:
+    """What a run gives back: tables as pandas DataFrames (schemas in `sim.records`)."""
+
+    scenario: Scenario
+    variants: tuple[str, ...]
+    replications: int
+    seed: int
+    run_id: str
+    cases: pd.DataFrame
+    steps: pd.DataFrame
+    busy: pd.DataFrame
+    summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
+    agencies: pd.DataFrame = field(default_factory=pd.DataFrame)
+    output: Path | None = None
+    computed: int = 0
+
+
+def run_replication(
+    scenario: Scenario,
+    replication: int,
+    seed: int,
+    variants: Sequence[str],
+    engine: str = "des",
+    keep_steps: bool = True,
+) -> ReplicationResult:
+    """Run every variant once on replication ``replication``'s random numbers."""
+    from sim.engine import simulate
+    from sim.reforms import resolve
+
+    seed_sequence = np.random.SeedSequence(seed).spawn(replication + 1)[replication]
+    cases, steps, busy = [], [], []
+    for variant in variants:
+        model = resolve(scenario, variant)
+        records = simulate(model, seed_sequence, replication)
+        case_frame, step_frame = records.frames(scenario.calendar)
+        cases.append(case_frame)
+        if keep_steps:
+            steps.append(step_frame)
+        busy.extend(
+            (replication, variant, agency, days) for agency, days in records.agency_busy.items()
+        )
+    return ReplicationResult(
+        replication=replication,
+        cases=pd.concat(cases, ignore_index=True),
+        steps=pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(),
+        busy=pd.DataFrame(busy, columns=["replication", "variant", "agency", "busy_days"]),
+    )
+
+
+def scenario_digest(scenario: Scenario, seed: int, variants: Sequence[str], engine: str) -> str:
+    """A run id: a hash of everything that determines the numbers."""
+    digest = hashlib.sha256()
+    for part in (
+        scenario.name,
+        repr(scenario.agencies),
+        repr(tuple((d.procedure, d.arrivals_per_day) for d in scenario.demands)),
+        repr(scenario.horizon),
+        repr(scenario.variants),
+        repr(tuple((v.name, [r.parameters for r in v.reforms]) for v in scenario.variants)),
+        str(seed),
+        ",".join(variants),
+        engine,
+    ):
+        digest.update(part.encode("utf-8"))
+    digest.update(scenario.calendar.workdays.tobytes())
+    return digest.hexdigest()[:12]
+
+
+class SerialExecutor(Executor):
+    """Runs each task at once in this process (the executor for notebooks and tests)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:  # noqa: D102
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # noqa: BLE001 - handed to the caller via the future
+            future.set_exception(error)
+        return future
+
+
+def make_executor(
+    name: str | Executor, workers: int | None = None, scheduler: str | None = None
+) -> tuple[Executor, Callable[[], None]]:
+    """An executor by name and a function that shuts it down."""
+    if isinstance(name, Executor):
+        return name, lambda: None
+    if name == "serial":
+        return SerialExecutor(), lambda: None
+    if name == "process":
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+        return pool, lambda: pool.shutdown(wait=True, cancel_futures=True)
+    if name == "dask":
+        return _dask_executor(workers, scheduler)
+    raise InputError(f"unknown executor '{name}'; use one of {', '.join(EXECUTORS)}")
+
+
+def _dask_executor(workers: int | None, scheduler: str | None):
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError(
+            "the Dask executor needs the optional extra: pip install -e \".[dask]\""
+        ) from None
+    if scheduler:
+        client = Client(scheduler)
+        cluster = None
+    else:
+        # Loopback only and no dashboard: a laptop run must not open a port to the network.
+        cluster = LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+        client = Client(cluster)
+
+    def close() -> None:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+    return client.get_executor(), close
+
+
+def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in the same folder and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def _replication_file(folder: Path, replication: int) -> Path:
+    return folder / f"replication_{replication:05d}.pkl"
+
+
+def _load_finished(folder: Path | None, replications: int) -> dict[int, ReplicationResult]:
+    finished: dict[int, ReplicationResult] = {}
+    if folder is None or not folder.is_dir():
+        return finished
+    for replication in range(replications):
+        path = _replication_file(folder, replication)
+        if path.is_file():
+            try:
+                with path.open("rb") as handle:
+                    finished[replication] = pickle.load(handle)
+            except (OSError, pickle.UnpicklingError, EOFError):
+                continue  # unreadable: compute it again
+    return finished
+
+
+def run_experiment(
+    scenario: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    variants: Iterable[str] | None = None,
+    executor: str | Executor = "serial",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    engine: str = "des",
+    cache: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Run ``replications`` replications of the chosen variants.
+
+    Args:
+        scenario: The loaded scenario.
+        replications: How many (default: the scenario's).
+        seed: The root seed (default: the scenario's).
+        variants: Variant names (default: baseline and every declared variant).
+        executor: ``serial``, ``process``, ``dask`` or any `concurrent.futures.Executor`.
+        workers: Worker count for the process pool or a local Dask cluster.
+        scheduler: Address of an existing Dask scheduler (``tcp://host:port``).
+        engine: Engine name.
+        cache: Folder for finished replications (resume); None keeps nothing on disk.
+        progress: Called with (finished, total) as replications finish.
+
+    Returns:
+        The combined tables (summary tables are added by `summarize_result`).
+    """
+    replications = replications or scenario.replications
+    seed = scenario.seed if seed is None else seed
+    names = tuple(variants) if variants else scenario.variant_names
+    unknown = [name for name in names if name not in scenario.variant_names]
+    if unknown:
+        raise InputError(
+            f"unknown variant '{unknown[0]}'; the scenario has: {', '.join(scenario.variant_names)}",
+            file=scenario.file,
+        )
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine '{engine}'; use one of {', '.join(ENGINES)}")
+    names = ("baseline", *(n for n in names if n != "baseline"))
+    run_id = scenario_digest(scenario, seed, names, engine)
+    folder = cache / run_id if cache is not None else None
+    finished = _load_finished(folder, replications)
+    missing = [r for r in range(replications) if r not in finished]
+    done = len(finished)
+    if progress:
+        progress(done, replications)
+    if missing:
+        pool, close = make_executor(executor, workers, scheduler)
+        try:
+            futures = [
+                pool.submit(run_replication, scenario, r, seed, names, engine) for r in missing
+            ]
+            for future in as_completed(futures):
+                result = future.result()
+                if folder is not None:
+                    write_atomically(
+                        _replication_file(folder, result.replication),
+                        lambda path, result=result: path.write_bytes(
+                            pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+                        ),
+                    )
+                finished[result.replication] = result
+                done += 1
+                if progress:
+                    progress(done, replications)
+        finally:
+            close()
+    ordered = [finished[r] for r in range(replications)]
+    return RunResult(
+        scenario=scenario,
+        variants=names,
+        replications=replications,
+        seed=seed,
+        run_id=run_id,
+        cases=pd.concat([r.cases for r in ordered], ignore_index=True),
+        steps=pd.concat([r.steps for r in ordered], ignore_index=True),
+        busy=pd.concat([r.busy for r in ordered], ignore_index=True),
+        computed=len(missing),
+    )
+
+
+def summarize_result(result: RunResult) -> RunResult:
+    """Add the summary, comparison and agency tables to a run's result."""
+    from sim import statistics
+    from sim.reforms import resolve
+
+    agencies = {name: resolve(result.scenario, name).agencies for name in result.variants}
+    result.summary = statistics.summarize(result.cases, result.scenario)
+    result.comparison = statistics.compare(result.cases, result.scenario)
+    result.agencies = statistics.agency_load(
+        result.steps, result.busy, result.scenario, agencies=agencies
+    )
+    return result
+
+
+def write_tables(result: RunResult, output: Path, steps: str = "first") -> list[Path]:
+    """Write the run's tables as CSV into ``output``, each file atomically.
+
+    Args:
+        result: The run.
+        output: The folder (created if needed).
+        steps: ``first`` writes the step table of the first replication only (it is
+            large), ``all`` every replication's.
+
+    Returns:
+        The files written.
+    """
+    tables = {
+        "cases.csv": result.cases,
+        "steps.csv": (
+            result.steps
+            if steps == "all"
+            else result.steps[result.steps["replication"] == 0]
+        ),
+        "summary.csv": result.summary,
+        "comparison.csv": result.comparison,
+        "agencies.csv": result.agencies,
+    }
+    written = []
+    for name, table in tables.items():
+        path = output / name
+        write_atomically(path, lambda p, table=table: table.to_csv(p, index=False))
+        written.append(path)
+    result.output = output
+    return written
+
+
+def progress_enabled(stream=None) -> bool:
+    """Whether to show a progress bar: on a terminal, and not under CI."""
+    stream = stream or sys.stderr
+    return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("CI")

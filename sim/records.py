@@ -1,0 +1,200 @@
+"""The fixed record schema of a run: one row a case, one row a step execution.
+
+Engines append plain tuples in the column order below; `Records.frames` turns them into
+pandas DataFrames and adds calendar dates from the working-day calendar. The schema is
+documented here and asserted by a test; change it only with a note in the README.
+
+Case table (``cases.csv``):
+    replication, variant, procedure, case_id: which case. ``case_id`` is the same case in
+        every variant of a replication (common random numbers).
+    status: ``completed``, ``withdrawn`` (gave up after too many send-backs), ``revoked``
+        (a failed commitment or post-check revoked the approval) or ``open`` (still
+        running when the run stopped).
+    arrival_day, end_day: working-day clock (0 = the calendar's first working day);
+        ``end_day`` is empty for open cases.
+    arrival_date, end_date: the same as dates.
+    elapsed_working_days, elapsed_calendar_days: end minus arrival.
+    approval_clock_days: working days on the legal approval clock (queueing and handling
+        of steps that count; expert review, public notice and the applicant's correction
+        time do not, Administrative Licensing Law art. 45).
+    within_target: completed within the procedure's target (working days).
+    steps, materials, certificates, trips, fees_cny: the measures the plans ask to cut,
+        for this case (steps done, materials handed in, certificates needed, trips made,
+        fees paid).
+    send_backs: how often a file was sent back for correction.
+    reforms_fired: reforms that changed this case, ``;``-separated (the audit trail).
+    attributes: the case's attributes as JSON.
+
+Step table (``steps.csv``), an event log:
+    replication, variant, procedure, case_id, step, agency (``+``-joined for a joint step),
+    attempt (1 for the first submission), outcome (``accepted``, ``tolerated`` (accepted
+    with minor materials missing, on a written commitment), ``sent_back``, ``withdrawn``,
+    ``rework``, ``revoked``), ready_day (arrival at the step), start_day (staff taken),
+    handled_day (staff released), end_day (waiting over), queue_days, handling_days,
+    waiting_days, and ready_date, start_date, end_date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+CASE_COLUMNS = (
+    "replication",
+    "variant",
+    "procedure",
+    "case_id",
+    "status",
+    "arrival_day",
+    "end_day",
+    "arrival_date",
+    "end_date",
+    "elapsed_working_days",
+    "elapsed_calendar_days",
+    "approval_clock_days",
+    "within_target",
+    "steps",
+    "materials",
+    "certificates",
+    "trips",
+    "fees_cny",
+    "send_backs",
+    "reforms_fired",
+    "attributes",
+)
+
+STEP_COLUMNS = (
+    "replication",
+    "variant",
+    "procedure",
+    "case_id",
+    "step",
+    "agency",
+    "attempt",
+    "outcome",
+    "ready_day",
+    "start_day",
+    "handled_day",
+    "end_day",
+    "queue_days",
+    "handling_days",
+    "waiting_days",
+    "ready_date",
+    "start_date",
+    "end_date",
+)
+
+# What engines append, in order; the rest is derived in `frames`.
+CASE_FIELDS = (
+    "procedure",
+    "case_id",
+    "status",
+    "arrival_day",
+    "end_day",
+    "approval_clock_days",
+    "target_days",
+    "steps",
+    "materials",
+    "certificates",
+    "trips",
+    "fees_cny",
+    "send_backs",
+    "reforms_fired",
+    "attributes",
+)
+STEP_FIELDS = (
+    "procedure",
+    "case_id",
+    "step",
+    "agency",
+    "attempt",
+    "outcome",
+    "ready_day",
+    "start_day",
+    "handled_day",
+    "end_day",
+)
+
+
+@dataclass
+class Records:
+    """Rows appended by an engine during one run of one variant."""
+
+    replication: int
+    variant: str
+    cases: list[tuple] = field(default_factory=list)
+    steps: list[tuple] = field(default_factory=list)
+    agency_busy: dict[str, float] = field(default_factory=dict)
+
+    def frames(self, calendar) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The case and step tables, with dates from ``calendar``."""
+        return case_frame(self, calendar), step_frame(self, calendar)
+
+
+def case_frame(records: Records, calendar) -> pd.DataFrame:
+    """The case table of a run."""
+    raw = pd.DataFrame.from_records(records.cases, columns=list(CASE_FIELDS))
+    arrival = raw["arrival_day"].to_numpy(float)
+    end = raw["end_day"].to_numpy(float)
+    frame = pd.DataFrame(
+        {
+            "replication": records.replication,
+            "variant": records.variant,
+            "procedure": raw["procedure"],
+            "case_id": raw["case_id"],
+            "status": raw["status"],
+            "arrival_day": arrival,
+            "end_day": end,
+            "arrival_date": calendar.dates_of(arrival),
+            "end_date": calendar.dates_of(end),
+            "elapsed_working_days": end - arrival,
+            "elapsed_calendar_days": calendar.calendar_days(end) - calendar.calendar_days(arrival),
+            "approval_clock_days": raw["approval_clock_days"].to_numpy(float),
+            "within_target": (raw["status"] == "completed").to_numpy()
+            & (end - arrival <= raw["target_days"].to_numpy(float) + 1e-9),
+        }
+    )
+    for column in CASE_COLUMNS[13:]:
+        frame[column] = raw[column]
+    return frame[list(CASE_COLUMNS)]
+
+
+def step_frame(records: Records, calendar) -> pd.DataFrame:
+    """The step table (event log) of a run."""
+    raw = pd.DataFrame.from_records(records.steps, columns=list(STEP_FIELDS))
+    frame = raw.copy()
+    frame.insert(0, "variant", records.variant)
+    frame.insert(0, "replication", records.replication)
+    ready, start, handled, end = (
+        raw[name].to_numpy(float) for name in ("ready_day", "start_day", "handled_day", "end_day")
+    )
+    frame["queue_days"] = start - ready
+    frame["handling_days"] = handled - start
+    frame["waiting_days"] = end - handled
+    frame["ready_date"] = calendar.dates_of(ready)
+    frame["start_date"] = calendar.dates_of(start)
+    frame["end_date"] = calendar.dates_of(end)
+    return frame[list(STEP_COLUMNS)]
+
+
+def union_length(intervals: list[tuple[float, float]]) -> float:
+    """Total length covered by possibly overlapping intervals."""
+    if not intervals:
+        return 0.0
+    ordered = sorted(intervals)
+    total = 0.0
+    current_start, current_end = ordered[0]
+    for start, end in ordered[1:]:
+        if start > current_end:
+            total += current_end - current_start
+            current_start, current_end = start, end
+        elif end > current_end:
+            current_end = end
+    return total + current_end - current_start
+
+
+def empty_like_columns(columns: tuple[str, ...]) -> pd.DataFrame:
+    """An empty frame with the given columns."""
+    return pd.DataFrame({name: np.array([], dtype=object) for name in columns})
