@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -20,7 +21,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# Piped output is not cut to 80 columns: tables stay readable in a log file.
+console = Console(width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True)
 
 
@@ -38,7 +40,9 @@ def run(
     replications: Annotated[
         int | None, typer.Option("--replications", "-r", min=1, help="Replications.")
     ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Root seed (default: the file's).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Root seed (default: the file's).")
+    ] = None,
     variant: Annotated[
         list[str] | None,
         typer.Option("--variant", "-v", help="Run only this variant (repeatable)."),
@@ -54,9 +58,7 @@ def run(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Folder (default results/<scenario>).")
     ] = None,
-    steps: Annotated[
-        str, typer.Option(help="Step table: 'first' replication or 'all'.")
-    ] = "first",
+    steps: Annotated[str, typer.Option(help="Step table: 'first' replication or 'all'.")] = "first",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run a scenario's baseline and variants, print the comparison, write the tables."""
@@ -148,7 +150,9 @@ def _check_writable(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise InputError(f"cannot create the results folder: {error.strerror}", file=folder) from None
+        raise InputError(
+            f"cannot create the results folder: {error.strerror}", file=folder
+        ) from None
     if not folder.is_dir():
         raise InputError("the results path exists and is not a folder", file=folder)
     probe = folder / ".write-test"
@@ -156,7 +160,9 @@ def _check_writable(folder: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
-        raise InputError(f"cannot write into the results folder: {error.strerror}", file=folder) from None
+        raise InputError(
+            f"cannot write into the results folder: {error.strerror}", file=folder
+        ) from None
 
 
 class _progress:
@@ -208,51 +214,42 @@ def _interval(row, column: str, percent: bool = False, digits: int = 1) -> str:
 def _print_result(result) -> None:
     summary = result.summary
     scenario = result.scenario
+    names = {demand.procedure.id: demand.procedure for demand in scenario.demands}
     for procedure_id, rows in summary.groupby("procedure", sort=False):
-        procedure = scenario.procedure_index[procedure_id]
+        procedure = names.get(procedure_id)
+        title = f"{procedure.name.zh} / {procedure.name.en}" if procedure else procedure_id
         table = Table(
-            title=(
-                f"{procedure.name.zh} / {procedure.name.en} — target "
-                f"{procedure.target_days:g} working days"
-            ),
+            title=f"{title} — target {rows['target_days'].iloc[0]:g} working days",
             title_justify="left",
         )
-        for column in (
-            "variant",
-            "done",
-            "mean wd",
-            "median",
-            "P90",
-            "within target",
-            "clock wd",
-            "within (clock)",
-            "steps",
-            "materials",
-            "certs",
-            "trips",
-            "fees ¥",
-        ):
+        for column in ("variant", "done", "mean wd", "median", "P90", "within target"):
             table.add_column(column, justify="left" if column == "variant" else "right")
+        table.add_column("clock wd", justify="right")
+        table.add_column("within (clock)", justify="right")
+        measures = Table(title="  per case (六减)", title_justify="left", box=None)
+        for column in ("variant", "steps", "materials", "certificates", "trips", "days", "fees ¥"):
+            measures.add_column(column, justify="left" if column == "variant" else "right")
         for _, row in rows.iterrows():
-            done = f"{row['completed']:.0f}/{row['arrived']:.0f}"
             table.add_row(
                 row["variant"],
-                done,
+                f"{row['completed']:.0f}/{row['arrived']:.0f}",
                 _interval(row, "mean_days"),
                 _interval(row, "median_days"),
                 _interval(row, "p90_days"),
                 _interval(row, "share_within_target", percent=True),
                 _interval(row, "mean_clock_days"),
                 _interval(row, "share_within_target_clock", percent=True),
-                f"{row['steps']:.1f}",
-                f"{row['materials']:.1f}",
-                f"{row['certificates']:.1f}",
-                f"{row['trips']:.1f}",
+            )
+            measures.add_row(
+                row["variant"],
+                *(f"{row[c]:.1f}" for c in ("steps", "materials", "certificates", "trips")),
+                f"{row['mean_days']:.1f}",
                 f"{row['fees_cny']:.0f}",
             )
         console.print(table)
+        console.print(measures)
         basis = rows["interval_basis"].iloc[0]
-        console.print(f"  intervals: 95%, across {basis}", style="dim")
+        console.print(f"  [95% intervals; {basis}]", style="dim", highlight=False)
     agencies = result.agencies
     from sim.statistics import busiest_agency
 
@@ -266,13 +263,18 @@ def _print_result(result) -> None:
         console.print(f"[bold yellow]warning:[/] {row['variant']}: {row['warning']}")
 
 
+def _interrupted(signum: int, frame) -> None:
+    # SystemExit unwinds through `finally:` blocks, so temporary files are removed, and
+    # click does not turn it into a bare "Aborted!".
+    errors.print("interrupted: finished replications are kept; run again to resume")
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Entry point of the `approvalsim` command."""
-    try:
-        app()
-    except KeyboardInterrupt:
-        errors.print("interrupted: finished replications are kept; run again to resume")
-        sys.exit(130)
+    signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGINT, _interrupted)
+    app()
 
 
 if __name__ == "__main__":

@@ -99,3 +99,173 @@ def compile_condition(text: str, attribute_kinds: Mapping[str, str]) -> Conditio
 
 def _describe(attribute_kinds: Mapping[str, str]) -> str:
     return ", ".join(f"{name} ({kind})" for name, kind in sorted(attribute_kinds.items()))
+
+
+def evaluate_columns(condition: Condition, columns: Mapping[str, Any], n: int) -> Any:
+    """Whether each of ``n`` cases meets ``condition``, given attribute columns.
+
+    Gives exactly what `Condition.evaluate` gives case by case, without calling the rule
+    engine once per case: comparisons of attributes with literals are computed on whole
+    columns (values within two floating-point steps of a numeric literal are decided by
+    the rule engine itself, which compares decimals), and anything else is evaluated
+    once per distinct combination of the attributes the condition reads.
+
+    Args:
+        condition: The compiled condition.
+        columns: Attribute id to a numpy array of ``n`` values (object arrays of text,
+            boolean arrays, float arrays), as drawn by `sim.sampling`.
+        n: How many cases.
+
+    Returns:
+        A boolean numpy array of length ``n``.
+    """
+    import numpy as np
+
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    try:
+        result = _vector(condition.rule.statement.expression, columns)
+        if isinstance(result, np.ndarray) and result.dtype == bool and result.shape == (n,):
+            return result
+        if isinstance(result, (bool, np.bool_)):
+            return np.full(n, bool(result))
+    except _Unsupported:
+        pass
+    return _by_distinct_rows(condition, columns, n)
+
+
+class _Unsupported(Exception):
+    """A node the column evaluator does not handle: fall back to the rule engine."""
+
+
+_COMPARE = {
+    "eq": "__eq__",
+    "ne": "__ne__",
+    "lt": "__lt__",
+    "le": "__le__",
+    "gt": "__gt__",
+    "ge": "__ge__",
+}
+
+
+def _vector(node: Any, columns: Mapping[str, Any]) -> Any:
+    import numpy as np
+    from rule_engine import ast
+
+    if isinstance(node, ast.LogicExpression):
+        left = _boolean(_vector(node.left, columns))
+        right = _boolean(_vector(node.right, columns))
+        if node.type == "and":
+            return left & right
+        if node.type == "or":
+            return left | right
+        raise _Unsupported
+    if isinstance(node, ast.UnaryExpression) and node.type == "not":
+        return ~_boolean(_vector(node.right, columns))
+    if isinstance(node, ast.SymbolExpression):
+        column = columns.get(node.name)
+        if column is None or getattr(column, "dtype", None) is None:
+            raise _Unsupported
+        return column
+    if isinstance(node, ast.BooleanExpression):
+        return bool(node.value)
+    if isinstance(node, ast.StringExpression):
+        return _Literal(node.value, None)
+    if isinstance(node, ast.FloatExpression):
+        return _Literal(node.value, float(node.value))
+    if isinstance(node, ast.ComparisonExpression) and node.type in _COMPARE:
+        return _compare(node, columns)
+    if isinstance(node, ast.ContainsExpression):
+        member = _vector(node.member, columns)
+        container = node.container
+        if not (
+            isinstance(container, ast.ArrayExpression)
+            and isinstance(member, np.ndarray)
+            and member.dtype.kind in "OUb"
+            and all(
+                isinstance(item, (ast.StringExpression, ast.BooleanExpression))
+                for item in container.value
+            )
+        ):
+            raise _Unsupported
+        items = [item.value for item in container.value]
+        if member.dtype.kind == "b":
+            items = [item for item in items if isinstance(item, bool)]
+            return np.isin(member, items) if items else np.zeros(member.shape, dtype=bool)
+        texts = [item for item in items if isinstance(item, str)]
+        result = np.zeros(member.shape, dtype=bool)
+        for text in texts:
+            result |= member == text
+        return result
+    raise _Unsupported
+
+
+class _Literal:
+    """A literal: its rule-engine value (str or Decimal) and, for numbers, a float."""
+
+    def __init__(self, value: Any, number: float | None):
+        self.value = value
+        self.number = number
+
+
+def _boolean(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, np.ndarray) and value.dtype == bool:
+        return value
+    raise _Unsupported
+
+
+def _compare(node: Any, columns: Mapping[str, Any]) -> Any:
+    import operator
+
+    import numpy as np
+
+    left = _vector(node.left, columns)
+    right = _vector(node.right, columns)
+    op = getattr(operator, node.type)
+    if isinstance(left, _Literal) and isinstance(right, np.ndarray):
+        flipped = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}.get(node.type, node.type)
+        left, right, op = right, left, getattr(operator, flipped)
+    if not (isinstance(left, np.ndarray) and isinstance(right, _Literal)):
+        raise _Unsupported
+    if left.dtype.kind == "O" and right.number is None:
+        if node.type not in ("eq", "ne"):
+            raise _Unsupported
+        return op(left, right.value).astype(bool)
+    if left.dtype.kind == "f" and right.number is not None:
+        result = op(left, right.number)
+        # Decide the values next to the literal as the rule engine does (in decimals).
+        pivot = np.float64(right.number)
+        low = np.nextafter(np.nextafter(pivot, -np.inf), -np.inf)
+        high = np.nextafter(np.nextafter(pivot, np.inf), np.inf)
+        close = np.flatnonzero((left >= low) & (left <= high))
+        if close.size:
+            from rule_engine.types import coerce_value
+
+            exact = [bool(op(coerce_value(v), right.value)) for v in left[close].tolist()]
+            result[close] = exact
+        return result
+    raise _Unsupported
+
+
+def _by_distinct_rows(condition: Condition, columns: Mapping[str, Any], n: int) -> Any:
+    import numpy as np
+
+    names = sorted(name for name in condition.rule.context.symbols if name in columns)
+    codes = np.zeros(n, dtype=np.int64)
+    for name in names:
+        distinct, inverse = np.unique(columns[name], return_inverse=True)
+        codes = codes * len(distinct) + inverse.reshape(-1)
+        codes = np.unique(codes, return_inverse=True)[1].reshape(-1)  # keep codes below n
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    values = np.array(
+        [
+            condition.evaluate({name: columns[name][[index]].tolist()[0] for name in columns})
+            for index in first.tolist()
+        ],
+        dtype=bool,
+    )
+    return values[inverse.reshape(-1)]

@@ -489,8 +489,8 @@ class Pert(Distribution):
         bad = np.isnan(x)
         if bad.any():
             # scipy's betaincinv returns NaN for u below about 1e-200 (e.g. a = b = 3).
-            # There x is tiny and I_x(a, b) = x**a / (a B(a, b)) * (1 + O(x)) is exact to
-            # double precision, so invert that instead.
+            # For any sensible shape x is then tiny and I_x(a, b) = x**a / (a B(a, b)) *
+            # (1 + O(b x)) is exact to double precision, so invert that instead.
             with np.errstate(divide="ignore"):
                 small = np.exp((np.log(flat[bad]) + math.log(a) + special.betaln(a, b)) / a)
             x[bad] = small

@@ -12,28 +12,172 @@ the step's cap, after which the case is withdrawn. An accepted file then waits o
 step's elapsed waiting (public notice, expert review) holding no one. Minor defects are
 accepted on a written commitment where a tolerated-deficiency rule applies; failed
 commitments and post-checks cost a rework step, or mark the approval revoked.
+
+How it runs fast (profiled: SimPy's process and resource machinery took most of the
+time): a step is not a SimPy process but a small state machine that puts itself on the
+SimPy event queue and whose methods are the callbacks (staff granted, handling done,
+waiting over). A step that becomes ready starts once the event being processed is done,
+which is when a new process would have started. Agency staff are a lean priority queue
+that keeps SimPy's `PriorityResource` rules to the letter: requests served by priority,
+then request time, then arrival order; a freed slot goes to the head of the queue when
+the release is processed, or at once to a request made before that; a grant is an event
+of its own. So the order of events, and every number, is the same as with a process per
+step and SimPy resources. Random draws are read from Python lists made once per step,
+and rows are appended as plain tuples.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Generator
-from typing import Any
+from collections import deque
 
 import numpy as np
 import simpy
 
 from sim.model import Model, Procedure, Step
 from sim.records import Records, union_length
-from sim.sampling import ProcedureDraws, StepDraws, sample_procedure
+from sim.sampling import ProcedureDraws, sample_procedure
 from sim.streams import Streams
 
 NORMAL, FAST_LANE = 1, 0
 
 
+class _Signal:
+    """A bare event on the SimPy queue: it only fires its callbacks."""
+
+    __slots__ = ("callbacks", "_ok", "_value")
+
+    def __init__(self, callback):
+        self.callbacks = [callback]
+        self._ok = True
+        self._value = None
+
+
+class _Staff:
+    """An agency's staff: SimPy `PriorityResource` semantics without its machinery.
+
+    A request joins the queue (fast lane first, then by request time, then arrival
+    order; times never decrease, so two FIFO queues keep that order) and the head of
+    the queue is served if a staff member is free. A release frees a member; the head of
+    the queue is served when the release is processed (an event at the same time), as in
+    SimPy. With an empty queue that event could serve no one, so it is not scheduled.
+    Granting schedules the waiter (an object with ``callbacks``) as an event now.
+    """
+
+    __slots__ = ("env", "capacity", "count", "fast", "normal")
+
+    def __init__(self, env: simpy.Environment, capacity: int):
+        self.env = env
+        self.capacity = capacity
+        self.count = 0
+        self.fast: deque = deque()
+        self.normal: deque = deque()
+
+    def request(self, waiter, priority: int) -> None:
+        (self.fast if priority == FAST_LANE else self.normal).append(waiter)
+        self.serve()
+
+    def serve(self, _event=None) -> None:
+        if self.count < self.capacity:
+            queue = self.fast or self.normal
+            if queue:
+                self.count += 1
+                self.env.schedule(queue.popleft())
+
+    def release(self) -> None:
+        self.count -= 1
+        if self.fast or self.normal:
+            self.env.schedule(_Signal(self.serve))
+
+
+class _StepPlan:
+    """What every case of one procedure version needs to know about one step."""
+
+    __slots__ = (
+        "step",
+        "id",
+        "position",
+        "agencies",
+        "resources",
+        "agency",
+        "env",
+        "draws",
+        "rounds",
+        "tolerated",
+        "when",
+        "successors",
+        "materials",
+        "certificates",
+        "fees",
+        "trips",
+        "handling_on_clock",
+        "waiting_on_clock",
+        "follow_ups",
+        "waiting",
+        "per_round",
+    )
+
+    def __init__(self, sim: Simulation, step: Step, position: int, draws: ProcedureDraws):
+        self.step = step
+        self.id = step.id
+        self.position = position
+        self.agencies = step.agencies
+        # Staff are booked one agency after the other in one global order, so that joint
+        # bookings cannot deadlock; agencies without a staff limit are not booked.
+        self.resources = tuple(
+            sim.staff[agency] for agency in sorted(step.agencies) if sim.staff[agency] is not None
+        )
+        self.agency = "+".join(step.agencies)
+        self.env = sim.env
+        self.draws = draws.step(step)
+        self.rounds = len(self.draws.handling)
+        self.tolerated = step.tolerance is not None
+        self.when = draws.meets_list(step.when) if step.when is not None else None
+        self.successors: list[_StepPlan] = []
+        self.materials = len(step.materials)
+        self.certificates = step.certificates
+        self.fees = step.fees_cny
+        self.trips = step.trips
+        self.handling_on_clock = step.handling_on_clock
+        self.waiting_on_clock = step.waiting_on_clock
+        self.follow_ups = step.follow_ups
+        self.waiting = self.draws.as_list("waiting")
+        self.per_round: list[tuple | None] = [None] * self.rounds
+
+    def round(self, attempt: int) -> tuple:
+        """Per-case lists of a submission round: handling, main and minor defects."""
+        found = self.per_round[attempt]
+        if found is None:
+            draws = self.draws
+            found = self.per_round[attempt] = (
+                draws.as_list("handling", attempt),
+                draws.as_list("main", attempt),
+                draws.as_list("minor", attempt),
+            )
+        return found
+
+
+class _ProcedurePlan:
+    """The steps of one procedure version, linked to their successors."""
+
+    __slots__ = ("procedure", "steps", "roots", "waits", "draws", "json", "fired")
+
+    def __init__(self, sim: Simulation, procedure: Procedure, draws: ProcedureDraws):
+        self.procedure = procedure
+        self.draws = draws
+        self.steps = [_StepPlan(sim, step, i, draws) for i, step in enumerate(procedure.steps)]
+        by_id = {plan.id: plan for plan in self.steps}
+        for step_id, following in procedure.successors().items():
+            by_id[step_id].successors = [by_id[other] for other in following]
+        self.roots = [plan for plan in self.steps if not plan.step.after]
+        self.waits = [len(step.after) for step in procedure.steps]
+        self.json = draws.attribute_json()
+        self.fired = procedure.fired
+
+
 class _Case:
     __slots__ = (
+        "plan",
         "procedure",
         "draws",
         "index",
@@ -55,14 +199,16 @@ class _Case:
         "fired",
     )
 
-    def __init__(self, procedure: Procedure, draws: ProcedureDraws, index: int, arrival: float):
+    def __init__(self, plan: _ProcedurePlan, index: int, arrival: float):
+        procedure = plan.procedure
+        self.plan = plan
         self.procedure = procedure
-        self.draws = draws
+        self.draws = plan.draws
         self.index = index
         self.case_id = f"{procedure.id}-{index + 1:06d}"
         self.arrival = arrival
-        self.remaining = {step.id: len(step.after) for step in procedure.steps}
-        self.unfinished = len(procedure.steps)
+        self.remaining = plan.waits.copy()
+        self.unfinished = len(plan.steps)
         self.pending = 0
         self.status = "running"
         self.revoked = False
@@ -70,7 +216,283 @@ class _Case:
         self.steps = self.materials = self.certificates = self.send_backs = 0
         self.trips = self.fees = 0.0
         self.clock: list[tuple[float, float]] = []
-        self.fired: dict[str, None] = dict.fromkeys(procedure.fired)
+        self.fired: dict[str, None] = dict.fromkeys(plan.fired)
+
+
+class _StepRun:
+    """One step of one case; it is its own event on the SimPy queue."""
+
+    __slots__ = (
+        "callbacks",
+        "_ok",
+        "_value",
+        "sim",
+        "case",
+        "plan",
+        "attempt",
+        "ready",
+        "start",
+        "handled",
+        "effort",
+        "booked",
+        "minor",
+    )
+
+    def __init__(self, sim: Simulation, case: _Case, plan: _StepPlan):
+        self._ok = True
+        self._value = None
+        self.sim = sim
+        self.case = case
+        self.plan = plan
+
+    def begin(self) -> None:
+        case = self.case
+        plan = self.plan
+        case.steps += 1
+        case.materials += plan.materials
+        case.certificates += plan.certificates
+        case.fees += plan.fees
+        self.attempt = 0
+        self.submit()
+
+    def submit(self) -> None:
+        case = self.case
+        plan = self.plan
+        case.trips += plan.trips
+        self.ready = plan.env.now
+        self.effort = plan.round(self.attempt)[0][case.index]
+        resources = plan.resources
+        if resources:
+            self.booked = 1
+            self.callbacks = [self.granted]
+            resources[0].request(self, case.priority)
+        else:
+            self.hold()
+
+    def granted(self, _event) -> None:
+        resources = self.plan.resources
+        booked = self.booked
+        if booked < len(resources):
+            self.booked = booked + 1
+            self.callbacks = [self.granted]
+            resources[booked].request(self, self.case.priority)
+            return
+        self.hold()
+
+    def hold(self) -> None:
+        env = self.plan.env
+        self.start = env.now
+        self.callbacks = [self.release]
+        env.schedule(self, NORMAL, self.effort)
+
+    def release(self, _event) -> None:
+        plan = self.plan
+        case = self.case
+        effort = self.effort
+        for resource in plan.resources:
+            resource.release()
+        sim = self.sim
+        busy = sim.busy
+        for agency in plan.agencies:
+            busy[agency] += effort
+        handled = self.handled = plan.env.now
+        if plan.handling_on_clock:
+            case.clock.append((self.ready, handled))
+        if case.status != "running":
+            return
+        index = case.index
+        attempt = self.attempt
+        _, main, minor = plan.round(attempt)
+        main = main is not None and main[index]
+        minor = self.minor = minor is not None and minor[index]
+        if main or (minor and not plan.tolerated):
+            case.send_backs += 1
+            self.attempt = attempt = attempt + 1
+            outcome = "sent_back" if attempt < plan.rounds else "withdrawn"
+            sim.records.steps.append(
+                (
+                    case.procedure.id,
+                    case.case_id,
+                    plan.id,
+                    plan.agency,
+                    attempt,
+                    outcome,
+                    self.ready,
+                    self.start,
+                    handled,
+                    handled,
+                )
+            )
+            if outcome == "withdrawn":
+                sim.record_case(case, "withdrawn", handled)
+                return
+            self.callbacks = [self.resubmit]
+            response = plan.draws.as_list("response", attempt - 1)[index]
+            plan.env.schedule(self, NORMAL, response)
+            return
+        waiting = plan.waiting[index]
+        if waiting > 0:
+            self.callbacks = [self.finish]
+            plan.env.schedule(self, NORMAL, waiting)
+            return
+        self.finish(None)
+
+    def resubmit(self, _event) -> None:
+        if self.case.status != "running":
+            return
+        self.submit()
+
+    def finish(self, _event) -> None:
+        sim = self.sim
+        plan = self.plan
+        case = self.case
+        now = plan.env.now
+        if plan.waiting_on_clock:
+            case.clock.append((self.handled, now))
+        sim.records.steps.append(
+            (
+                case.procedure.id,
+                case.case_id,
+                plan.id,
+                plan.agency,
+                self.attempt + 1,
+                "tolerated" if self.minor else "accepted",
+                self.ready,
+                self.start,
+                self.handled,
+                now,
+            )
+        )
+        if plan.follow_ups:
+            sim.follow_ups(case, plan, self.minor)
+        if case.status == "running":
+            # The step is done: ready the successors that wait on nothing else.
+            case.unfinished -= 1
+            remaining = case.remaining
+            for following in plan.successors:
+                position = following.position
+                remaining[position] -= 1
+                if remaining[position] == 0:
+                    sim.ready(case, following)
+            if case.unfinished == 0 and case.pending == 0:
+                sim.record_case(case, "revoked" if case.revoked else "completed", now)
+        if sim.deferred:
+            sim.flush()
+
+
+class _Rework:
+    """A rework step after a failed commitment or post-check; its own event, too."""
+
+    __slots__ = (
+        "callbacks",
+        "_ok",
+        "_value",
+        "sim",
+        "case",
+        "plan",
+        "position",
+        "agency",
+        "resource",
+        "ready",
+        "start",
+        "effort",
+    )
+
+    def __init__(self, sim: Simulation, case: _Case, plan: _StepPlan, position: int):
+        self._ok = True
+        self._value = None
+        self.sim = sim
+        self.case = case
+        self.plan = plan
+        self.position = position
+        follow_up = plan.follow_ups[position]
+        self.agency = follow_up.consequence.agency or plan.step.agency
+
+    def begin(self) -> None:
+        delay = self.plan.draws.follow_up_delay[self.position][self.case.index]
+        self.callbacks = [self.acquire]
+        self.sim.env.schedule(self, NORMAL, float(delay))
+
+    def acquire(self, _event) -> None:
+        sim = self.sim
+        self.ready = sim.env.now
+        self.effort = float(self.plan.draws.follow_up_handling[self.position][self.case.index])
+        self.resource = sim.staff[self.agency]
+        if self.resource is not None:
+            self.callbacks = [self.hold]
+            self.resource.request(self, self.case.priority)
+            return
+        self.hold(None)
+
+    def hold(self, _event) -> None:
+        env = self.sim.env
+        self.start = env.now
+        self.callbacks = [self.release]
+        env.schedule(self, NORMAL, self.effort)
+
+    def release(self, _event) -> None:
+        sim = self.sim
+        case = self.case
+        if self.resource is not None:
+            self.resource.release()
+        sim.busy[self.agency] += self.effort
+        now = sim.env.now
+        case.clock.append((self.ready, now))
+        case.steps += 1
+        case.trips += self.plan.trips
+        sim.records.steps.append(
+            (
+                case.procedure.id,
+                case.case_id,
+                self.plan.id,
+                self.agency,
+                1,
+                "rework",
+                self.ready,
+                self.start,
+                now,
+                now,
+            )
+        )
+        case.pending -= 1
+        sim.maybe_complete(case)
+
+
+class _Arrivals:
+    """The arrivals of one procedure: an event that reschedules itself."""
+
+    __slots__ = ("callbacks", "_ok", "_value", "sim", "demand", "draws", "times", "masks", "plans", "index")
+
+    def __init__(self, sim: Simulation, demand, draws: ProcedureDraws):
+        self._ok = True
+        self._value = None
+        self.sim = sim
+        self.demand = demand
+        self.draws = draws
+        self.times = draws.arrivals.tolist()
+        self.masks = [draws.meets_list(condition) for condition in demand.conditions]
+        self.plans: dict[tuple[bool, ...], _ProcedurePlan] = {}
+        self.index = 0
+        if self.times:
+            self.callbacks = [self.arrive]
+            sim.env.schedule(self, NORMAL, self.times[0] - 0.0)
+
+    def arrive(self, _event) -> None:
+        sim = self.sim
+        index = self.index
+        signature = tuple(mask[index] for mask in self.masks)
+        plan = self.plans.get(signature)
+        if plan is None:
+            plan = sim.plan(self.demand.version(signature), self.draws)
+            self.plans[signature] = plan
+        sim.start(plan, index)
+        self.index = index = index + 1
+        times = self.times
+        if index < len(times):
+            self.callbacks = [self.arrive]
+            sim.env.schedule(self, NORMAL, times[index] - times[index - 1])
+        if sim.deferred:
+            sim.flush()
 
 
 class Simulation:
@@ -85,142 +507,81 @@ class Simulation:
         """Simulate until the horizon's end and return the records."""
         self.env = simpy.Environment()
         self.staff = {
-            agency.id: None if agency.unlimited else simpy.PriorityResource(self.env, agency.staff)
+            agency.id: None if agency.unlimited else _Staff(self.env, agency.staff)
             for agency in self.model.agencies
         }
         self.records = Records(self.replication, self.model.variant)
         self.busy = dict.fromkeys(self.staff, 0.0)
         self.live: dict[str, _Case] = {}
-        self.successors: dict[int, dict[str, tuple[str, ...]]] = {}
+        # Steps (and rework) that became ready while an event was being processed: they
+        # start, in order, once it is done, as SimPy processes started then would.
+        self.deferred: list = []
+        self.plans: dict[tuple[int, int], _ProcedurePlan] = {}
         streams = Streams(self.seed_sequence)
         horizon = self.model.scenario.horizon
         for demand in self.model.demands:
             draws = sample_procedure(
                 streams, demand.procedure, demand.arrivals_per_day, horizon.arrival_days
             )
-            self.env.process(self._arrivals(demand, draws))
+            _Arrivals(self, demand, draws)
         self.env.run(until=horizon.end)
         for case in list(self.live.values()):
-            self._record_case(case, "open", math.nan)
+            self.record_case(case, "open", math.nan)
         self.records.agency_busy = self.busy
         return self.records
 
-    def _arrivals(self, demand, draws: ProcedureDraws) -> Generator[Any, Any, None]:
-        previous = 0.0
-        for index, arrival in enumerate(draws.arrivals.tolist()):
-            yield self.env.timeout(arrival - previous)
-            previous = arrival
-            signature = tuple(draws.meets(c, index) for c in demand.conditions)
-            self._start(demand.version(signature), draws, index)
+    def plan(self, procedure: Procedure, draws: ProcedureDraws) -> _ProcedurePlan:
+        """The plan of a procedure version (made once)."""
+        key = (id(procedure), id(draws))
+        found = self.plans.get(key)
+        if found is None:
+            found = self.plans[key] = _ProcedurePlan(self, procedure, draws)
+        return found
 
-    def _start(self, procedure: Procedure, draws: ProcedureDraws, index: int) -> None:
-        case = _Case(procedure, draws, index, self.env.now)
-        if id(procedure) not in self.successors:
-            self.successors[id(procedure)] = procedure.successors()
+    def flush(self) -> None:
+        """Start the steps and rework that became ready, in the order they did."""
+        deferred = self.deferred
+        position = 0
+        while position < len(deferred):
+            deferred[position].begin()
+            position += 1
+        deferred.clear()
+
+    def start(self, plan: _ProcedurePlan, index: int) -> None:
+        """Start a case: ready the steps that wait on nothing."""
+        case = _Case(plan, index, self.env.now)
         self.live[case.case_id] = case
-        for step in procedure.steps:
-            if not step.after:
-                self._ready(case, step)
-        self._maybe_complete(case)
+        for step in plan.roots:
+            self.ready(case, step)
+        self.maybe_complete(case)
 
-    def _ready(self, case: _Case, step: Step) -> None:
+    def ready(self, case: _Case, plan: _StepPlan) -> None:
+        """Start a step once the current event is done (or skip it if it does not apply)."""
         if case.status != "running":
             return
-        if not case.draws.meets(step.when, case.index):
-            self._finish(case, step)
+        if plan.when is not None and not plan.when[case.index]:
+            self.finish(case, plan)
             return
-        self.env.process(self._step(case, step))
+        self.deferred.append(_StepRun(self, case, plan))
 
-    def _finish(self, case: _Case, step: Step) -> None:
+    def finish(self, case: _Case, plan: _StepPlan) -> None:
+        """Mark a step done and ready the successors that no longer wait on anything."""
         case.unfinished -= 1
-        procedure = case.procedure
-        for following in self.successors[id(procedure)][step.id]:
-            case.remaining[following] -= 1
-            if case.remaining[following] == 0:
-                self._ready(case, procedure.step(following))
+        remaining = case.remaining
+        for following in plan.successors:
+            remaining[following.position] -= 1
+            if remaining[following.position] == 0:
+                self.ready(case, following)
 
-    def _maybe_complete(self, case: _Case) -> None:
+    def maybe_complete(self, case: _Case) -> None:
+        """Record the case when nothing is left to do."""
         if case.status == "running" and case.unfinished == 0 and case.pending == 0:
-            self._record_case(case, "revoked" if case.revoked else "completed", self.env.now)
+            self.record_case(case, "revoked" if case.revoked else "completed", self.env.now)
 
-    def _acquire(self, agencies: tuple[str, ...], priority: int):
-        requests = []
-        # One global order of booking, so that joint bookings cannot deadlock.
-        for agency in sorted(agencies):
-            resource = self.staff[agency]
-            if resource is not None:
-                request = resource.request(priority=priority)
-                yield request
-                requests.append((resource, request))
-        return requests
-
-    def _hold(self, agencies: tuple[str, ...], effort: float, priority: int):
-        requests = yield from self._acquire(agencies, priority)
-        start = self.env.now
-        yield self.env.timeout(effort)
-        for resource, request in requests:
-            resource.release(request)
-        for agency in agencies:
-            self.busy[agency] += effort
-        return start
-
-    def _step(self, case: _Case, step: Step) -> Generator[Any, Any, None]:
-        index = case.index
-        draws: StepDraws = case.draws.step(step)
-        case.steps += 1
-        case.materials += len(step.materials)
-        case.certificates += step.certificates
-        case.fees += step.fees_cny
-        tolerated = step.tolerance is not None
-        rounds = len(draws.handling)
-        agency = "+".join(step.agencies)
-        attempt = 0
-        while True:
-            case.trips += step.trips
-            ready = self.env.now
-            start = yield from self._hold(step.agencies, draws.handling[attempt][index], case.priority)
-            handled = self.env.now
-            if step.handling_on_clock:
-                case.clock.append((ready, handled))
-            if case.status != "running":
-                return
-            main, minor = _defects(step, draws, attempt, index)
-            if main or (minor and not tolerated):
-                case.send_backs += 1
-                attempt += 1
-                outcome = "sent_back" if attempt < rounds else "withdrawn"
-                self._record_step(case, step.id, agency, attempt, outcome, ready, start, handled)
-                if outcome == "withdrawn":
-                    self._record_case(case, "withdrawn", self.env.now)
-                    return
-                yield self.env.timeout(draws.response[attempt - 1][index])
-                if case.status != "running":
-                    return
-                continue
-            waiting = float(draws.waiting[index])
-            if waiting > 0:
-                yield self.env.timeout(waiting)
-            if step.waiting_on_clock:
-                case.clock.append((handled, self.env.now))
-            self._record_step(
-                case,
-                step.id,
-                agency,
-                attempt + 1,
-                "tolerated" if minor else "accepted",
-                ready,
-                start,
-                handled,
-                self.env.now,
-            )
-            self._follow_ups(case, step, draws, tolerated_now=minor)
-            if case.status == "running":
-                self._finish(case, step)
-                self._maybe_complete(case)
-            return
-
-    def _follow_ups(self, case: _Case, step: Step, draws: StepDraws, tolerated_now: bool) -> None:
-        for position, follow_up in enumerate(step.follow_ups):
+    def follow_ups(self, case: _Case, plan: _StepPlan, tolerated_now: bool) -> None:
+        """Fire a step's commitments and post-checks after it is accepted."""
+        draws = plan.draws
+        for position, follow_up in enumerate(plan.follow_ups):
             if follow_up.kind == "commitment" and not tolerated_now:
                 continue
             case.fired[follow_up.reform] = None
@@ -229,42 +590,15 @@ class Simulation:
             if follow_up.consequence.kind == "revoke":
                 case.revoked = True
                 now = self.env.now
-                self._record_step(case, step.id, "", 1, "revoked", now, now, now, now)
+                self.records.steps.append(
+                    (case.procedure.id, case.case_id, plan.id, "", 1, "revoked", now, now, now, now)
+                )
             else:
                 case.pending += 1
-                self.env.process(self._rework(case, step, draws, position))
+                self.deferred.append(_Rework(self, case, plan, position))
 
-    def _rework(self, case: _Case, step: Step, draws: StepDraws, position: int):
-        follow_up = step.follow_ups[position]
-        agency = follow_up.consequence.agency or step.agency
-        yield self.env.timeout(draws.follow_up_delay[position][case.index])
-        ready = self.env.now
-        effort = draws.follow_up_handling[position][case.index]
-        start = yield from self._hold((agency,), effort, case.priority)
-        case.clock.append((ready, self.env.now))
-        case.steps += 1
-        case.trips += step.trips
-        self._record_step(case, step.id, agency, 1, "rework", ready, start, self.env.now)
-        case.pending -= 1
-        self._maybe_complete(case)
-
-    def _record_step(self, case, step_id, agency, attempt, outcome, ready, start, handled, end=None):
-        self.records.steps.append(
-            (
-                case.procedure.id,
-                case.case_id,
-                step_id,
-                agency,
-                attempt,
-                outcome,
-                ready,
-                start,
-                handled,
-                handled if end is None else end,
-            )
-        )
-
-    def _record_case(self, case: _Case, status: str, end: float) -> None:
+    def record_case(self, case: _Case, status: str, end: float) -> None:
+        """Append the case's row and take it off the live list."""
         case.status = status
         self.live.pop(case.case_id, None)
         procedure = case.procedure
@@ -284,22 +618,9 @@ class Simulation:
                 case.fees,
                 case.send_backs,
                 ";".join(case.fired),
-                json.dumps(case.draws.attributes(case.index), ensure_ascii=False),
+                case.plan.json[case.index],
             )
         )
-
-
-def _defects(step: Step, draws: StepDraws, attempt: int, index: int) -> tuple[bool, bool]:
-    main = minor = False
-    defective = draws.defective[attempt]
-    for material in step.materials:
-        flags = defective.get(material.id)
-        if flags is not None and flags[index]:
-            if material.kind == "main":
-                main = True
-            else:
-                minor = True
-    return main, minor
 
 
 def simulate(model: Model, seed_sequence: np.random.SeedSequence, replication: int = 0) -> Records:

@@ -14,6 +14,7 @@ scenario gets a new run id (a hash of the resolved scenario).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import pickle
 import sys
@@ -147,7 +148,7 @@ def _dask_executor(workers: int | None, scheduler: str | None):
         from distributed import Client, LocalCluster
     except ImportError:
         raise InputError(
-            "the Dask executor needs the optional extra: pip install -e \".[dask]\""
+            'the Dask executor needs the optional extra: pip install -e ".[dask]"'
         ) from None
     if scheduler:
         client = Client(scheduler)
@@ -160,6 +161,7 @@ def _dask_executor(workers: int | None, scheduler: str | None):
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            silence_logs=logging.ERROR,
         )
         client = Client(cluster)
 
@@ -314,9 +316,7 @@ def write_tables(result: RunResult, output: Path, steps: str = "first") -> list[
     tables = {
         "cases.csv": result.cases,
         "steps.csv": (
-            result.steps
-            if steps == "all"
-            else result.steps[result.steps["replication"] == 0]
+            result.steps if steps == "all" else result.steps[result.steps["replication"] == 0]
         ),
         "summary.csv": result.summary,
         "comparison.csv": result.comparison,

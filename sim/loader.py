@@ -44,8 +44,30 @@ MAX_FILE_BYTES = 5_000_000
 
 
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file keeping line numbers; refuse duplicate keys and non-UTF-8 text."""
+    """Parse a YAML file keeping line numbers; refuse duplicate keys and non-UTF-8 text.
+
+    Parsed files are cached by path, size and modification time: a scenario reads each
+    procedure file once however often it is named. Callers must not modify the result.
+    """
     path = Path(path)
+    try:
+        status = path.stat()
+    except OSError:
+        status = None
+    if status is not None and path.is_file():
+        key = (str(path.resolve()), status.st_size, status.st_mtime_ns)
+        if key not in _PARSED:
+            if len(_PARSED) > 256:
+                _PARSED.clear()
+            _PARSED[key] = _parse_yaml(path)
+        return _PARSED[key]
+    return _parse_yaml(path)
+
+
+_PARSED: dict[tuple[str, int, int], Any] = {}
+
+
+def _parse_yaml(path: Path) -> Any:
     if not path.exists():
         raise InputError("no such file", file=path)
     if path.is_dir():
@@ -110,16 +132,25 @@ def field_path(loc: Sequence[Any]) -> str:
 
 
 def _validation_error(error: ValidationError, data: Any, path: Path) -> InputError:
-    first = error.errors()[0]
+    problems = error.errors()
+    first = problems[0]
     loc = [part for part in first["loc"] if not _is_union_tag(part)]
     message = first["msg"]
+    alternatives = [p for p in problems if [x for x in p["loc"] if not _is_union_tag(x)] == loc]
+    if len(alternatives) > 1:
+        # A union: say what the field accepts rather than why each branch failed.
+        if any(p["type"] == "dict_type" for p in alternatives):
+            message = "must be a number (fixed working days) or a mapping with `type:`"
+        else:
+            message = " or ".join(sorted({p["msg"] for p in alternatives}))
+        problems = [p for p in problems if p not in alternatives[1:]]
     if first["type"] == "extra_forbidden":
         message = f"unknown field '{loc[-1]}'" + _suggest(loc, data)
     elif first["type"] == "missing":
         message = f"missing required field '{loc[-1]}'"
     elif first["type"] == "string_pattern_mismatch":
         message = "must be lower-case letters, digits and underscores, starting with a letter"
-    more = len(error.errors()) - 1
+    more = len(problems) - 1
     if more:
         message += f" (and {more} more problem{'s' if more > 1 else ''} in this file)"
     return InputError(message, file=path, line=line_of(data, loc), field=field_path(loc) or None)
@@ -153,7 +184,9 @@ def _suggest(loc: Sequence[Any], data: Any) -> str:
     if model is None:
         model = schema.ScenarioSpec if "seed" in data else schema.ProcedureSpec
     close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
-    return f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(model.model_fields)}"
+    return (
+        f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(model.model_fields)}"
+    )
 
 
 def _distribution(spec: Any, data: Any, path: Path, loc: tuple[Any, ...]):
@@ -249,8 +282,7 @@ def _build_procedure(spec: ProcedureSpec, data: Any, path: Path) -> Procedure:
                 waiting=_distribution(step.waiting, data, path, (*loc, "waiting")),
                 after=tuple(step.after),
                 materials=tuple(
-                    Material(m.id, m.name, m.kind, m.probability_defective)
-                    for m in step.materials
+                    Material(m.id, m.name, m.kind, m.probability_defective) for m in step.materials
                 ),
                 send_back=send_back,
                 trips=step.trips,
@@ -399,7 +431,8 @@ def load_scenario(path: Path | str | None = None) -> Scenario:
             users = [
                 d.procedure.id
                 for d in demands
-                if d.arrivals_per_day > 0 and any(agency.id in s.agencies for s in d.procedure.steps)
+                if d.arrivals_per_day > 0
+                and any(agency.id in s.agencies for s in d.procedure.steps)
             ]
             if users:
                 raise fail(
@@ -521,7 +554,11 @@ def _calendar(spec: ScenarioSpec, start, overrides, fail) -> WorkingCalendar:
     end += datetime.timedelta(days=math.ceil(needed * 7 / 5))
     try:
         calendar = WorkingCalendar.build(start, end, overrides)
-        base = 0 if spec.horizon.until is None else calendar.working_days_between(start, spec.horizon.until)
+        base = (
+            0
+            if spec.horizon.until is None
+            else calendar.working_days_between(start, spec.horizon.until)
+        )
         while len(calendar) < base + needed:
             end += datetime.timedelta(days=10)
             calendar = WorkingCalendar.build(start, end, overrides)

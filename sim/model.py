@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sim.conditions import Condition
     from sim.distributions import Distribution
 
+
 @dataclass(frozen=True)
 class Name:
     """A name in Chinese and English."""

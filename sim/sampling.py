@@ -4,30 +4,164 @@ Engines take no randomness of their own: they read these arrays. Each array come
 stream keyed by procedure, step (its `random_key`), purpose and resubmission round, so a
 case draws the same numbers for the same step in every variant (common random numbers),
 and a reform that rescales a duration maps the same uniforms through its new quantiles.
+
+Draws are made on first use, for every case at once. The per-round draws of a step
+(handling, response, defects) are made round by round, so a step that allows twenty
+resubmissions costs only the rounds some case reaches; the numbers are the same whichever
+order they are asked for in, since each comes from its own keyed stream. A fixed
+distribution draws nothing (its quantile does not depend on the uniform).
 """
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from sim.conditions import evaluate_columns
+from sim.distributions import Distribution, Fixed
 from sim.model import Attribute, Procedure, Step
 from sim.streams import Streams
 
 
-@dataclass
-class StepDraws:
-    """Per-case draws of one step; index ``[round][case]`` for per-round arrays."""
+_MISSING = object()
 
-    handling: list[np.ndarray]
-    waiting: np.ndarray
-    response: list[np.ndarray]
-    defective: list[dict[str, np.ndarray]]
-    follow_up_delay: list[np.ndarray]
-    follow_up_failed: list[np.ndarray]
-    follow_up_handling: list[np.ndarray]
+
+class _Rounds(Sequence):
+    """A list of per-round arrays computed on first access of each round."""
+
+    def __init__(self, rounds: int, make: Callable[[int], Any]):
+        self._make = make
+        self._items: list[Any] = [None] * rounds
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index):  # noqa: D105
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._items)))]
+        item = self._items[index]
+        if item is None:
+            if index < 0:
+                index += len(self._items)
+            if not 0 <= index < len(self._items):
+                raise IndexError(index)
+            item = self._items[index] = self._make(index)
+        return item
+
+
+class StepDraws:
+    """Per-case draws of one step; index ``[round][case]`` for per-round arrays.
+
+    Attributes:
+        handling: Handling effort of each submission round (lazy, one array a round).
+        waiting: Elapsed waiting after acceptance.
+        response: The applicant's correction time after a send-back in each round.
+        defective: Per round, material id to a boolean array (defective or not), for the
+            materials that can be defective.
+        follow_up_delay: Per follow-up, the delay from the step's end to the check.
+        follow_up_failed: Per follow-up, whether the check fails.
+        follow_up_handling: Per follow-up, the rework effort (zeros for a revoke).
+    """
+
+    def __init__(self, streams: Streams, procedure_id: str, step: Step, n: int):
+        self.step = step
+        self.cases = n
+        self._streams = streams
+        self._procedure_id = procedure_id
+        rounds = 1 + (step.send_back.max_resubmissions if step.send_back else 0)
+        self._uniform_cache: dict[tuple, np.ndarray] = {}
+        self.handling = _Rounds(rounds, lambda r: self._quantile(step.handling, "handling", r))
+        send_back = step.send_back
+        self.response = (
+            _Rounds(rounds, lambda r: self._quantile(send_back.response, "response", r))
+            if send_back is not None
+            else []
+        )
+        self.defective = _Rounds(rounds, self._defective)
+        self._defects = _Rounds(rounds, self._combined_defects)
+        self.waiting = self._quantile(step.waiting, "waiting")
+        self.follow_up_delay: list[np.ndarray] = []
+        self.follow_up_failed: list[np.ndarray] = []
+        self.follow_up_handling: list[np.ndarray] = []
+        for follow_up in step.follow_ups:
+            tag = follow_up.reform
+            self.follow_up_delay.append(self._quantile(follow_up.delay, "follow_up", tag, "delay"))
+            self.follow_up_failed.append(
+                self._draw("follow_up", tag, "fails") < follow_up.failure_share
+            )
+            rework = follow_up.consequence.handling
+            self.follow_up_handling.append(
+                self._quantile(rework, "follow_up", tag, "handling")
+                if rework is not None
+                else np.zeros(n)
+            )
+        self._lists: dict[tuple, list] = {}
+
+    def uniforms(self, *purpose: str | int) -> np.ndarray:
+        """The step's uniforms for one purpose, for every case (kept once asked for)."""
+        found = self._uniform_cache.get(purpose)
+        if found is None:
+            found = self._uniform_cache[purpose] = self._draw(*purpose)
+        return found
+
+    def _draw(self, *purpose: str | int) -> np.ndarray:
+        return self._streams.uniforms(
+            self._procedure_id, self.step.random_key, *purpose, shape=self.cases
+        )
+
+    def _quantile(self, distribution: Distribution, *purpose: str | int) -> np.ndarray:
+        if type(distribution) is Fixed:
+            # The quantile of a fixed value ignores its uniform: drawing it changes nothing.
+            return np.full(self.cases, distribution.value)
+        found = self._uniform_cache.get(purpose)
+        return distribution.quantile(found if found is not None else self._draw(*purpose))
+
+    def _defective(self, round_: int) -> dict[str, np.ndarray]:
+        return {
+            m.id: self._draw("material", m.id, round_) < m.probability_defective
+            for m in self.step.materials
+            if m.probability_defective > 0
+        }
+
+    def _combined_defects(self, round_: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+        main = minor = None
+        for material in self.step.materials:
+            flags = self.defective[round_].get(material.id)
+            if flags is None:
+                continue
+            if material.kind == "main":
+                main = flags if main is None else main | flags
+            else:
+                minor = flags if minor is None else minor | flags
+        return main, minor
+
+    def defects(self, round_: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Whether any main, and any minor, material is defective in a round (None: never)."""
+        return self._defects[round_]
+
+    def as_list(self, name: str, round_: int = 0) -> list:
+        """A per-case array as a Python list (cached): ``handling``, ``response``,
+        ``waiting``, ``main`` or ``minor`` (the last two: defects of the round, or None).
+        """
+        key = (name, round_)
+        found = self._lists.get(key, _MISSING)
+        if found is _MISSING:
+            if name == "handling":
+                found = self.handling[round_].tolist()
+            elif name == "response":
+                found = self.response[round_].tolist()
+            elif name == "waiting":
+                found = self.waiting.tolist()
+            else:
+                flags = self.defects(round_)[0 if name == "main" else 1]
+                found = None if flags is None else flags.tolist()
+            self._lists[key] = found
+        return found
 
 
 @dataclass
@@ -45,6 +179,8 @@ class ProcedureDraws:
     _steps: dict[int, tuple[Step, StepDraws]] = field(default_factory=dict)
     _attributes: list[dict[str, Any]] | None = None
     _conditions: dict[str, np.ndarray] = field(default_factory=dict)
+    _condition_lists: dict[str, list[bool]] = field(default_factory=dict)
+    _json: list[str] | None = None
 
     def step(self, step: Step) -> StepDraws:
         """The draws of a step (of any version of the procedure) for every case."""
@@ -70,18 +206,82 @@ class ProcedureDraws:
             ]
         return self._attributes[case]
 
+    def mask(self, condition: Any) -> np.ndarray:
+        """Whether each case meets a condition, as a boolean array (evaluated once)."""
+        found = self._conditions.get(condition.text)
+        if found is None:
+            found = evaluate_columns(condition, self.attribute_columns, self.cases)
+            self._conditions[condition.text] = found
+        return found
+
+    def meets_list(self, condition: Any) -> list[bool]:
+        """Whether each case meets a condition, as a Python list (evaluated once)."""
+        found = self._condition_lists.get(condition.text)
+        if found is None:
+            found = self._condition_lists[condition.text] = self.mask(condition).tolist()
+        return found
+
     def meets(self, condition: Any, case: int) -> bool:
         """Whether a case meets a condition (None: always), evaluated once per case."""
         if condition is None:
             return True
-        mask = self._conditions.get(condition.text)
-        if mask is None:
-            mask = np.array(
-                [condition.evaluate(self.attributes(index)) for index in range(self.cases)],
-                dtype=bool,
+        return self.meets_list(condition)[case]
+
+    def attribute_json(self) -> list[str]:
+        """Each case's attributes as JSON text, as ``json.dumps(attributes, ensure_ascii=False)``."""
+        if self._json is None:
+            self._json = attribute_json(self.attribute_columns, self.cases)
+        return self._json
+
+
+def attribute_json(columns: dict[str, np.ndarray], n: int) -> list[str]:
+    """Per-case JSON objects of attribute columns, text-identical to ``json.dumps``.
+
+    Columns of few values (categorical, boolean) are written once per distinct
+    combination; numeric values are formatted as `json` formats floats.
+    """
+    if not columns:
+        return ["{}"] * n
+    names = list(columns)
+    if all(columns[name].dtype.kind != "f" for name in names):
+        codes = np.zeros(n, dtype=np.int64)
+        for name in names:
+            distinct, inverse = np.unique(columns[name], return_inverse=True)
+            codes = codes * len(distinct) + inverse.reshape(-1)
+        _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+        texts = np.array(
+            [
+                json.dumps(
+                    {name: columns[name][[index]].tolist()[0] for name in names},
+                    ensure_ascii=False,
+                )
+                for index in first.tolist()
+            ],
+            dtype=object,
+        )
+        return texts[inverse.reshape(-1)].tolist()
+    pieces = []
+    for position, name in enumerate(names):
+        key = json.dumps(name, ensure_ascii=False)
+        pieces.append(("{" if position == 0 else ", ") + key + ": ")
+        column = columns[name]
+        if column.dtype.kind == "f":
+            values = [
+                float.__repr__(v) if math.isfinite(v) else json.dumps(v) for v in column.tolist()
+            ]
+        else:
+            distinct, inverse = np.unique(column, return_inverse=True)
+            texts = np.array(
+                [json.dumps(v, ensure_ascii=False) for v in distinct.tolist()], dtype=object
             )
-            self._conditions[condition.text] = mask
-        return bool(mask[case])
+            values = texts[inverse.reshape(-1)].tolist()
+        pieces.append(values)
+    prefixes = pieces[0::2]
+    columns_text = pieces[1::2]
+    return [
+        "".join(part for pair in zip(prefixes, row) for part in pair) + "}"
+        for row in zip(*columns_text)
+    ]
 
 
 def arrival_times(streams: Streams, procedure_id: str, rate: float, days: float) -> np.ndarray:
@@ -107,46 +307,7 @@ def sample_attribute(streams: Streams, procedure_id: str, attribute: Attribute, 
 
 def sample_step(streams: Streams, procedure_id: str, step: Step, n: int) -> StepDraws:
     """Per-case draws of one step, keyed by the step's random key."""
-    key = step.random_key
-    rounds = 1 + (step.send_back.max_resubmissions if step.send_back else 0)
-
-    def uniforms(*purpose: str | int) -> np.ndarray:
-        return streams.uniforms(procedure_id, key, *purpose, shape=n)
-
-    handling = [step.handling.quantile(uniforms("handling", r)) for r in range(rounds)]
-    response = (
-        [step.send_back.response.quantile(uniforms("response", r)) for r in range(rounds)]
-        if step.send_back
-        else []
-    )
-    defective = [
-        {
-            m.id: uniforms("material", m.id, r) < m.probability_defective
-            for m in step.materials
-            if m.probability_defective > 0
-        }
-        for r in range(rounds)
-    ]
-    follow_up_delay, follow_up_failed, follow_up_handling = [], [], []
-    for follow_up in step.follow_ups:
-        tag = follow_up.reform
-        follow_up_delay.append(follow_up.delay.quantile(uniforms("follow_up", tag, "delay")))
-        follow_up_failed.append(uniforms("follow_up", tag, "fails") < follow_up.failure_share)
-        rework = follow_up.consequence.handling
-        follow_up_handling.append(
-            rework.quantile(uniforms("follow_up", tag, "handling"))
-            if rework is not None
-            else np.zeros(n)
-        )
-    return StepDraws(
-        handling=handling,
-        waiting=step.waiting.quantile(uniforms("waiting")),
-        response=response,
-        defective=defective,
-        follow_up_delay=follow_up_delay,
-        follow_up_failed=follow_up_failed,
-        follow_up_handling=follow_up_handling,
-    )
+    return StepDraws(streams, procedure_id, step, n)
 
 
 def sample_procedure(

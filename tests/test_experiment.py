@@ -1,0 +1,155 @@
+"""Replications, executors, resuming, common random numbers, the Python API schema."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import sim
+from sim.experiment import run_experiment, summarize_result, write_tables
+from sim.loader import load_scenario
+from sim.records import CASE_COLUMNS, STEP_COLUMNS
+from tests.conftest import scenario_text, write_case
+
+PROCEDURE = """
+id: proc
+name: {zh: 测试, en: Test}
+target: {working_days: 3, source: "test"}
+attributes:
+  - {id: size, kind: categorical, shares: {small: 0.7, large: 0.3}, source: "test"}
+steps:
+  - id: intake
+    name: {zh: 受理, en: Intake}
+    agency: desk
+    handling: {type: exponential, mean: 0.3}
+    materials: [{id: form, name: 表, kind: main, probability_defective: 0.2}]
+    send_back: {response: {type: exponential, mean: 2}, max_resubmissions: 2}
+    source: "test"
+  - id: review
+    name: {zh: 审查, en: Review}
+    agency: review
+    handling: {type: lognormal, median: 0.6, p90: 1.5}
+    after: [intake]
+    source: "test"
+"""
+
+AGENCIES = """
+agencies:
+  - {id: desk, name: {zh: 窗口, en: Desk}, staff: 2, source: "test"}
+  - {id: review, name: {zh: 审查, en: Review}, staff: 2, source: "test"}
+"""
+
+VARIANTS = """
+variants:
+  - name: faster_review
+    reforms:
+      - {type: time_limit, procedure: proc, steps: [review], scale: 0.8, source: "test"}
+"""
+
+
+@pytest.fixture
+def scenario_path(tmp_path):
+    text = scenario_text(agencies=AGENCIES, rate=2.0, days=60, drain=60, extra=VARIANTS)
+    return write_case(tmp_path, PROCEDURE, text)
+
+
+def _tables(result) -> bytes:
+    return result.cases.to_csv(index=False).encode() + result.steps.to_csv(index=False).encode()
+
+
+def test_serial_process_and_dask_give_the_same_bytes(scenario_path):
+    scenario = load_scenario(scenario_path)
+    serial = run_experiment(scenario, replications=4, seed=9, executor="serial")
+    pool = run_experiment(scenario, replications=4, seed=9, executor="process", workers=2)
+    single = run_experiment(scenario, replications=4, seed=9, executor="process", workers=1)
+    assert _tables(serial) == _tables(pool) == _tables(single)
+    pytest.importorskip("distributed")
+    dask = run_experiment(scenario, replications=4, seed=9, executor="dask", workers=2)
+    assert _tables(serial) == _tables(dask)
+
+
+def test_common_random_numbers_narrow_the_paired_interval(tmp_path):
+    # A lightly loaded review (three staff): the reform's effect hardly depends on the
+    # replication's luck, so pairing by common random numbers removes most of the noise.
+    agencies = AGENCIES.replace("staff: 2, source: \"test\"}\n", "staff: 3, source: \"test\"}\n")
+    text = scenario_text(agencies=agencies, rate=2.0, days=60, drain=60, extra=VARIANTS)
+    path = write_case(tmp_path, PROCEDURE, text)
+    result = sim.run(load_scenario(path), replications=8, seed=3)
+    row = result.comparison.query(
+        "variant == 'faster_review' and procedure == 'proc' and metric == 'mean_days'"
+    ).iloc[0]
+    paired = row.difference_high - row.difference_low
+    unpaired = row.unpaired_high - row.unpaired_low
+    assert row.difference < 0
+    assert paired < unpaired / 3, (paired, unpaired)
+
+
+def test_same_arrivals_and_attributes_in_every_variant(scenario_path):
+    result = run_experiment(load_scenario(scenario_path), replications=1, seed=4)
+    cases = result.cases.set_index(["variant", "case_id"])
+    base, reform = cases.loc["baseline"].sort_index(), cases.loc["faster_review"].sort_index()
+    assert base.index.equals(reform.index)
+    assert base.arrival_day.equals(reform.arrival_day)
+    assert base.attributes.equals(reform.attributes)
+
+
+def test_resume_computes_only_what_is_missing(scenario_path, tmp_path):
+    scenario = load_scenario(scenario_path)
+    cache = tmp_path / "cache"
+    first = run_experiment(scenario, replications=2, seed=1, cache=cache)
+    assert first.computed == 2
+    again = run_experiment(scenario, replications=3, seed=1, cache=cache)
+    assert again.computed == 1
+    fresh = run_experiment(scenario, replications=3, seed=1)
+    assert _tables(again) == _tables(fresh)
+    other_seed = run_experiment(scenario, replications=1, seed=2, cache=cache)
+    assert other_seed.run_id != first.run_id and other_seed.computed == 1
+
+
+def test_killed_run_resumes_without_losing_or_doubling(scenario_path, tmp_path):
+    output = tmp_path / "out"
+    command = [
+        sys.executable, "-m", "sim", "run", str(scenario_path), "-q",
+        "--replications", "12", "--executor", "serial", "--output", str(output),
+    ]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        finished = list(output.glob("runs/*/replication_*.pkl"))
+        if len(finished) >= 2:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    finished = list(output.glob("runs/*/replication_*.pkl"))
+    assert 2 <= len(finished) < 12, "the run should have been interrupted part-way"
+    assert not list(output.glob("runs/*/.*tmp")), "no half-written file is left behind"
+    assert not (output / "cases.csv").exists()
+    resumed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "reused from an earlier run" in resumed.stdout
+    whole = tmp_path / "whole"
+    command[command.index(str(output))] = str(whole)
+    subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
+    for name in ("cases.csv", "steps.csv", "summary.csv", "comparison.csv"):
+        assert (output / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+def test_python_api_tables_have_the_documented_schema(scenario_path, tmp_path):
+    from sim.statistics import AGENCY_COLUMNS, COMPARISON_COLUMNS, SUMMARY_COLUMNS
+
+    result = sim.run(str(scenario_path), replications=2, seed=2)
+    assert tuple(result.cases.columns) == CASE_COLUMNS
+    assert tuple(result.steps.columns) == STEP_COLUMNS
+    assert tuple(result.summary.columns) == SUMMARY_COLUMNS
+    assert tuple(result.comparison.columns) == COMPARISON_COLUMNS
+    assert tuple(result.agencies.columns) == AGENCY_COLUMNS
+    assert set(result.summary.variant) == {"baseline", "faster_review"}
+    written = write_tables(summarize_result(result), tmp_path / "tables")
+    assert all(path.stat().st_size > 0 for path in written)
+    _ = os
