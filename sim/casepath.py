@@ -452,6 +452,7 @@ def tail_drivers(
     procedure: str,
     variant: str,
     tail: float = 0.1,
+    procedures: VariantProcedures | None = None,
 ) -> pd.DataFrame:
     """Which steps and agencies the slowest cases spend their time in.
 
@@ -469,6 +470,7 @@ def tail_drivers(
         procedure: The procedure id.
         variant: The variant name.
         tail: The share of slowest cases (0.1: the slowest 10%).
+        procedures: The variant's procedures; default resolved from the scenario.
 
     Returns:
         A frame with columns `DRIVER_COLUMNS`: ``tail_days`` is the mean days per tail
@@ -497,7 +499,7 @@ def tail_drivers(
         sample = done.iloc[np.unique(picks)]
     else:
         sample = done
-    procedures = VariantProcedures.of(scenario, variant)
+    procedures = procedures or VariantProcedures.of(scenario, variant)
     wanted = pd.concat([slow, sample])[["replication", "case_id"]].drop_duplicates()
     rows = steps[(steps["variant"] == variant) & (steps["procedure"] == procedure)]
     rows = rows.merge(wanted, on=["replication", "case_id"], how="inner")

@@ -255,10 +255,12 @@ def _by_distinct_rows(condition: Condition, columns: Mapping[str, Any], n: int) 
     import numpy as np
 
     names = sorted(name for name in condition.rule.context.symbols if name in columns)
+    from sim.sampling import factorize
+
     codes = np.zeros(n, dtype=np.int64)
     for name in names:
-        distinct, inverse = np.unique(columns[name], return_inverse=True)
-        codes = codes * len(distinct) + inverse.reshape(-1)
+        inverse, distinct = factorize(np.asarray(columns[name]))
+        codes = codes * len(distinct) + inverse
         codes = np.unique(codes, return_inverse=True)[1].reshape(-1)  # keep codes below n
     _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
     values = np.array(

@@ -28,6 +28,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
@@ -62,14 +63,41 @@ CONTRIBUTION_COLUMNS = (
     "share_within_target_step_high",
     "baseline_mean_days",
     "baseline_share_within_target",
+    "relevant",
     "note",
 )
 """Columns of `reform_contributions`. ``*_change`` is the paired difference against the
 baseline; ``*_step`` (cumulative rows) the paired difference against the previous prefix
-(the baseline for the first), i.e. the waterfall's bar."""
+(the baseline for the first), i.e. the waterfall's bar. ``relevant`` marks the reforms
+that name the procedure, change the whole variant (added staff), or change its numbers
+materially (through shared agencies: see `MATERIAL_SHARE`); a package for a whole city
+has many reforms that leave a given procedure alone."""
 
 _NAN = float("nan")
+MATERIAL_SHARE = 0.005
+"""A reform that names another procedure is listed when it moves the share within
+target by at least this much (half a point) ..."""
+MATERIAL_DAYS = 0.05
+"""... or the mean by at least this many working days ..."""
+MATERIAL_SHARE_OF_MEAN = 0.005
+"""... and at least this share of the baseline mean (through shared agencies)."""
 _METRICS = ("mean_days", "share_within_target")
+
+
+def named_procedures(parameters: dict[str, Any]) -> tuple[str, ...]:
+    """The procedures a reform names (``procedure``, ``procedures``, a bundle's ``id``).
+
+    Empty for a reform of the whole variant (``add_staff``).
+    """
+    named: list[str] = []
+    if isinstance(parameters.get("procedure"), str):
+        named.append(parameters["procedure"])
+    listed = parameters.get("procedures")
+    if isinstance(listed, list | tuple):
+        named.extend(str(p) for p in listed)
+        if isinstance(parameters.get("id"), str):
+            named.append(parameters["id"])
+    return tuple(dict.fromkeys(named))
 
 
 def default_variant(scenario: Scenario) -> str:
@@ -145,7 +173,8 @@ def contribution_variants(
 
             resolve(trial, synthetic.name)
         except Exception as error:  # noqa: BLE001 - reported per reform in the table
-            notes[synthetic.name] = f"cannot be applied alone: {error}"
+            reason = str(error).split("; known:")[0]
+            notes[synthetic.name] = f"cannot be applied alone: {reason}"
             continue
         usable.append(synthetic)
     plan = []
@@ -157,6 +186,7 @@ def contribution_variants(
             "position": position,
             "reform": reform.label,
             "reform_type": reform.type,
+            "procedures": named_procedures(reform.parameters),
             "synthetic": synthetic.name if synthetic.name in names else None,
             "note": notes.get(synthetic.name, ""),
         }
@@ -273,7 +303,19 @@ def contributions_table(
                 ):
                     row[f"{metric}_step{suffix}"] = value
             rows.append(row)
-    return pd.DataFrame(rows, columns=list(CONTRIBUTION_COLUMNS))
+    frame = pd.DataFrame(rows, columns=list(CONTRIBUTION_COLUMNS))
+    named = {(e["position"]): e["procedures"] for e in plan}
+    share = frame[["share_within_target_change", "share_within_target_step"]].abs().max(axis=1)
+    days = frame[["mean_days_change", "mean_days_step"]].abs().max(axis=1)
+    floor = np.maximum(MATERIAL_DAYS, MATERIAL_SHARE_OF_MEAN * frame["baseline_mean_days"].abs())
+    material = (share >= MATERIAL_SHARE) | (days >= floor.fillna(MATERIAL_DAYS))
+    by_reform = material.groupby([frame["procedure"], frame["position"]]).transform("any")
+    targets = [
+        not named[position] or procedure in named[position]
+        for procedure, position in zip(frame["procedure"], frame["position"], strict=True)
+    ]
+    frame["relevant"] = by_reform.to_numpy(bool) | np.asarray(targets, dtype=bool)
+    return frame
 
 
 def _prefix_steps(cases: pd.DataFrame, changed: Scenario, plan, statistics) -> dict:

@@ -461,7 +461,18 @@ class _Rework:
 class _Arrivals:
     """The arrivals of one procedure: an event that reschedules itself."""
 
-    __slots__ = ("callbacks", "_ok", "_value", "sim", "demand", "draws", "times", "masks", "plans", "index")
+    __slots__ = (
+        "callbacks",
+        "_ok",
+        "_value",
+        "sim",
+        "demand",
+        "draws",
+        "times",
+        "masks",
+        "plans",
+        "index",
+    )
 
     def __init__(self, sim: Simulation, demand, draws: ProcedureDraws):
         self._ok = True

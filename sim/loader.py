@@ -297,6 +297,7 @@ def _build_procedure(spec: ProcedureSpec, data: Any, path: Path) -> Procedure:
                     else None
                 ),
                 source=step.source,
+                fixed_days=step.fixed_days,
             )
         )
     procedure = Procedure(

@@ -107,6 +107,8 @@ class Step:
         stream: Key of the step's random numbers; kept across reforms so that a step
             draws the same numbers in every variant (common random numbers).
         source: Where the numbers come from.
+        fixed_days: The step's fixed time for the deterministic (Doing Business) method,
+            when declared; otherwise that method takes the typical handling plus waiting.
     """
 
     id: str
@@ -129,6 +131,7 @@ class Step:
     follow_ups: tuple[FollowUp, ...] = ()
     stream: str = ""
     source: str = ""
+    fixed_days: float | None = None
 
     @property
     def agencies(self) -> tuple[str, ...]:

@@ -99,6 +99,7 @@ _TEXT = {
         "p90_queue": "90% 分位",
         "overloaded": "超负荷",
         "package": "整体方案",
+        "other_reforms": "其他改革",
         "no_data": "无数据",
     },
     "en": {
@@ -130,6 +131,7 @@ _TEXT = {
         "p90_queue": "90th percentile",
         "overloaded": "overloaded",
         "package": "package",
+        "other_reforms": "other reforms",
         "no_data": "no data",
     },
 }
@@ -241,6 +243,35 @@ def pick(zh: Any, en: Any, lang: str, fallback: Any = "") -> str:
     if zh and cjk_font() is not None:
         return zh
     return fallback or en or zh
+
+
+_TOKENS = re.compile(r"[\u2e80-\u9fff\uf900-\uffef]|[^\s\u2e80-\u9fff\uf900-\uffef]+|\s+")
+
+
+def wrap(label: str, width: int = 28, lines: int = 3) -> str:
+    """``label`` broken into lines of about ``width`` columns (a CJK character counts 2).
+
+    Latin words are kept whole; CJK text may break between any two characters. Past
+    ``lines`` lines the rest is cut with an ellipsis.
+    """
+    out: list[str] = []
+    current, used = "", 0
+    for token in _TOKENS.findall(str(label)):
+        size = sum(2 if has_cjk(ch) else 1 for ch in token)
+        if token.isspace():
+            if current:
+                current, used = current + " ", used + 1
+            continue
+        if used + size > width and current.strip():
+            out.append(current.rstrip())
+            current, used = "", 0
+        current, used = current + token, used + size
+    if current.strip():
+        out.append(current.rstrip())
+    if len(out) > lines:
+        out = out[:lines]
+        out[-1] = out[-1] + "…"
+    return "\n".join(out) or str(label)
 
 
 def _text(value: Any) -> str:
@@ -436,7 +467,7 @@ def plot_cycle_times(
             ax.plot(np.quantile(d, 0.9), position, "|", color="#d1495b", markersize=12, mew=2)
         ax.set_yticks(
             [len(order) - i for i in range(len(order))],
-            [variant_label(scenario, v, lang) for v in order],
+            [wrap(variant_label(scenario, v, lang)) for v in order],
         )
         ax.set_ylim(0.4, len(order) + 0.6)
         target = _target_of(scenario, procedure)
@@ -516,7 +547,7 @@ def plot_share_within_target(
         for yy, value in zip(y, share, strict=True):
             if np.isfinite(value):
                 ax.text(min(value + 1, 96), yy, f"{value:.0f}%", va="center", fontsize=8)
-        ax.set_yticks(y, [variant_label(scenario, v, lang) for v in order])
+        ax.set_yticks(y, [wrap(variant_label(scenario, v, lang)) for v in order])
         ax.set_xlim(0, 100)
         ax.set_xlabel(text("share_points", lang))
         target = _target_of(scenario, procedure)
@@ -541,6 +572,13 @@ def _reform_label(row: pd.Series, lang: str) -> str:
     return label
 
 
+def _relevant(rows: pd.DataFrame) -> np.ndarray:
+    """The rows to show: those marked ``relevant`` (every row without that column)."""
+    if "relevant" not in rows:
+        return np.ones(len(rows), dtype=bool)
+    return rows["relevant"].fillna(True).to_numpy(bool)
+
+
 def plot_reforms_alone(
     contributions: pd.DataFrame,
     procedure: str,
@@ -550,6 +588,8 @@ def plot_reforms_alone(
     lang: str = "zh",
 ) -> Figure:
     """Each reform of the package applied alone: its change against the baseline.
+
+    Only the reforms marked ``relevant`` are shown (see `sim.contributions`).
 
     Args:
         contributions: The frame of `sim.contributions.reform_contributions`.
@@ -567,9 +607,9 @@ def plot_reforms_alone(
         rows = contributions[
             (contributions["procedure"] == procedure) & (contributions["mode"] == "alone")
         ].sort_values("position")
-        figure, ax = _axes(ax, (7, 0.6 + 0.4 * max(len(rows), 1)))
+        rows = rows[_relevant(rows) & np.isfinite(rows[f"{metric}_change"].to_numpy(float))]
+        figure, ax = _axes(ax, (7, 0.8 + 0.4 * max(len(rows), 1)))
         scale = _metric_scale(metric)
-        rows = rows[np.isfinite(rows[f"{metric}_change"].to_numpy(float))]
         if rows.empty:
             _empty(ax, lang)
             return _finish(figure)
@@ -588,7 +628,7 @@ def plot_reforms_alone(
             color=np.where(better, "#3b6fb6", "#d1495b"),
         )
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_yticks(y, [_reform_label(row, lang) for _, row in rows.iterrows()])
+        ax.set_yticks(y, [wrap(_reform_label(row, lang)) for _, row in rows.iterrows()])
         ax.set_xlabel(
             text("change_share" if metric.startswith("share") else "change_mean_days", lang)
         )
@@ -608,7 +648,9 @@ def plot_waterfall(
 
     Each bar is the step from the previous prefix of the package to the next (the
     reform's contribution given the reforms before it); the first and last bars are
-    the baseline and the whole package.
+    the baseline and the whole package. Reforms not marked ``relevant`` (see
+    `sim.contributions`) are summed into one "other reforms" bar when they move the
+    figure at all.
 
     Args:
         contributions: The frame of `sim.contributions.reform_contributions`.
@@ -633,14 +675,22 @@ def plot_waterfall(
             _empty(ax, lang)
             return _finish(figure)
         base = scale * float(rows[f"baseline_{metric}"].iloc[0])
-        levels = np.concatenate([[base], values])
-        steps = np.diff(levels)
-        labels = [text("baseline", lang)] + [_reform_label(r, lang) for _, r in rows.iterrows()]
+        final = float(values[np.isfinite(values)][-1])
+        steps = np.diff(np.concatenate([[base], values]))
+        keep = _relevant(rows)
+        labels = [text("baseline", lang)]
+        labels += [wrap(_reform_label(r, lang), 20) for _, r in rows[keep].iterrows()]
+        shown = list(steps[keep])
+        other = final - base - float(np.nansum(shown))
+        if abs(other) > 1e-9 * max(1.0, abs(final)):
+            labels.append(text("other_reforms", lang))
+            shown.append(other)
         labels.append(text("package", lang))
+        levels = base + np.concatenate([[0.0], np.nancumsum(shown)])
         x = np.arange(len(labels))
         ax.bar(x[0], base, color="#b0a8b9", width=0.6)
         higher_is_better = metric.startswith("share")
-        for i, step in enumerate(steps, start=1):
+        for i, step in enumerate(shown, start=1):
             if not np.isfinite(step):
                 continue
             good = step >= 0 if higher_is_better else step <= 0
@@ -661,6 +711,7 @@ def plot_waterfall(
                 va="bottom",
                 fontsize=7,
             )
+        levels = np.append(levels, final)
         ax.bar(x[-1], levels[-1], color="#1f3f73", width=0.6)
         ax.set_xticks(x, labels, rotation=30, ha="right")
         ax.set_ylabel(text("share_points" if higher_is_better else "mean_days", lang))
@@ -743,7 +794,7 @@ def plot_gantt(
         labels = []
         for row in lines.itertuples(index=False):
             name = pick(row.step_zh, row.step_en, lang, row.step)
-            labels.append(f"▶ {name}" if row.row in critical_rows else name)
+            labels.append(wrap(f"▶ {name}" if row.row in critical_rows else name, 36, 2))
         clock_label = f"{text('clock', lang)} ({clock_days:.1f})"
         ax.set_yticks([y_of[r] for r in lines["row"]] + [0], labels + [clock_label])
         ax.set_ylim(-0.6, count + 0.6)
@@ -758,11 +809,13 @@ def plot_gantt(
             if row.agency
         }
         handles = [Patch(color=colours.get(a, "#888888"), label=names.get(a, a)) for a in shown]
-        handles += [
-            Patch(facecolor="white", edgecolor="grey", hatch="////", label=text("off_clock", lang)),
-            Patch(facecolor=KIND_COLOURS["correction"], label=text("correction", lang)),
-            Patch(facecolor="white", edgecolor="black", label=text("critical", lang)),
-        ]
+        handles.append(
+            Patch(facecolor="white", edgecolor="grey", hatch="////", label=text("off_clock", lang))
+        )
+        for kind in ("correction", "delay"):
+            if (timeline["kind"] == kind).any():
+                handles.append(Patch(facecolor=KIND_COLOURS[kind], label=text(kind, lang)))
+        handles.append(Patch(facecolor="white", edgecolor="black", label=text("critical", lang)))
         ax.legend(
             handles=handles,
             loc="upper left",
@@ -826,8 +879,12 @@ def plot_tail_drivers(
         for step, agency in chosen.index:
             row = names.loc[(step, agency)]
             labels.append(
-                f"{pick(row['step_zh'], row['step_en'], lang, step)} · "
-                f"{pick(row['agency_zh'], row['agency_en'], lang, agency)}"
+                wrap(
+                    f"{pick(row['step_zh'], row['step_en'], lang, step)} · "
+                    f"{pick(row['agency_zh'], row['agency_en'], lang, agency)}",
+                    36,
+                    2,
+                )
             )
         ax.set_yticks(y, labels)
         ax.set_xlabel(text("tail_days", lang))
@@ -849,39 +906,48 @@ def _agency_bars(
     xlabel: str,
     line: float | None,
 ) -> Figure:
+    """A dot plot: one line per agency, one marker (with its interval) per variant."""
     rows = agencies[np.isfinite(agencies[column].to_numpy(float))]
     order = _variant_order(rows, scenario) if len(rows) else []
     names = list(dict.fromkeys(rows["agency"]))
-    figure, ax = _axes(ax, (7, 1.0 + 0.25 * max(len(names), 1) * max(len(order), 1)))
+    figure, ax = _axes(ax, (7, 1.4 + 0.3 * max(len(names), 1) + 0.15 * len(order)))
     if rows.empty:
         _empty(ax, lang)
         return figure
-    height = 0.8 / len(order)
+    spread = min(0.6, 0.15 * len(order))
+    offsets = np.linspace(spread / 2, -spread / 2, len(order)) if len(order) > 1 else [0.0]
     colours = matplotlib.colormaps["tab10"].colors
+    base = np.arange(len(names))[::-1].astype(float)
     for j, variant in enumerate(order):
         part = rows[rows["variant"] == variant].set_index("agency").reindex(names)
-        y = np.arange(len(names))[::-1] + 0.4 - (j + 0.5) * height
+        y = base + offsets[j]
         values = part[column].to_numpy(float)
         low = part.get(f"{column}_low", part[column]).clip(lower=0)
         high = part.get(f"{column}_high", part[column])
-        ax.barh(
+        ax.errorbar(
+            values,
             y,
-            np.nan_to_num(values),
-            height=height,
             xerr=_error(values, low, high),
+            fmt="o",
+            markersize=4,
             capsize=2,
+            elinewidth=0.8,
             color=colours[j % len(colours)],
-            label=variant_label(scenario, variant, lang),
+            label=wrap(variant_label(scenario, variant, lang), 36),
         )
         overloaded = part["overloaded"].fillna(False).to_numpy(bool)
         for yy, value, flag in zip(y, values, overloaded, strict=True):
             if flag and np.isfinite(value):
                 ax.text(value, yy, " ⚠", va="center", color="#d1495b", fontsize=8)
+    for position in base[:-1]:
+        ax.axhline(position - 0.5, color="#e5e5e5", linewidth=0.6, zorder=0)
     if line is not None:
         ax.axvline(line, color="#d1495b", linestyle="--", linewidth=1)
-    ax.set_yticks(np.arange(len(names))[::-1], [agency_label(scenario, a, lang) for a in names])
+    ax.set_yticks(base, [wrap(agency_label(scenario, a, lang), 24) for a in names])
+    ax.set_ylim(-0.6, len(names) - 0.4)
+    ax.set_xlim(left=0)
     ax.set_xlabel(xlabel)
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2)
     return figure
 
 

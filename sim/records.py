@@ -1,8 +1,10 @@
 """The fixed record schema of a run: one row a case, one row a step execution.
 
-Engines append plain tuples in the column order below; `Records.frames` turns them into
-pandas DataFrames and adds calendar dates from the working-day calendar. The schema is
-documented here and asserted by a test; change it only with a note in the README.
+Engines append plain tuples in the column order below, or (the vectorised engine) hand
+over whole columns as numpy arrays in ``case_columns`` / ``step_columns``; `Records.frames`
+turns either into the same pandas DataFrames and adds calendar dates from the
+working-day calendar. The schema is documented here and asserted by a test; change it
+only with a note in the README.
 
 Case table (``cases.csv``):
     replication, variant, procedure, case_id: which case. ``case_id`` is the same case in
@@ -118,24 +120,118 @@ STEP_FIELDS = (
 )
 
 
+@dataclass(frozen=True)
+class Coded:
+    """A text column given as codes into labels: the column is ``labels[codes]``.
+
+    Lets an engine hand over, say, a million step names without making a million
+    references; `Records.frames` expands it.
+    """
+
+    codes: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def expand(self) -> np.ndarray:
+        """The column as an object array of text."""
+        return np.asarray(self.labels, dtype=object)[self.codes]
+
+
+# Column types of the raw fields when given as arrays (what the tuple rows give).
+_FIELD_TYPES = {
+    "procedure": object,
+    "case_id": object,
+    "status": object,
+    "arrival_day": np.float64,
+    "end_day": np.float64,
+    "approval_clock_days": np.float64,
+    "target_days": np.float64,
+    "steps": np.int64,
+    "materials": np.int64,
+    "certificates": np.int64,
+    "trips": np.float64,
+    "fees_cny": np.float64,
+    "send_backs": np.int64,
+    "reforms_fired": object,
+    "attributes": object,
+    "step": object,
+    "agency": object,
+    "attempt": np.int64,
+    "outcome": object,
+    "ready_day": np.float64,
+    "start_day": np.float64,
+    "handled_day": np.float64,
+}
+
+
 @dataclass
 class Records:
-    """Rows appended by an engine during one run of one variant."""
+    """Rows appended by an engine during one run of one variant.
+
+    Attributes:
+        replication: The replication's number.
+        variant: The variant's name.
+        cases: Case rows, tuples in `CASE_FIELDS` order.
+        steps: Step rows, tuples in `STEP_FIELDS` order.
+        agency_busy: Staff-days of handling per agency.
+        case_columns: Further case rows as columns (field name to array, or `Coded`
+            for text), after ``cases``.
+        step_columns: Further step rows as columns, after ``steps``.
+    """
 
     replication: int
     variant: str
     cases: list[tuple] = field(default_factory=list)
     steps: list[tuple] = field(default_factory=list)
     agency_busy: dict[str, float] = field(default_factory=dict)
+    case_columns: dict[str, np.ndarray | Coded] | None = None
+    step_columns: dict[str, np.ndarray | Coded] | None = None
+
+    @property
+    def case_count(self) -> int:
+        """How many case rows there are."""
+        return len(self.cases) + _length(self.case_columns, "case_id")
+
+    @property
+    def step_count(self) -> int:
+        """How many step rows there are."""
+        return len(self.steps) + _length(self.step_columns, "case_id")
 
     def frames(self, calendar) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The case and step tables, with dates from ``calendar``."""
         return case_frame(self, calendar), step_frame(self, calendar)
 
 
+def _length(columns: dict[str, np.ndarray] | None, name: str) -> int:
+    return 0 if columns is None else len(columns[name])
+
+
+def _raw(rows: list[tuple], columns: dict[str, np.ndarray] | None, fields) -> pd.DataFrame:
+    """The raw fields as a frame, from tuple rows and/or columns, with the same dtypes."""
+    if columns is None or len(columns[fields[1]]) == 0:
+        return pd.DataFrame.from_records(rows, columns=list(fields))
+    frame = pd.DataFrame(
+        {
+            name: (
+                columns[name].expand()
+                if isinstance(columns[name], Coded)
+                else np.asarray(columns[name], dtype=_FIELD_TYPES[name])
+            )
+            for name in fields
+        }
+    )
+    if rows:
+        frame = pd.concat(
+            [pd.DataFrame.from_records(rows, columns=list(fields)), frame], ignore_index=True
+        )
+    return frame
+
+
 def case_frame(records: Records, calendar) -> pd.DataFrame:
     """The case table of a run."""
-    raw = pd.DataFrame.from_records(records.cases, columns=list(CASE_FIELDS))
+    raw = _raw(records.cases, records.case_columns, CASE_FIELDS)
     arrival = raw["arrival_day"].to_numpy(float)
     end = raw["end_day"].to_numpy(float)
     frame = pd.DataFrame(
@@ -163,7 +259,7 @@ def case_frame(records: Records, calendar) -> pd.DataFrame:
 
 def step_frame(records: Records, calendar) -> pd.DataFrame:
     """The step table (event log) of a run."""
-    raw = pd.DataFrame.from_records(records.steps, columns=list(STEP_FIELDS))
+    raw = _raw(records.steps, records.step_columns, STEP_FIELDS)
     frame = raw.copy()
     frame.insert(0, "variant", records.variant)
     frame.insert(0, "replication", records.replication)

@@ -182,17 +182,24 @@ class OnlineParams(ProcedureParams):
 
 
 class TimeLimitParams(ProcedureParams):
-    """`time_limit` (压缩时限): ``scale`` or ``cap``."""
+    """`time_limit` (压缩时限): ``scale`` or ``cap``, on the agency's own time."""
 
     steps: NamesOrAll
     scale: Scale | None = None
     cap: float | None = Field(default=None, ge=0.0, le=distributions.MAX_WORKING_DAYS)
+    waiting_on_clock: bool = True
 
     @model_validator(mode="after")
     def _one_of(self) -> TimeLimitParams:
         if (self.scale is None) == (self.cap is None):
             raise ValueError("give either `scale:` or `cap:` (working days)")
         return self
+
+
+class WaiverParams(ProcedureParams):
+    """`fee_waiver` (零收费) and `certificate_waiver` (减证明)."""
+
+    steps: NamesOrAll
 
 
 class FastLaneParams(ProcedureParams):
@@ -679,14 +686,40 @@ def online(params: OnlineParams, reform: _Reform) -> Transform:
 
 
 def time_limit(params: TimeLimitParams, reform: _Reform) -> Transform:
-    """压缩时限: handling scaled by ``scale`` or capped at ``cap`` working days."""
+    """压缩时限: the agency's own time scaled by ``scale`` or capped at ``cap`` working days.
+
+    The agency's own time is the handling and, unless ``waiting_on_clock: false``, the
+    waiting that counts on the approval clock (an internal sign-off queue); waiting off
+    the clock (public notice, expert review) is set by law or by the applicant, not by a
+    promised time limit, and is left alone.
+    """
+
+    def cut(duration: distributions.Distribution, key: str) -> distributions.Distribution:
+        try:
+            if params.scale is not None:
+                return duration.scaled(params.scale)
+            return distributions.Capped(duration, params.cap)
+        except (ValueError, distributions.DistributionSpecError) as error:
+            raise reform.error(str(error), key) from None
 
     def change(step: Step) -> Step:
-        if params.scale is not None:
-            return _rescaled(step, params.scale, reform, "scale")
-        return replace(step, handling=distributions.Capped(step.handling, params.cap))
+        key = "scale" if params.scale is not None else "cap"
+        step = replace(step, handling=cut(step.handling, key))
+        if params.waiting_on_clock and step.waiting_on_clock:
+            step = replace(step, waiting=cut(step.waiting, key))
+        return step
 
     return _each_step(params, reform, change)
+
+
+def fee_waiver(params: WaiverParams, reform: _Reform) -> Transform:
+    """零收费: the steps charge no fee (the government pays, e.g. for seals)."""
+    return _each_step(params, reform, lambda step: replace(step, fees_cny=0.0))
+
+
+def certificate_waiver(params: WaiverParams, reform: _Reform) -> Transform:
+    """减证明: the certificates the steps asked for are no longer needed."""
+    return _each_step(params, reform, lambda step: replace(step, certificates=0))
 
 
 def fast_lane(params: FastLaneParams, reform: _Reform) -> Transform:
@@ -915,6 +948,8 @@ REGISTRY: dict[str, Entry] = {
     "single_window": Entry(MergeParams, single_window),
     "bundle": Entry(BundleParams, bundle),
     "time_limit": Entry(TimeLimitParams, time_limit),
+    "fee_waiver": Entry(WaiverParams, fee_waiver),
+    "certificate_waiver": Entry(WaiverParams, certificate_waiver),
     "add_staff": Entry(AddStaffParams, add_staff),
     "fast_lane": Entry(FastLaneParams, fast_lane),
 }

@@ -81,6 +81,9 @@ TEXT = {
             "每项改革单独实施对比基线，以及按方案顺序逐项累加（瀑布图中每段为该项在前序改革基础上"
             "的增量）。"
         ),
+        "metric_share_within_target": "图为目标内办结比例。",
+        "metric_mean_days": "图为平均工作日（各项改革对目标内比例的影响不足半个百分点）。",
+        "others": "方案中另有 {n} 项改革不涉及本事项，未列出。",
         "contributions_missing": (
             "未计算（命令行加 --contributions，或向 write_report 传入 "
             "sim.contributions.reform_contributions 的结果）。"
@@ -112,7 +115,7 @@ TEXT = {
         "tail_share": "占慢尾时间",
         "all_share": "占全部案件时间",
         "tail_days": "慢尾平均工作日",
-        "kind": "类型",
+        "kind": "主要部分",
         "agency": "部门",
         "agencies": "部门负荷",
         "agencies_caption": "人员利用率（办理工作量 / 人员 × 到达期）与平均排队时间；⚠ 为超负荷。",
@@ -178,6 +181,12 @@ TEXT = {
             "Each reform alone against the baseline, and added one by one in the package's order "
             "(each bar of the waterfall is what the reform adds given those before it)."
         ),
+        "metric_share_within_target": "The figures show the share within target.",
+        "metric_mean_days": (
+            "The figures show the mean working days (no reform moves the share within target "
+            "by half a point)."
+        ),
+        "others": "{n} other reforms of the package leave this procedure alone and are not listed.",
         "contributions_missing": (
             "Not computed (run with --contributions, or pass the frame of "
             "sim.contributions.reform_contributions to write_report)."
@@ -211,7 +220,7 @@ TEXT = {
         "tail_share": "share of tail time",
         "all_share": "share of all cases' time",
         "tail_days": "mean days in the tail",
-        "kind": "kind",
+        "kind": "largest part",
         "agency": "Agency",
         "agencies": "Agency load",
         "agencies_caption": (
@@ -242,7 +251,14 @@ TEXT = {
 # --------------------------------------------------------------------------- formatting
 
 SHARE = {"lower": 0.0, "upper": 1.0}
+POINTS = {"lower": -100.0, "upper": 100.0}
 NONNEGATIVE = {"lower": 0.0}
+BASIS = {
+    "replications": {
+        "zh": "t 区间，以各次重复为单位",
+        "en": "t intervals over the replications",
+    },
+}
 
 
 def _finite(value: Any) -> bool:
@@ -412,6 +428,7 @@ def _highlight(
             if _finite(compared["difference_high"])
             else None,
             digits=0,
+            **POINTS,
         )
         points = signed(compared["difference"], 0, 100)
         if lang == "zh":
@@ -443,7 +460,7 @@ def _highlight(
             f"个工作日{verdict}。"
         )
     return (
-        f"{title} brings the share of {name} within {target} working days from "
+        f"{title} brings the share of {name} cases completed within {target} working days from "
         f"{before.strip()} to {after.strip()}{difference}; the mean from {mean_before} to "
         f"{mean_after} working days{verdict}."
     )
@@ -486,6 +503,7 @@ def _measure_table(
                         scale * float(compared["difference_low"]),
                         scale * float(compared["difference_high"]),
                         places,
+                        **(POINTS if share else {}),
                     )
                 cell["change"] = f"{signed(compared['difference'], places, scale)}{unit}{bounds}"
                 cell["strong"] = bool(compared["distinguishable"])
@@ -495,6 +513,8 @@ def _measure_table(
 
 
 def _contribution_rows(frame: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
+    if "relevant" in frame:
+        frame = frame[frame["relevant"].fillna(True).astype(bool)]
     rows = []
     alone = frame[frame["mode"] == "alone"].set_index("position")
     cumulative = frame[frame["mode"] == "cumulative"].set_index("position")
@@ -509,6 +529,7 @@ def _contribution_rows(frame: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
                 100 * a["share_within_target_change_low"],
                 100 * a["share_within_target_change_high"],
                 0,
+                **POINTS,
             )
             days_bounds = interval(a["mean_days_change_low"], a["mean_days_change_high"], 1)
         rows.append(
@@ -543,6 +564,7 @@ def _contribution_rows(frame: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
                         100 * c["share_within_target_step_low"],
                         100 * c["share_within_target_step_high"],
                         0,
+                        **POINTS,
                     )
                 ).strip()
                 if c is not None
@@ -553,6 +575,17 @@ def _contribution_rows(frame: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _contribution_metric(frame: pd.DataFrame) -> str:
+    """The metric of the contribution figures: ``share_within_target`` or ``mean_days``.
+
+    The share within target, unless no reform moves it by half a point (every case
+    misses the target, or every case meets it); then the mean working days.
+    """
+    columns = [c for c in ("share_within_target_change", "share_within_target_step") if c in frame]
+    moved = frame[columns].abs().max().max() if columns else float("nan")
+    return "share_within_target" if _finite(moved) and moved >= 0.005 else "mean_days"
 
 
 def _tail_tables(drivers: pd.DataFrame, lang: str, top: int = 6) -> dict[str, Any]:
@@ -748,11 +781,27 @@ def build_context(
             rows = contributions[contributions["procedure"] == procedure]
             if len(rows):
                 package = str(rows["variant"].iloc[0])
+                listed = _contribution_rows(rows, lang)
+                total = rows["position"].nunique()
                 entry = {
                     "package": variant_title(scenario, package, lang),
-                    "rows": _contribution_rows(rows, lang),
-                    "alone_svg": draw("plot_reforms_alone", rows, procedure, scenario),
-                    "waterfall_svg": draw("plot_waterfall", rows, procedure, scenario),
+                    "rows": listed,
+                    "others": total - len(listed),
+                    "metric": text[f"metric_{_contribution_metric(rows)}"],
+                    "alone_svg": draw(
+                        "plot_reforms_alone",
+                        rows,
+                        procedure,
+                        scenario,
+                        metric=_contribution_metric(rows),
+                    ),
+                    "waterfall_svg": draw(
+                        "plot_waterfall",
+                        rows,
+                        procedure,
+                        scenario,
+                        metric=_contribution_metric(rows),
+                    ),
                 }
                 section["contributions"] = entry
         # The median case.
@@ -797,7 +846,13 @@ def build_context(
         tails = []
         for variant in variants:
             drivers = casepath.tail_drivers(
-                result.cases, result.steps, scenario, procedure, variant, tail
+                result.cases,
+                result.steps,
+                scenario,
+                procedure,
+                variant,
+                tail,
+                procedures_of[variant],
             )
             if len(drivers) == 0:
                 continue
@@ -817,7 +872,10 @@ def build_context(
     if len(result.agencies):
         agencies["utilisation_svg"] = draw("plot_agency_utilisation", result.agencies, scenario)
         agencies["queue_svg"] = draw("plot_agency_queues", result.agencies, scenario)
-    basis = sorted(set(result.summary["interval_basis"].dropna().astype(str)))
+    basis = [
+        BASIS.get(b, {}).get(lang, b)
+        for b in sorted(set(result.summary["interval_basis"].dropna().astype(str)))
+    ]
     return {
         "lang": lang,
         "t": text,

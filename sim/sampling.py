@@ -144,6 +144,49 @@ class StepDraws:
         """Whether any main, and any minor, material is defective in a round (None: never)."""
         return self._defects[round_]
 
+    def at(self, name: str, round_: int, cases: np.ndarray | None) -> np.ndarray:
+        """``handling`` or ``response`` draws of a round for some cases (None: all).
+
+        The same numbers as ``handling[round_][cases]``, without mapping the uniforms
+        of cases that do not reach the round.
+        """
+        rounds = self.handling if name == "handling" else self.response
+        full = rounds._items[round_]
+        if full is not None or cases is None:
+            full = rounds[round_]
+            return full if cases is None else full[cases]
+        step = self.step
+        distribution = step.handling if name == "handling" else step.send_back.response
+        if type(distribution) is Fixed:
+            return np.full(len(cases), distribution.value)
+        return distribution.quantile(self.uniforms(name, round_)[cases])
+
+    def defects_at(
+        self, round_: int, cases: np.ndarray | None
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Any main and any minor material defective in a round, for some cases (None: all)."""
+        if cases is None or self._defects._items[round_] is not None:
+            main, minor = self._defects[round_]
+            if cases is None:
+                return main, minor
+            return (
+                None if main is None else main[cases],
+                None if minor is None else minor[cases],
+            )
+        main = minor = None
+        for material in self.step.materials:
+            if material.probability_defective <= 0:
+                continue
+            flags = (
+                self.uniforms("material", material.id, round_)[cases]
+                < material.probability_defective
+            )
+            if material.kind == "main":
+                main = flags if main is None else main | flags
+            else:
+                minor = flags if minor is None else minor | flags
+        return main, minor
+
     def as_list(self, name: str, round_: int = 0) -> list:
         """A per-case array as a Python list (cached): ``handling``, ``response``,
         ``waiting``, ``main`` or ``minor`` (the last two: defects of the round, or None).
@@ -234,6 +277,19 @@ class ProcedureDraws:
         return self._json
 
 
+def factorize(column: np.ndarray) -> tuple[np.ndarray, list]:
+    """Codes and distinct values of a column (``values[codes]`` is the column)."""
+    if column.dtype == bool:
+        return column.astype(np.int64), [False, True]
+    if column.dtype == object:
+        import pandas as pd
+
+        codes, distinct = pd.factorize(column)
+        return codes.astype(np.int64, copy=False), list(distinct)
+    distinct, inverse = np.unique(column, return_inverse=True)
+    return inverse.reshape(-1).astype(np.int64, copy=False), distinct.tolist()
+
+
 def attribute_json(columns: dict[str, np.ndarray], n: int) -> list[str]:
     """Per-case JSON objects of attribute columns, text-identical to ``json.dumps``.
 
@@ -246,8 +302,8 @@ def attribute_json(columns: dict[str, np.ndarray], n: int) -> list[str]:
     if all(columns[name].dtype.kind != "f" for name in names):
         codes = np.zeros(n, dtype=np.int64)
         for name in names:
-            distinct, inverse = np.unique(columns[name], return_inverse=True)
-            codes = codes * len(distinct) + inverse.reshape(-1)
+            inverse, distinct = factorize(columns[name])
+            codes = codes * len(distinct) + inverse
         _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
         texts = np.array(
             [
@@ -270,11 +326,9 @@ def attribute_json(columns: dict[str, np.ndarray], n: int) -> list[str]:
                 float.__repr__(v) if math.isfinite(v) else json.dumps(v) for v in column.tolist()
             ]
         else:
-            distinct, inverse = np.unique(column, return_inverse=True)
-            texts = np.array(
-                [json.dumps(v, ensure_ascii=False) for v in distinct.tolist()], dtype=object
-            )
-            values = texts[inverse.reshape(-1)].tolist()
+            inverse, distinct = factorize(column)
+            texts = np.array([json.dumps(v, ensure_ascii=False) for v in distinct], dtype=object)
+            values = texts[inverse].tolist()
         pieces.append(values)
     prefixes = pieces[0::2]
     columns_text = pieces[1::2]

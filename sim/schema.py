@@ -112,6 +112,7 @@ class StepSpec(Strict):
     waiting_on_clock: bool = False
     online: bool = False
     when: str | None = None
+    fixed_days: float | None = Field(default=None, ge=0, le=10000)
     source: str = Field(min_length=1)
 
     @field_validator("after")

@@ -536,8 +536,8 @@ def _summary_row(per: pd.DataFrame, subset: pd.DataFrame, target: float, confide
         row[column], row[f"{column}_low"], row[f"{column}_high"] = quantile_interval(
             elapsed, q, confidence
         )
-    row["mean_clock_days"], row["mean_clock_days_low"], row["mean_clock_days_high"] = (
-        _one_run_mean(done["approval_clock_days"].to_numpy(float), confidence)
+    row["mean_clock_days"], row["mean_clock_days_low"], row["mean_clock_days_high"] = _one_run_mean(
+        done["approval_clock_days"].to_numpy(float), confidence
     )
     arrived = len(subset)
     for column, flag in (

@@ -537,6 +537,32 @@ def test_time_limit_keeps_the_random_numbers(tmp_path):
     assert np.allclose(ratio, 0.5)  # the same case draws the same uniform in both variants
 
 
+def test_time_limit_cuts_on_clock_waiting_but_not_public_notice(tmp_path):
+    signoff = step("a", 1, waiting=4, waiting_on_clock=True)
+    notice = step("b", 1, ["a"], waiting=10)
+    two = procedure("p", [signoff, notice])
+    path = write(tmp_path, [two], [reform("time_limit", procedure="p", steps="all", scale=0.5)])
+    (base, _), (cases, _) = both(path)
+    assert elapsed(base) == {16.0}
+    assert elapsed(cases) == {0.5 + 2 + 0.5 + 10}
+    kept = reform("time_limit", procedure="p", steps="all", scale=0.5, waiting_on_clock=False)
+    path = write(tmp_path, [two], [kept])
+    assert elapsed(run(path)[0]) == {0.5 + 4 + 0.5 + 10}
+
+
+def test_fee_and_certificate_waivers(tmp_path):
+    paid = procedure("p", [step("a", 1, fees_cny=300, certificates=2), step("b", 1, ["a"])])
+    waivers = [
+        reform("fee_waiver", procedure="p", steps="all"),
+        reform("certificate_waiver", procedure="p", steps=["a"]),
+    ]
+    path = write(tmp_path, [paid], waivers)
+    (base, _), (cases, _) = both(path)
+    assert set(base["fees_cny"]) == {300.0} and set(base["certificates"]) == {2}
+    assert set(cases["fees_cny"]) == {0.0} and set(cases["certificates"]) == {0}
+    assert cases["reforms_fired"].str.contains("fee_waiver#1").all()
+
+
 def test_online_sets_trips_and_scales_handling(tmp_path):
     one = procedure("p", [step("a", 2, trips=2), step("b", 2, ["a"], trips=1)])
     online = reform("online", procedure="p", steps="all", handling_scale=0.5)

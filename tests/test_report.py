@@ -339,7 +339,7 @@ def demo(request, tmp_path_factory):
     if not path.is_file():
         pytest.skip("the demo scenario is not there")
     scenario = load_scenario(path)
-    horizon = Horizon(arrival_days=10, drain_days=scenario.horizon.drain_days)
+    horizon = Horizon(arrival_days=15, drain_days=scenario.horizon.drain_days)
     scenario = dataclasses.replace(scenario, horizon=horizon)
     result = sim.run(scenario, replications=2, executor="process", workers=2)
     contributions = reform_contributions(scenario, replications=2, executor="process", workers=2)
@@ -358,8 +358,11 @@ def test_demo_report_has_every_section_and_figure(demo):
     for section in procedures:
         for name in ("fig-cycle", "fig-share", "fig-alone", "fig-waterfall"):
             assert section.count(f'class="{name}"') == 1, name
-        assert section.count('class="fig-gantt"') == variants
-        assert section.count('class="fig-tail"') == variants
+        # A short run may leave a variant without a completed case of a slow procedure.
+        assert 1 <= section.count('class="fig-gantt"') <= variants
+        assert 1 <= section.count('class="fig-tail"') <= variants
+        for heading in ("cycle-times", "measures", "contributions", "gantt", "tail"):
+            assert f'<h3 class="{heading}">' in section
     assert 'class="fig-utilisation"' in html and 'class="fig-queues"' in html
     assert not EXTERNAL.search(html)
     markdown = (folder / "report.md").read_text(encoding="utf-8")

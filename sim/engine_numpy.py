@@ -1,0 +1,857 @@
+"""The vectorised engine: every case of a procedure at once, for agencies without staff limits.
+
+Without staff limits nothing queues, so a case's times follow from its own draws: a step
+is ready when the last of its predecessors ends (the maximum over parallel branches),
+ends after its handling (sum along a sequence) and, when the file is sent back, after
+the applicant's response and another handling, round after round (the geometric rework
+loop, up to the cap, then withdrawn), then its waiting. This engine computes all of that
+with numpy arrays over all cases, step by step in precedence order and round by round,
+from the same draws as the discrete-event engine (`sim.sampling`) and with the same
+arithmetic, so that on a scenario without staff limits both give the same numbers case
+by case (up to floating-point rounding in sums such as the agencies' busy time). It
+reads the same procedure files and reformed variants (cases of different reform
+versions are run in groups) and writes the same record schema.
+
+What the discrete-event run does to a case that stops (withdrawn, or still open at the
+horizon's end) is reproduced: a case is recorded when it is withdrawn, completes or the
+run stops, with the counts made until then; steps running in parallel at a withdrawal
+finish what they hold (and their busy time counts) but start nothing new; rows are
+written only for events before the horizon's end.
+
+It refuses a scenario whose steps use an agency with a staff limit (`InputError`): queues
+need the discrete-event engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.errors import InputError
+from sim.model import Model, Procedure
+from sim.records import Coded, Records
+from sim.sampling import ProcedureDraws, StepDraws, sample_procedure
+from sim.streams import Streams
+
+OUTCOMES = np.array(
+    ["accepted", "tolerated", "sent_back", "withdrawn", "rework", "revoked"], dtype=object
+)
+ACCEPTED, TOLERATED, SENT_BACK, WITHDRAWN, REWORK, REVOKED = range(6)
+STATUSES = np.array(["completed", "withdrawn", "revoked", "open"], dtype=object)
+COMPLETED, WITHDRAWN_CASE, REVOKED_CASE, OPEN = range(4)
+INF = np.inf
+
+
+def agencies_used(procedure: Procedure) -> set[str]:
+    """The agencies whose staff a procedure's steps and rework would hold."""
+    used: set[str] = set()
+    for step in procedure.steps:
+        used.update(step.agencies)
+        for follow_up in step.follow_ups:
+            if follow_up.consequence.kind == "rework":
+                used.add(follow_up.consequence.agency or step.agency)
+    return used
+
+
+def check_unlimited(model: Model, procedures: list[Procedure] | None = None) -> None:
+    """Refuse a model whose steps use an agency with a staff limit.
+
+    Args:
+        model: The resolved variant.
+        procedures: The procedure versions to check (default: the demands' procedures).
+
+    Raises:
+        InputError: Naming the agencies with staff limits.
+    """
+    if procedures is None:
+        procedures = [demand.procedure for demand in model.demands]
+    limited = {agency.id: agency.staff for agency in model.agencies if not agency.unlimited}
+    used: set[str] = set()
+    for procedure in procedures:
+        used |= agencies_used(procedure)
+    names = sorted(used & limited.keys())
+    if names:
+        listed = ", ".join(f"{name} (staff {limited[name]})" for name in names)
+        which = (
+            f"agency {listed} has a staff limit"
+            if len(names) == 1
+            else (f"agencies {listed} have staff limits")
+        )
+        raise InputError(
+            f"the numpy engine assumes unlimited staff; {which}: use --engine des or set "
+            "`staff: unlimited`",
+            file=model.scenario.file or None,
+        )
+
+
+_CASE_IDS: dict[str, np.ndarray] = {}
+
+
+def _case_ids(procedure_id: str, n: int) -> np.ndarray:
+    """``<procedure>-000001`` ... as the event engine names cases (kept for the next run)."""
+    ids = _CASE_IDS.get(procedure_id)
+    if ids is None or len(ids) < n:
+        size = max(n, 2 * len(ids) if ids is not None else 0)
+        ids = np.array(
+            [f"{procedure_id}-{index:06d}" for index in range(1, size + 1)], dtype=object
+        )
+        ids.flags.writeable = False
+        if len(_CASE_IDS) > 64:
+            _CASE_IDS.clear()
+        _CASE_IDS[procedure_id] = ids
+    return ids[:n]
+
+
+def _groups(demand, draws: ProcedureDraws) -> list[tuple[Procedure, np.ndarray | None]]:
+    """The procedure version of each group of cases (None: every case)."""
+    conditions = demand.conditions
+    n = draws.cases
+    if not conditions:
+        return [(demand.version(()), None)]
+    code = np.zeros(n, dtype=np.int64)
+    for condition in conditions:
+        code = code * 2 + draws.mask(condition)
+    present = np.unique(code)
+    groups = []
+    for value in present.tolist():
+        bits = tuple(bool((value >> shift) & 1) for shift in range(len(conditions) - 1, -1, -1))
+        cases = None if len(present) == 1 else np.flatnonzero(code == value)
+        groups.append((demand.version(bits), cases))
+    return groups
+
+
+def simulate(model: Model, seed_sequence: np.random.SeedSequence, replication: int = 0) -> Records:
+    """Run one variant once, every case at once (agencies must have no staff limits).
+
+    Args:
+        model: The resolved variant.
+        seed_sequence: The replication's seed sequence (all randomness derives from it).
+        replication: The replication's number, written into the records.
+
+    Returns:
+        The case and step rows of the run, as columns (`Records.case_columns`,
+        `Records.step_columns`), in the schema of `sim.records`.
+
+    Raises:
+        InputError: A step uses an agency with a staff limit.
+    """
+    streams = Streams(seed_sequence)
+    horizon = model.scenario.horizon
+    prepared = []
+    for demand in model.demands:
+        draws = sample_procedure(
+            streams, demand.procedure, demand.arrivals_per_day, horizon.arrival_days
+        )
+        groups = _groups(demand, draws) if draws.cases else []
+        prepared.append((draws, groups))
+    check_unlimited(
+        model,
+        [demand.procedure for demand in model.demands]
+        + [procedure for _, groups in prepared for procedure, _ in groups],
+    )
+    busy = dict.fromkeys((agency.id for agency in model.agencies), 0.0)
+    case_parts: list[dict] = []
+    step_parts: list[dict] = []
+    for draws, groups in prepared:
+        if not draws.cases:
+            continue
+        # The clock of each arrival as the event engine reaches it, adding up the gaps.
+        clock = np.cumsum(np.diff(draws.arrivals, prepend=0.0))
+        texts = _Texts(draws)
+        for procedure, cases in groups:
+            run = _VersionRun(procedure, draws, cases, clock, horizon.end, busy)
+            case_columns, step_columns = run.records(texts)
+            case_parts.append(case_columns)
+            step_parts.append(step_columns)
+    records = Records(replication, model.variant)
+    records.agency_busy = busy
+    if case_parts:
+        records.case_columns = _concatenate(case_parts)
+        records.step_columns = _concatenate(step_parts)
+    return records
+
+
+class _Texts:
+    """Case ids and attribute JSON of a procedure's cases, made once."""
+
+    def __init__(self, draws: ProcedureDraws):
+        self.draws = draws
+        self._json: np.ndarray | None = None
+
+    def ids(self, procedure_id: str) -> np.ndarray:
+        return _case_ids(procedure_id, self.draws.cases)
+
+    def json(self) -> np.ndarray:
+        if self._json is None:
+            self._json = np.array(self.draws.attribute_json(), dtype=object)
+        return self._json
+
+
+def _concatenate(parts: list[dict]) -> dict:
+    """Columns of several groups as one (coded text columns share their labels)."""
+    if len(parts) == 1:
+        return parts[0]
+    joined = {}
+    for name, first in parts[0].items():
+        if isinstance(first, Coded):
+            labels: list[np.ndarray] = []
+            offsets: dict[int, int] = {}
+            codes = []
+            size = 0
+            for part in parts:
+                column = part[name]
+                key = id(column.labels)
+                if key not in offsets:
+                    offsets[key] = size
+                    labels.append(column.labels)
+                    size += len(column.labels)
+                codes.append(column.codes + offsets[key])
+            joined[name] = Coded(np.concatenate(codes), np.concatenate(labels))
+        else:
+            joined[name] = np.concatenate([part[name] for part in parts])
+    return joined
+
+
+class _Round:
+    """One submission round of one step, for the cases that reach it."""
+
+    __slots__ = ("positions", "ready", "handled", "effort", "failed", "attempt")
+
+    def __init__(self, positions, ready, handled, effort, failed, attempt):
+        self.positions = positions
+        self.ready = ready
+        self.handled = handled
+        self.effort = effort
+        self.failed = failed
+        self.attempt = attempt
+
+
+class _StepResult:
+    """What happened at one step, for the cases of the group."""
+
+    __slots__ = (
+        "step",
+        "index",
+        "ready",
+        "starts",
+        "rounds",
+        "accepted",
+        "minor",
+        "handled",
+        "end",
+        "withdrawn",
+        "withdrawn_at",
+        "draws",
+        "global_cases",
+        "attempt",
+        "outcome",
+        "accepted_ready",
+    )
+
+    def __init__(self, step, index):
+        self.step = step
+        self.index = index
+        self.rounds: list[_Round] = []
+        self.withdrawn = self.withdrawn_at = None
+        self.accepted = np.zeros(0, dtype=np.intp)
+        self.accepted_ready = self.handled = self.end = np.zeros(0)
+        self.global_cases = np.zeros(0, dtype=np.intp)
+        self.minor = np.zeros(0, dtype=bool)
+        self.attempt = 1
+        self.outcome = ACCEPTED
+
+
+def _failed(main, minor, tolerated: bool):
+    if minor is None or tolerated:
+        return main
+    if main is None:
+        return minor
+    return main | minor
+
+
+class _VersionRun:
+    """The cases of one procedure version (a group of a procedure's cases)."""
+
+    def __init__(
+        self,
+        procedure: Procedure,
+        draws: ProcedureDraws,
+        cases: np.ndarray | None,
+        clock: np.ndarray,
+        horizon_end: float,
+        busy: dict[str, float],
+    ):
+        self.procedure = procedure
+        self.draws = draws
+        self.cases = cases
+        self.n = len(clock) if cases is None else len(cases)
+        self.arrival = clock if cases is None else clock[cases]
+        self.end_of_run = horizon_end
+        self.busy = busy
+        self.results: list[_StepResult] = []
+        self._schedule()
+        self._outcome()
+
+    # ------------------------------------------------------------------ the schedule
+
+    def _schedule(self) -> None:
+        """Every step's rounds, as if nothing stopped the case (withdrawals come after)."""
+        procedure = self.procedure
+        m = self.n
+        everyone = self.everyone = np.arange(m)
+        ends: dict[str, np.ndarray] = {}
+        for index, step_id in enumerate(procedure.topological_order()):
+            step = procedure.step(step_id)
+            result = _StepResult(step, index)
+            if step.after:
+                ready = ends[step.after[0]]
+                for other in step.after[1:]:
+                    ready = np.maximum(ready, ends[other])
+            else:
+                ready = self.arrival
+            result.ready = ready
+            starts = ready < INF
+            end = np.full(m, INF)
+            if step.when is not None:
+                meets = self.draws.mask(step.when)
+                if self.cases is not None:
+                    meets = meets[self.cases]
+                skipped = starts & ~meets
+                end[skipped] = ready[skipped]  # a step that does not apply ends when ready
+                starts &= meets
+            result.starts = starts
+            if starts.all():
+                self._rounds(result, everyone, ready, full=self.cases is None)
+            else:
+                positions = np.flatnonzero(starts)
+                self._rounds(result, positions, ready[positions], full=False)
+            if result.accepted is everyone:
+                end = result.end
+            else:
+                end[result.accepted] = result.end
+            ends[step_id] = end
+            self.results.append(result)
+        self.ends = ends
+
+    def _rounds(self, result: _StepResult, positions, ready, full: bool) -> None:
+        """The submission rounds of one step for the cases at ``positions``.
+
+        ``full``: the positions are every case of the procedure, in order (the draws'
+        arrays are then used as they are).
+        """
+        step = result.step
+        draws: StepDraws = self.draws.step(step)
+        result.draws = draws
+        cap = len(draws.handling)
+        tolerated = step.tolerance is not None
+        global_cases = positions if self.cases is None else self.cases[positions]
+        parts = []  # the accepted cases of each round
+        attempt = 0
+        while len(positions):
+            key = None if full else global_cases
+            effort = draws.at("handling", attempt, key)
+            handled = ready + effort
+            main, minor = draws.defects_at(attempt, key)
+            failed = _failed(main, minor, tolerated)
+            result.rounds.append(_Round(positions, ready, handled, effort, failed, attempt))
+            if failed is None or not failed.any():
+                parts.append((attempt, positions, ready, handled, minor, global_cases))
+                break
+            full = False
+            passed = ~failed
+            parts.append(
+                (
+                    attempt,
+                    positions[passed],
+                    ready[passed],
+                    handled[passed],
+                    None if minor is None else minor[passed],
+                    global_cases[passed],
+                )
+            )
+            if attempt + 1 >= cap:
+                result.withdrawn = positions[failed]
+                result.withdrawn_at = handled[failed]
+                break
+            positions = positions[failed]
+            global_cases = global_cases[failed]
+            ready = handled[failed] + draws.at("response", attempt, global_cases)
+            attempt += 1
+        if not parts:
+            return
+        if len(parts) == 1:
+            attempt, accepted, ready, handled, minor, global_cases = parts[0]
+            result.attempt = attempt + 1
+            waiting = draws.waiting if full else draws.waiting[global_cases]
+        else:
+            accepted = np.concatenate([part[1] for part in parts])
+            ready = np.concatenate([part[2] for part in parts])
+            handled = np.concatenate([part[3] for part in parts])
+            minors = [part[4] for part in parts]
+            minor = (
+                None
+                if all(flags is None for flags in minors)
+                else np.concatenate(
+                    [
+                        np.zeros(len(part[1]), dtype=bool) if flags is None else flags
+                        for part, flags in zip(parts, minors)
+                    ]
+                )
+            )
+            global_cases = np.concatenate([part[5] for part in parts])
+            result.attempt = np.repeat(
+                np.array([part[0] + 1 for part in parts], dtype=np.int64),
+                [len(part[1]) for part in parts],
+            )
+            waiting = draws.waiting[global_cases]
+        if minor is None or not minor.any():
+            result.minor = np.zeros(len(accepted), dtype=bool)
+            result.outcome = ACCEPTED
+        else:
+            result.minor = minor
+            result.outcome = np.where(minor, TOLERATED, ACCEPTED)
+        result.accepted = accepted
+        result.accepted_ready = ready
+        result.handled = handled
+        result.global_cases = global_cases
+        result.end = handled + waiting
+
+    # ------------------------------------------------------------------ outcome
+
+    def _outcome(self) -> None:
+        """Withdrawals, follow-ups, status and end of each case."""
+        m = self.n
+        withdrawn_at = np.full(m, INF)
+        withdrawing = np.full(m, -1, dtype=np.int64)
+        for result in self.results:
+            if result.withdrawn is not None:
+                positions, times = result.withdrawn, result.withdrawn_at
+                earlier = times < withdrawn_at[positions]
+                withdrawn_at[positions[earlier]] = times[earlier]
+                withdrawing[positions[earlier]] = result.index
+        self.withdrawn_at = withdrawn_at
+        self.withdrawing = withdrawing
+        # Follow-ups fire when an accepted step ends (unconstrained; filtered below).
+        self.fired: list[tuple] = []  # label, positions, time, timer set at, file order
+        self.revokes: list[tuple] = []  # step, positions, time, handled
+        self.reworks: list[tuple] = []  # step, agency, positions, ready, handled, effort, ...
+        revoked_any = np.zeros(m, dtype=bool)
+        done = self.arrival.copy()
+        file_order = {step.id: place for place, step in enumerate(self.procedure.steps)}
+        for result in self.results:
+            step = result.step
+            for position, follow_up in enumerate(step.follow_ups):
+                # Same-time firings are put in file order (the order steps start in).
+                order = file_order[step.id] * 1000 + position
+                if follow_up.kind == "commitment":
+                    applies = result.minor
+                    positions = result.accepted[applies]
+                    times = result.end[applies]
+                    global_cases = result.global_cases[applies]
+                else:
+                    positions = result.accepted
+                    times = result.end
+                    global_cases = result.global_cases
+                handled = (
+                    result.handled[applies] if follow_up.kind == "commitment" else result.handled
+                )
+                # Firings at the same moment come in the order their last timer was set
+                # (the waiting's at the handling's end, else the handling's at the start).
+                ready = (
+                    result.accepted_ready[applies]
+                    if follow_up.kind == "commitment"
+                    else result.accepted_ready
+                )
+                created = np.where(times > handled, handled, ready)
+                self.fired.append((follow_up.reform, positions, times, created, order))
+                failed = result.draws.follow_up_failed[position][global_cases]
+                if follow_up.consequence.kind == "revoke":
+                    self.revokes.append(
+                        (result, positions[failed], times[failed], handled[failed])
+                    )
+                    revoked_any[positions[failed]] = True
+                else:
+                    agency = follow_up.consequence.agency or step.agency
+                    ready = times[failed] + result.draws.follow_up_delay[position][
+                        global_cases[failed]
+                    ]
+                    effort = result.draws.follow_up_handling[position][global_cases[failed]]
+                    self.reworks.append(
+                        (
+                            result,
+                            agency,
+                            positions[failed],
+                            ready,
+                            ready + effort,
+                            effort,
+                            times[failed],
+                            handled[failed],
+                        )
+                    )
+        # A case completes when its last step or rework ends.
+        for end in self.ends.values():
+            np.maximum(done, np.where(end < INF, end, -INF), out=done)
+        for _, _, positions, _, handled, *_ in self.reworks:
+            np.maximum.at(done, positions, handled)
+        horizon = self.end_of_run
+        withdrawn = withdrawn_at < INF
+        status = np.where(
+            withdrawn,
+            np.where(withdrawn_at < horizon, WITHDRAWN_CASE, OPEN),
+            np.where(done < horizon, np.where(revoked_any, REVOKED_CASE, COMPLETED), OPEN),
+        )
+        self.status = status
+        self.end_day = np.where(
+            status == WITHDRAWN_CASE,
+            withdrawn_at,
+            np.where(status == OPEN, np.nan, done),
+        )
+        # Events count for the case's row if they happen before it is recorded: before
+        # the withdrawal, before the horizon's end, or (completed) all of them.
+        self.limit = np.where(
+            status == WITHDRAWN_CASE, withdrawn_at, np.where(status == OPEN, horizon, INF)
+        )
+
+    # ------------------------------------------------------------------ records
+
+    def _counted(self, positions: np.ndarray, times: np.ndarray, result=None) -> np.ndarray:
+        """Whether events of the cases at ``positions`` count for their case rows.
+
+        They do if they happen before the case is recorded (its withdrawal, the horizon's
+        end); the withdrawing step's own events all count (it records the case).
+        """
+        counted = times < self.limit[positions]
+        if result is not None and result.withdrawn is not None:
+            counted |= (self.withdrawing[positions] == result.index) & (
+                self.status[positions] == WITHDRAWN_CASE
+            )
+        return counted
+
+    def _live(self, positions: np.ndarray, checked: np.ndarray, result=None) -> np.ndarray:
+        """Whether a check at ``checked`` happened while the case was still running."""
+        live = checked < self.withdrawn_at[positions]
+        if result is not None and result.withdrawn is not None:
+            live |= self.withdrawing[positions] == result.index
+        return live
+
+    def records(self, texts: _Texts) -> tuple[dict, dict]:
+        """The case and step columns of the group."""
+        procedure = self.procedure
+        m = self.n
+        everyone = self.everyone
+        horizon = self.end_of_run
+        steps = np.zeros(m, dtype=np.int64)
+        materials = np.zeros(m, dtype=np.int64)
+        certificates = np.zeros(m, dtype=np.int64)
+        send_backs = np.zeros(m, dtype=np.int64)
+        trips = np.zeros(m)
+        fees = np.zeros(m)
+        clock = _Clock(self.arrival, everyone)
+        rows = _Rows()
+        busy = self.busy
+        for result in self.results:
+            step = result.step
+            if not result.rounds:
+                continue
+            first = result.rounds[0]
+            started = _where(first.positions, self._counted(first.positions, first.ready, result))
+            _bump(steps, started, 1, everyone)
+            if step.materials:
+                _bump(materials, started, len(step.materials), everyone)
+            if step.certificates:
+                _bump(certificates, started, step.certificates, everyone)
+            if step.fees_cny:
+                _bump(fees, started, step.fees_cny, everyone)
+            step_code = rows.code(step.id)
+            agency_code = rows.agency("+".join(step.agencies))
+            cap = len(result.draws.handling)
+            for round_ in result.rounds:
+                positions = round_.positions
+                ready = round_.ready
+                handled = round_.handled
+                if step.trips:
+                    _bump(
+                        trips, _where(positions, self._counted(positions, ready, result)),
+                        step.trips, everyone,
+                    )
+                counted = self._counted(positions, handled, result)
+                if step.handling_on_clock:
+                    clock.add(positions, ready, handled, counted)
+                # Staff time counts if the hold began while the case ran and ended in time.
+                held = self._live(positions, ready, result) & (handled < horizon)
+                effort = float(round_.effort.sum() if held.all() else round_.effort[held].sum())
+                for name in step.agencies:
+                    busy[name] += effort
+                if round_.failed is None:
+                    continue
+                failed = round_.failed & counted
+                _bump(send_backs, positions[failed], 1, everyone)
+                written = round_.failed & self._live(positions, handled, result) & (
+                    handled < horizon
+                )
+                if written.any():
+                    outcome = WITHDRAWN if round_.attempt + 1 >= cap else SENT_BACK
+                    handled_written = handled[written]
+                    rows.add(
+                        positions[written], step_code, agency_code, round_.attempt + 1,
+                        outcome, ready[written], handled_written, handled_written,
+                    )
+            accepted = result.accepted
+            if len(accepted):
+                end = result.end
+                if step.waiting_on_clock:
+                    clock.add(accepted, result.handled, end, self._counted(accepted, end))
+                live = self._live(accepted, result.handled) & (end < horizon)
+                if live.all():
+                    rows.add(
+                        accepted, step_code, agency_code, result.attempt, result.outcome,
+                        result.accepted_ready, result.handled, end,
+                    )
+                elif live.any():
+                    outcome = result.outcome
+                    attempt = result.attempt
+                    rows.add(
+                        accepted[live], step_code, agency_code,
+                        attempt if np.ndim(attempt) == 0 else attempt[live],
+                        outcome if np.ndim(outcome) == 0 else outcome[live],
+                        result.accepted_ready[live], result.handled[live], end[live],
+                    )
+        for result, positions, times, handled in self.revokes:
+            live = self._live(positions, handled) & (times < horizon)
+            if live.any():
+                times = times[live]
+                rows.add(
+                    positions[live], rows.code(result.step.id), rows.agency(""), 1, REVOKED,
+                    times, times, times,
+                )
+        for result, agency, positions, ready, handled, effort, spawned, checked in self.reworks:
+            live = self._live(positions, checked) & (spawned < horizon) & (handled < horizon)
+            if live.any():
+                rows.add(
+                    positions[live], rows.code(result.step.id), rows.agency(agency), 1, REWORK,
+                    ready[live], handled[live], handled[live],
+                )
+                busy[agency] += float(effort[live].sum())
+            counted = self._counted(positions, handled) & live
+            steps[positions[counted]] += 1
+            if result.step.trips:
+                trips[positions[counted]] += result.step.trips
+            clock.add(positions, ready, handled, counted)
+        ids = texts.ids(procedure.id)
+        global_cases = everyone if self.cases is None else self.cases
+        case_columns = {
+            "procedure": Coded(np.zeros(m, dtype=np.intp), np.array([procedure.id], dtype=object)),
+            "case_id": Coded(global_cases, ids),
+            "status": Coded(self.status, STATUSES),
+            "arrival_day": self.arrival,
+            "end_day": self.end_day,
+            "approval_clock_days": clock.total(),
+            "target_days": np.full(m, float(procedure.target_days)),
+            "steps": steps,
+            "materials": materials,
+            "certificates": certificates,
+            "trips": trips,
+            "fees_cny": fees,
+            "send_backs": send_backs,
+            "reforms_fired": self._reforms_fired(),
+            "attributes": Coded(global_cases, texts.json()),
+        }
+        step_columns = rows.columns(procedure.id, ids, global_cases)
+        return case_columns, step_columns
+
+    def _reforms_fired(self) -> Coded:
+        """``;``-joined reforms that changed each case, in the order they fired."""
+        base = tuple(self.procedure.fired)
+        m = self.n
+        labels: list[str] = []
+        for label, *_ in self.fired:
+            if label not in base and label not in labels:
+                labels.append(label)
+        if not labels:
+            return Coded(np.zeros(m, dtype=np.intp), np.array([";".join(base)], dtype=object))
+        first = np.full((m, len(labels)), INF)
+        created = np.full((m, len(labels)), INF)
+        order = np.zeros((m, len(labels)), dtype=np.int64)
+        for label, positions, times, set_at, sequence in self.fired:
+            if label in base:
+                continue
+            column = labels.index(label)
+            counted = self._counted(positions, times)
+            positions, times, set_at = positions[counted], times[counted], set_at[counted]
+            known_time = first[positions, column]
+            known_set = created[positions, column]
+            earlier = (times < known_time) | (
+                (times == known_time)
+                & (
+                    (set_at < known_set)
+                    | ((set_at == known_set) & (sequence < order[positions, column]))
+                )
+            )
+            first[positions[earlier], column] = times[earlier]
+            created[positions[earlier], column] = set_at[earlier]
+            order[positions[earlier], column] = sequence
+        ranking = np.lexsort((order, created, first), axis=1)
+        present = np.take_along_axis(first, ranking, axis=1) < INF
+        width = len(labels) + 1
+        codes = np.zeros(m, dtype=np.int64)
+        for column in range(len(labels)):
+            codes = codes * width + np.where(present[:, column], ranking[:, column] + 1, 0)
+        unique, inverse = np.unique(codes, return_inverse=True)
+        texts = []
+        for code in unique.tolist():
+            fired = []
+            for _ in range(len(labels)):
+                code, digit = divmod(code, width)
+                if digit:
+                    fired.append(labels[digit - 1])
+            texts.append(";".join(base + tuple(reversed(fired))))
+        return Coded(inverse.reshape(-1), np.array(texts, dtype=object))
+
+
+def _where(positions: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``positions[mask]``, or ``positions`` itself when the mask is all true."""
+    return positions if mask.all() else positions[mask]
+
+
+def _bump(target: np.ndarray, positions: np.ndarray, value, everyone: np.ndarray) -> None:
+    """Add ``value`` at ``positions`` (distinct), in one pass when that is every case."""
+    if positions is everyone:
+        target += value
+    elif len(positions):
+        target[positions] += value
+
+
+class _Rows:
+    """Step rows gathered in pieces (the rows of one step and round)."""
+
+    def __init__(self):
+        self.pieces: list[tuple] = []
+        self.steps: dict[str, int] = {}
+        self.agencies: dict[str, int] = {}
+
+    def code(self, step_id: str) -> int:
+        return self.steps.setdefault(step_id, len(self.steps))
+
+    def agency(self, agency: str) -> int:
+        return self.agencies.setdefault(agency, len(self.agencies))
+
+    def add(self, positions, step, agency, attempt, outcome, ready, handled, end) -> None:
+        self.pieces.append((positions, step, agency, attempt, outcome, ready, handled, end))
+
+    def columns(self, procedure_id: str, ids: np.ndarray, global_cases: np.ndarray) -> dict:
+        pieces = self.pieces
+        sizes = [len(piece[0]) for piece in pieces]
+        total = sum(sizes)
+
+        def join(index: int, dtype) -> np.ndarray:
+            parts = [
+                np.full(size, piece[index], dtype=dtype) if np.ndim(piece[index]) == 0
+                else piece[index]
+                for piece, size in zip(pieces, sizes)
+            ]
+            if not parts:
+                return np.zeros(0, dtype=dtype)
+            return np.concatenate(parts).astype(dtype, copy=False)
+
+        positions = join(0, np.intp)
+        ready = join(5, np.float64)
+        return {
+            "procedure": Coded(np.zeros(total, dtype=np.intp), np.array([procedure_id], dtype=object)),
+            "case_id": Coded(global_cases[positions], ids),
+            "step": Coded(
+                np.repeat(np.array([p[1] for p in pieces], dtype=np.intp), sizes),
+                np.array(list(self.steps), dtype=object),
+            ),
+            "agency": Coded(
+                np.repeat(np.array([p[2] for p in pieces], dtype=np.intp), sizes),
+                np.array(list(self.agencies), dtype=object),
+            ),
+            "attempt": join(3, np.int64),
+            "outcome": Coded(join(4, np.intp), OUTCOMES),
+            "ready_day": ready,
+            "start_day": ready,
+            "handled_day": join(6, np.float64),
+            "end_day": join(7, np.float64),
+        }
+
+
+class _Clock:
+    """Per case, the length covered by its approval-clock intervals.
+
+    Computed as `sim.records.union_length` computes it, so the sums are the same:
+    intervals are merged in order of start and the merged blocks added up in order.
+    Intervals come a column at a time (a step's round for some cases); while each
+    case's columns come in order of start, they are merged as they come. A case whose
+    intervals come out of order is merged again at the end from its sorted intervals.
+    """
+
+    def __init__(self, arrival: np.ndarray, everyone: np.ndarray):
+        # An empty block at the arrival changes nothing and starts every case alike.
+        self.arrival = arrival
+        self.everyone = everyone
+        self.start = arrival.astype(float, copy=True)
+        self.end = self.start.copy()
+        self.last = self.start.copy()
+        self.sum = np.zeros(len(arrival))
+        self.disordered = np.zeros(len(arrival), dtype=bool)
+        self.columns: list[tuple] = []
+
+    def add(self, positions, start, end, mask=None) -> None:
+        if mask is not None and not mask.all():
+            positions, start, end = positions[mask], start[mask], end[mask]
+        if not len(positions):
+            return
+        self.columns.append((positions, start, end))
+        if positions is self.everyone:
+            self.disordered |= start < self.last
+            np.copyto(self.last, start)
+            gap = start > self.end
+            np.add(self.sum, self.end - self.start, out=self.sum, where=gap)
+            np.copyto(self.start, start, where=gap)
+            np.maximum(self.end, end, out=self.end)
+            return
+        self.disordered[positions] |= start < self.last[positions]
+        self.last[positions] = start
+        current_start = self.start[positions]
+        current_end = self.end[positions]
+        gap = start > current_end
+        self.sum[positions] += np.where(gap, current_end - current_start, 0.0)
+        self.start[positions] = np.where(gap, start, current_start)
+        self.end[positions] = np.maximum(current_end, end)
+
+    def total(self) -> np.ndarray:
+        result = self.sum + (self.end - self.start)
+        disordered = np.flatnonzero(self.disordered)
+        if len(disordered):
+            result[disordered] = _union_rows(disordered, self.columns, self.arrival)
+        return result
+
+
+def _union_rows(cases: np.ndarray, columns: list[tuple], arrival: np.ndarray) -> np.ndarray:
+    """Union lengths of some cases from their intervals, sorted by start first."""
+    row_of = np.full(len(arrival), -1, dtype=np.intp)
+    row_of[cases] = np.arange(len(cases))
+    width = len(columns)
+    starts = np.empty((len(cases), width))
+    ends = np.empty((len(cases), width))
+    fill = arrival[cases].astype(float)
+    starts[:] = fill[:, None]
+    ends[:] = fill[:, None]
+    for column, (positions, start, end) in enumerate(columns):
+        rows = row_of[positions]
+        keep = rows >= 0
+        starts[rows[keep], column] = start[keep]
+        ends[rows[keep], column] = end[keep]
+    # Missing entries are empty intervals at the arrival, before every real one.
+    order = np.argsort(starts, axis=1, kind="stable")
+    starts = np.take_along_axis(starts, order, axis=1)
+    ends = np.take_along_axis(ends, order, axis=1)
+    current_start = starts[:, 0].copy()
+    current_end = ends[:, 0].copy()
+    total = np.zeros(len(cases))
+    for column in range(1, width):
+        start = starts[:, column]
+        gap = start > current_end
+        np.add(total, current_end - current_start, out=total, where=gap)
+        np.copyto(current_start, start, where=gap)
+        np.maximum(current_end, ends[:, column], out=current_end)
+    return total + (current_end - current_start)
