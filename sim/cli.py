@@ -59,6 +59,21 @@ def run(
         Path | None, typer.Option("--output", "-o", help="Folder (default results/<scenario>).")
     ] = None,
     steps: Annotated[str, typer.Option(help="Step table: 'first' replication or 'all'.")] = "first",
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write report.html and report.md.")
+    ] = True,
+    lang: Annotated[str, typer.Option(help="Labels of the report: zh or en.")] = "zh",
+    eventlog: Annotated[
+        str | None, typer.Option(help="Also write the step executions as an event log: csv or xes.")
+    ] = None,
+    contributions: Annotated[
+        bool,
+        typer.Option(
+            "--contributions",
+            help="Run each reform of the package alone and cumulatively for the report "
+            "(extra runs: one variant per reform and per prefix).",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run a scenario's baseline and variants, print the comparison, write the tables."""
@@ -68,9 +83,14 @@ def run(
     try:
         if steps not in ("first", "all"):
             raise InputError(f"--steps takes 'first' or 'all', not '{steps}'")
+        if lang not in ("zh", "en"):
+            raise InputError(f"--lang takes 'zh' or 'en', not '{lang}'")
+        if eventlog not in (None, "csv", "xes"):
+            raise InputError(f"--eventlog takes 'csv' or 'xes', not '{eventlog}'")
         scenario = load_scenario(file)
         folder = output or Path("results") / scenario.name
         _check_writable(folder)
+        options = {"executor": executor, "workers": workers, "quiet": quiet}
         with _progress(not quiet and progress_enabled()) as progress:
             result = run_experiment(
                 scenario,
@@ -86,6 +106,17 @@ def run(
             )
         summarize_result(result)
         written = write_tables(result, folder, steps=steps)
+        if eventlog:
+            from sim.eventlog import write_eventlog
+
+            chosen = None if steps == "all" else [0]
+            written.append(
+                write_eventlog(
+                    result, folder / f"eventlog.{eventlog}", eventlog, lang, replications=chosen
+                )
+            )
+        if report:
+            written += _write_report(result, folder, lang, contributions, variant, options)
     except InputError as error:
         fail(error)
     except OSError as error:
@@ -146,6 +177,30 @@ def list_bundled() -> None:
         console.print(table)
 
 
+def _write_report(result, folder: Path, lang: str, contributions: bool, variants, options):
+    from sim.experiment import progress_enabled
+    from sim.report import write_report
+
+    table = None
+    if contributions:
+        from sim.contributions import default_variant, reform_contributions
+
+        package = [v for v in (variants or []) if v != "baseline"]
+        chosen = package[-1] if package else default_variant(result.scenario)
+        with _progress(not options["quiet"] and progress_enabled(), "reform contributions") as bar:
+            table = reform_contributions(
+                result.scenario,
+                variant=chosen,
+                replications=result.replications,
+                seed=result.seed,
+                executor=options["executor"],
+                workers=options["workers"],
+                cache=folder / "runs",
+                progress=bar,
+            )
+    return write_report(result, folder, lang=lang, contributions=table)
+
+
 def _check_writable(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -168,8 +223,9 @@ def _check_writable(folder: Path) -> None:
 class _progress:
     """A rich progress bar for replications, or nothing when quiet."""
 
-    def __init__(self, enabled: bool):
+    def __init__(self, enabled: bool, description: str = "replications"):
         self.enabled = enabled
+        self.description = description
 
     def __enter__(self):
         if not self.enabled:
@@ -185,7 +241,7 @@ class _progress:
             transient=True,
         )
         self.bar.start()
-        self.task = self.bar.add_task("replications", total=None)
+        self.task = self.bar.add_task(self.description, total=None)
 
         def update(done: int, total: int) -> None:
             self.bar.update(self.task, completed=done, total=total)

@@ -159,7 +159,9 @@ def critical_path(
         ready_steps = [
             step for step in pending.values() if all(before in ends for before in step.after)
         ]
-        ready_at = {step.id: max((ends[b] for b in step.after), default=0.0) for step in ready_steps}
+        ready_at = {
+            step.id: max((ends[b] for b in step.after), default=0.0) for step in ready_steps
+        }
         step = min(ready_steps, key=lambda s: (ready_at[s.id], position[s.id]))
         del pending[step.id]
         ready = ready_at[step.id]
@@ -267,7 +269,7 @@ def format_critical_path(result: DeterministicResult, lang: str = "zh") -> str:
     lines.append(
         f"{header[0]:>3}  {_pad(header[1], width)}  {header[2]:>6}  {header[3]:>6}  {header[4]:>6}"
     )
-    for number, (item, name) in enumerate(zip(result.path, names), start=1):
+    for number, (item, name) in enumerate(zip(result.path, names, strict=True), start=1):
         lines.append(
             f"{number:>3}  {_pad(name, width)}  {item.start_day:>6g}  {item.end_day:>6g}  "
             f"{item.days:>6g}"
@@ -278,11 +280,16 @@ def format_critical_path(result: DeterministicResult, lang: str = "zh") -> str:
             cd=round(result.calendar_days, 3), start=result.start_date, end=result.end_date
         )
     lines.append(total)
-    rules = [labels[name] for name in ("minimum_one_day", "online_half_day", "consecutive_starts")
-             if result.options.get(name)]
+    rules = [
+        labels[name]
+        for name in ("minimum_one_day", "online_half_day", "consecutive_starts")
+        if result.options.get(name)
+    ]
     if result.conditional:
-        key = "conditional" if result.options.get("include_conditional", True) else (
-            "conditional_dropped"
+        key = (
+            "conditional"
+            if result.options.get("include_conditional", True)
+            else ("conditional_dropped")
         )
         rules.append(labels[key].format(steps=", ".join(result.conditional)))
     if rules:

@@ -393,7 +393,7 @@ class _VersionRun:
                 else np.concatenate(
                     [
                         np.zeros(len(part[1]), dtype=bool) if flags is None else flags
-                        for part, flags in zip(parts, minors)
+                        for part, flags in zip(parts, minors, strict=True)
                     ]
                 )
             )
@@ -465,15 +465,13 @@ class _VersionRun:
                 self.fired.append((follow_up.reform, positions, times, created, order))
                 failed = result.draws.follow_up_failed[position][global_cases]
                 if follow_up.consequence.kind == "revoke":
-                    self.revokes.append(
-                        (result, positions[failed], times[failed], handled[failed])
-                    )
+                    self.revokes.append((result, positions[failed], times[failed], handled[failed]))
                     revoked_any[positions[failed]] = True
                 else:
                     agency = follow_up.consequence.agency or step.agency
-                    ready = times[failed] + result.draws.follow_up_delay[position][
-                        global_cases[failed]
-                    ]
+                    ready = (
+                        times[failed] + result.draws.follow_up_delay[position][global_cases[failed]]
+                    )
                     effort = result.draws.follow_up_handling[position][global_cases[failed]]
                     self.reworks.append(
                         (
@@ -570,8 +568,10 @@ class _VersionRun:
                 handled = round_.handled
                 if step.trips:
                     _bump(
-                        trips, _where(positions, self._counted(positions, ready, result)),
-                        step.trips, everyone,
+                        trips,
+                        _where(positions, self._counted(positions, ready, result)),
+                        step.trips,
+                        everyone,
                     )
                 counted = self._counted(positions, handled, result)
                 if step.handling_on_clock:
@@ -585,15 +585,21 @@ class _VersionRun:
                     continue
                 failed = round_.failed & counted
                 _bump(send_backs, positions[failed], 1, everyone)
-                written = round_.failed & self._live(positions, handled, result) & (
-                    handled < horizon
+                written = (
+                    round_.failed & self._live(positions, handled, result) & (handled < horizon)
                 )
                 if written.any():
                     outcome = WITHDRAWN if round_.attempt + 1 >= cap else SENT_BACK
                     handled_written = handled[written]
                     rows.add(
-                        positions[written], step_code, agency_code, round_.attempt + 1,
-                        outcome, ready[written], handled_written, handled_written,
+                        positions[written],
+                        step_code,
+                        agency_code,
+                        round_.attempt + 1,
+                        outcome,
+                        ready[written],
+                        handled_written,
+                        handled_written,
                     )
             accepted = result.accepted
             if len(accepted):
@@ -603,32 +609,54 @@ class _VersionRun:
                 live = self._live(accepted, result.handled) & (end < horizon)
                 if live.all():
                     rows.add(
-                        accepted, step_code, agency_code, result.attempt, result.outcome,
-                        result.accepted_ready, result.handled, end,
+                        accepted,
+                        step_code,
+                        agency_code,
+                        result.attempt,
+                        result.outcome,
+                        result.accepted_ready,
+                        result.handled,
+                        end,
                     )
                 elif live.any():
                     outcome = result.outcome
                     attempt = result.attempt
                     rows.add(
-                        accepted[live], step_code, agency_code,
+                        accepted[live],
+                        step_code,
+                        agency_code,
                         attempt if np.ndim(attempt) == 0 else attempt[live],
                         outcome if np.ndim(outcome) == 0 else outcome[live],
-                        result.accepted_ready[live], result.handled[live], end[live],
+                        result.accepted_ready[live],
+                        result.handled[live],
+                        end[live],
                     )
         for result, positions, times, handled in self.revokes:
             live = self._live(positions, handled) & (times < horizon)
             if live.any():
                 times = times[live]
                 rows.add(
-                    positions[live], rows.code(result.step.id), rows.agency(""), 1, REVOKED,
-                    times, times, times,
+                    positions[live],
+                    rows.code(result.step.id),
+                    rows.agency(""),
+                    1,
+                    REVOKED,
+                    times,
+                    times,
+                    times,
                 )
         for result, agency, positions, ready, handled, effort, spawned, checked in self.reworks:
             live = self._live(positions, checked) & (spawned < horizon) & (handled < horizon)
             if live.any():
                 rows.add(
-                    positions[live], rows.code(result.step.id), rows.agency(agency), 1, REWORK,
-                    ready[live], handled[live], handled[live],
+                    positions[live],
+                    rows.code(result.step.id),
+                    rows.agency(agency),
+                    1,
+                    REWORK,
+                    ready[live],
+                    handled[live],
+                    handled[live],
                 )
                 busy[agency] += float(effort[live].sum())
             counted = self._counted(positions, handled) & live
@@ -744,9 +772,10 @@ class _Rows:
 
         def join(index: int, dtype) -> np.ndarray:
             parts = [
-                np.full(size, piece[index], dtype=dtype) if np.ndim(piece[index]) == 0
+                np.full(size, piece[index], dtype=dtype)
+                if np.ndim(piece[index]) == 0
                 else piece[index]
-                for piece, size in zip(pieces, sizes)
+                for piece, size in zip(pieces, sizes, strict=True)
             ]
             if not parts:
                 return np.zeros(0, dtype=dtype)
@@ -755,7 +784,9 @@ class _Rows:
         positions = join(0, np.intp)
         ready = join(5, np.float64)
         return {
-            "procedure": Coded(np.zeros(total, dtype=np.intp), np.array([procedure_id], dtype=object)),
+            "procedure": Coded(
+                np.zeros(total, dtype=np.intp), np.array([procedure_id], dtype=object)
+            ),
             "case_id": Coded(global_cases[positions], ids),
             "step": Coded(
                 np.repeat(np.array([p[1] for p in pieces], dtype=np.intp), sizes),

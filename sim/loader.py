@@ -8,8 +8,8 @@ parameters, and cross-references (steps in ``after:``, agencies, conditions, cyc
 from __future__ import annotations
 
 import hashlib
-import math
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any

@@ -396,6 +396,19 @@ def _lookup(frame: pd.DataFrame, key: tuple) -> pd.Series | None:
     return found.iloc[0] if isinstance(found, pd.DataFrame) else found
 
 
+def _touches(scenario: Scenario, variant: str, procedure: str) -> bool:
+    """Whether a variant's reforms name the procedure or change staff it may use."""
+    from sim.contributions import named_procedures
+
+    for declared in scenario.variants:
+        if declared.name == variant:
+            return any(
+                procedure in named_procedures(r.parameters) or r.type == "add_staff"
+                for r in declared.reforms
+            )
+    return False
+
+
 def _highlight(
     scenario: Scenario,
     procedure: str,
@@ -756,9 +769,10 @@ def build_context(
             "target_source": found.target_source if found else "",
             "highlights": [],
         }
+        best: tuple[float, str] | None = None
         for variant in variants[1:]:
             other = _lookup(level, (variant, procedure))
-            if base is None or other is None:
+            if base is None or other is None or not _touches(scenario, variant, procedure):
                 continue
             sentence = _highlight(
                 scenario,
@@ -770,7 +784,12 @@ def build_context(
                 lang,
             )
             section["highlights"].append(sentence)
-            highlights.append(sentence)
+            gain = float(base["mean_days"]) - float(other["mean_days"])
+            if _finite(gain) and (best is None or gain > best[0]):
+                best = (gain, sentence)
+        # The summary at the top: per procedure, the variant that cuts the mean the most.
+        if best is not None:
+            highlights.append(best[1])
         section["variants"] = [variant_title(scenario, v, lang) for v in variants]
         section["measures"] = _measure_table(result.summary, comparison, procedure, variants, lang)
         section["cycle_svg"] = draw("plot_cycle_times", result.cases, procedure, scenario, variants)

@@ -27,7 +27,6 @@ from sim.distributions import Distribution, Fixed
 from sim.model import Attribute, Procedure, Step
 from sim.streams import Streams
 
-
 _MISSING = object()
 
 
@@ -188,8 +187,16 @@ class StepDraws:
         return main, minor
 
     def as_list(self, name: str, round_: int = 0) -> list:
-        """A per-case array as a Python list (cached): ``handling``, ``response``,
-        ``waiting``, ``main`` or ``minor`` (the last two: defects of the round, or None).
+        """A per-case array as a Python list, made once.
+
+        Args:
+            name: ``handling``, ``response``, ``waiting``, ``main`` or ``minor`` (the
+                last two: whether a main or minor material is defective; None if none
+                can be).
+            round_: The submission round.
+
+        Returns:
+            The list (or None).
         """
         key = (name, round_)
         found = self._lists.get(key, _MISSING)
@@ -271,7 +278,7 @@ class ProcedureDraws:
         return self.meets_list(condition)[case]
 
     def attribute_json(self) -> list[str]:
-        """Each case's attributes as JSON text, as ``json.dumps(attributes, ensure_ascii=False)``."""
+        """Each case's attributes as JSON text (``json.dumps(..., ensure_ascii=False)``)."""
         if self._json is None:
             self._json = attribute_json(self.attribute_columns, self.cases)
         return self._json
@@ -333,8 +340,8 @@ def attribute_json(columns: dict[str, np.ndarray], n: int) -> list[str]:
     prefixes = pieces[0::2]
     columns_text = pieces[1::2]
     return [
-        "".join(part for pair in zip(prefixes, row) for part in pair) + "}"
-        for row in zip(*columns_text)
+        "".join(part for pair in zip(prefixes, row, strict=True) for part in pair) + "}"
+        for row in zip(*columns_text, strict=True)
     ]
 
 

@@ -96,14 +96,14 @@ def main() -> None:
         '  <process id="standard_model" isExecutable="false">',
     ]
     lines += [f"    {element}" for element in elements]
-    lines += [
-        f'    <sequenceFlow id="{f}" sourceRef="{s}" targetRef="{t}" />' for f, s, t in flows
-    ]
+    lines += [f'    <sequenceFlow id="{f}" sourceRef="{s}" targetRef="{t}" />' for f, s, t in flows]
     lines += ["  </process>", "</definitions>", ""]
     (HERE / "standard_model.bpmn").write_text("\n".join(lines), encoding="utf-8")
 
     staff = {agency.id: agency.staff for agency in scenario.agencies}
-    always = [{"from": "MONDAY", "to": "SUNDAY", "beginTime": "00:00:00", "endTime": "23:59:59.999999"}]
+    always = [
+        {"from": "MONDAY", "to": "SUNDAY", "beginTime": "00:00:00", "endTime": "23:59:59.999999"}
+    ]
     parameters = {
         "resource_profiles": [
             {

@@ -1,0 +1,356 @@
+"""Benchmark the engines on the standard model (run on demand; never part of the tests).
+
+Usage (from the repository root, with the project's venv)::
+
+    .venv/bin/python benchmarks/run_benchmarks.py                 # everything
+    .venv/bin/python benchmarks/run_benchmarks.py --sizes 1000 10000 --runs 3
+    .venv/bin/python benchmarks/run_benchmarks.py --no-prosimos   # skip Prosimos
+    .venv/bin/python benchmarks/run_benchmarks.py --profile       # where the DES time goes
+
+What it does:
+
+1. Makes a separate venv for Prosimos (``benchmarks/.prosimos-venv``, created with
+   ``python -m venv`` and ``pip install prosimos``; Prosimos is never a dependency of the
+   project). If that fails, it says so and carries on without Prosimos.
+2. Checks that the three implementations of the standard model agree: our DES engine
+   (``standard_model.yaml``), the plain SimPy script (``plain_simpy.py``) and Prosimos
+   (``prosimos/``) at 10k cases, mean and P90 cycle time (working days, from arrival to
+   the end of the last step). Different random numbers, so they agree within sampling
+   error; "a few percent" is the bar. It also checks that the NumPy engine gives the
+   DES engine's numbers case by case on the same model with unlimited staff.
+3. Times 1k, 10k and 100k cases, several runs each, the engines taking turns in each
+   run (so that a busy machine slows them alike), and prints cases/s (median over runs)
+   and the ratios to the plain SimPy script measured in the same run (median of the
+   per-run ratios). What is timed:
+   - DES engine: ``sim.engine.simulate`` plus ``Records.frames`` (the case and step
+     tables with calendar dates), on the staffed scenario: calendar, rules (a `when:`
+     condition evaluated for every case) and full records;
+   - plain SimPy: ``plain_simpy.run`` (records arrival and end of each case only);
+   - Prosimos: ``run_simulation`` writing its event log (timed inside its own process);
+   - NumPy engine, on the same model with ``staff: unlimited`` (it refuses staff
+     limits): ``sim.engine_numpy.simulate`` (engine) and with ``Records.frames`` added;
+   - DES engine on that unlimited-staff model, for comparison with the NumPy engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import cProfile
+import json
+import pstats
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+VENV = HERE / ".prosimos-venv"
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+import plain_simpy  # noqa: E402
+
+from sim import engine, engine_numpy  # noqa: E402
+from sim.loader import load_scenario  # noqa: E402
+from sim.model import Model  # noqa: E402
+
+RATE = 50.0  # arrivals per working day in standard_scenario.yaml
+
+
+def load_standard(cases: int, unlimited: bool = False, drain: int = 100):
+    """The standard scenario with a horizon that brings about ``cases`` arrivals."""
+    folder = Path(tempfile.mkdtemp(prefix="approvalsim-bench-"))
+    shutil.copy(HERE / "standard_model.yaml", folder / "standard_model.yaml")
+    text = (HERE / "standard_scenario.yaml").read_text(encoding="utf-8")
+    text = re.sub(
+        r"horizon: \{.*\}",
+        f"horizon: {{working_days: {cases / RATE:g}, drain_working_days: {drain}}}",
+        text,
+    )
+    if unlimited:
+        text = re.sub(r"staff: \d+", "staff: unlimited", text)
+    (folder / "standard_scenario.yaml").write_text(text, encoding="utf-8")
+    try:
+        return load_scenario(folder / "standard_scenario.yaml")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def cycle_stats(values) -> tuple[float, float]:
+    values = np.asarray(values, dtype=float)
+    return float(values.mean()), float(np.quantile(values, 0.9))
+
+
+# ----------------------------------------------------------------------------- Prosimos
+
+
+def prosimos_python() -> Path | None:
+    """The Prosimos venv's python, making the venv if needed; None if it cannot be had."""
+    python = VENV / "bin" / "python"
+    if python.exists() and _has_prosimos(python):
+        return python
+    print(f"Setting up Prosimos in {VENV} (python -m venv; pip install prosimos) ...")
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "prosimos"],
+            check=True,
+            timeout=1800,
+        )
+    except (subprocess.SubprocessError, OSError) as error:
+        print(f"Prosimos could not be installed ({error}); carrying on without it.")
+        return None
+    if not _has_prosimos(python):
+        print("Prosimos installed but does not import; carrying on without it.")
+        return None
+    return python
+
+
+def _has_prosimos(python: Path) -> bool:
+    result = subprocess.run(
+        [str(python), "-c", "import prosimos.simulation_engine"],
+        capture_output=True,
+    )
+    return result.returncode == 0
+
+
+def run_prosimos(python: Path, cases: int, seed: int) -> dict | None:
+    """One Prosimos run in its venv; its own timing and cycle times, or None on failure."""
+    try:
+        result = subprocess.run(
+            [str(python), str(HERE / "prosimos" / "run_prosimos.py"), str(cases), str(seed)],
+            capture_output=True,
+            text=True,
+            timeout=7200,
+            check=True,
+        )
+        return json.loads(result.stdout.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, OSError, ValueError, IndexError) as error:
+        detail = getattr(error, "stderr", "") or ""
+        print(f"Prosimos run failed ({error}) {detail[-500:]}")
+        return None
+
+
+# ----------------------------------------------------------------------------- engines
+
+
+def time_des(scenario, seed: int) -> tuple[float, int, object]:
+    model = Model.baseline(scenario)
+    started = time.perf_counter()
+    records = engine.simulate(model, np.random.SeedSequence(seed))
+    cases, steps = records.frames(scenario.calendar)
+    seconds = time.perf_counter() - started
+    return seconds, len(cases), cases
+
+
+def time_numpy(scenario, seed: int) -> tuple[float, float, int, object]:
+    model = Model.baseline(scenario)
+    started = time.perf_counter()
+    records = engine_numpy.simulate(model, np.random.SeedSequence(seed))
+    engine_seconds = time.perf_counter() - started
+    cases, steps = records.frames(scenario.calendar)
+    total_seconds = time.perf_counter() - started
+    return engine_seconds, total_seconds, len(cases), cases
+
+
+def time_plain(cases: int, seed: int) -> tuple[float, int, list]:
+    started = time.perf_counter()
+    done = plain_simpy.run(cases, seed)
+    return time.perf_counter() - started, len(done), done
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def agreement(python: Path | None, cases: int = 10_000, seed: int = 11) -> list[str]:
+    lines = [f"### Agreement at {cases:,} cases (cycle time, working days)", ""]
+    lines.append(
+        "| implementation | cases | mean | P90 | mean vs plain SimPy | P90 vs plain SimPy |"
+    )
+    lines.append("|---|---:|---:|---:|---:|---:|")
+    _, count, done = time_plain(cases, seed)
+    plain = cycle_stats([end - arrival for arrival, end in done])
+    rows = [("plain SimPy script", count, plain)]
+    _, count, table = time_des(load_standard(cases), seed)
+    completed = table[table.status == "completed"]
+    rows.append(("our DES engine", len(completed), cycle_stats(completed.elapsed_working_days)))
+    if python is not None:
+        result = run_prosimos(python, cases, seed)
+        if result is not None:
+            rows.append(("Prosimos", result["cases"], (result["mean"], result["p90"])))
+    for name, count, (mean, p90) in rows:
+        lines.append(
+            f"| {name} | {count:,} | {mean:.3f} | {p90:.3f} | "
+            f"{100 * (mean / plain[0] - 1):+.1f}% | {100 * (p90 / plain[1] - 1):+.1f}% |"
+        )
+    worst = max(
+        max(abs(mean / plain[0] - 1), abs(p90 / plain[1] - 1)) for _, _, (mean, p90) in rows
+    )
+    lines += [
+        "",
+        f"Largest difference: {100 * worst:.1f}% "
+        f"({'within' if worst <= 0.05 else 'NOT within'} 5%).",
+    ]
+    # The NumPy engine against the DES engine on unlimited staff, case by case.
+    scenario = load_standard(cases, unlimited=True)
+    model = Model.baseline(scenario)
+    des_cases, _ = engine.simulate(model, np.random.SeedSequence(seed)).frames(scenario.calendar)
+    np_cases, _ = engine_numpy.simulate(model, np.random.SeedSequence(seed)).frames(
+        scenario.calendar
+    )
+    des_cases = des_cases.sort_values("case_id").reset_index(drop=True)
+    np_cases = np_cases.sort_values("case_id").reset_index(drop=True)
+    same = bool(
+        (des_cases.case_id == np_cases.case_id).all()
+        and np.allclose(des_cases.end_day, np_cases.end_day, rtol=0, atol=1e-9)
+        and np.allclose(des_cases.approval_clock_days, np_cases.approval_clock_days, atol=1e-9)
+        and (des_cases.status == np_cases.status).all()
+    )
+    lines.append(
+        f"NumPy engine vs DES engine, unlimited staff, {len(des_cases):,} cases: "
+        f"{'the same end, status and approval clock for every case' if same else 'DIFFERENT'}; "
+        f"mean {des_cases.elapsed_working_days.mean():.4f} vs "
+        f"{np_cases.elapsed_working_days.mean():.4f}."
+    )
+    return lines
+
+
+# ----------------------------------------------------------------------------- timing
+
+
+def timing(python: Path | None, sizes: list[int], runs: int, prosimos_max: int) -> list[str]:
+    measured: dict[tuple[str, int], list[float]] = collections.defaultdict(list)
+    ratios: dict[tuple[str, int], list[float]] = collections.defaultdict(list)
+    for size in sizes:
+        staffed = load_standard(size)
+        unlimited = load_standard(size, unlimited=True)
+        for run in range(runs):
+            seed = 100 + run
+            rates = {}
+            seconds, count, _ = time_plain(size, seed)
+            rates["plain SimPy script"] = count / seconds
+            seconds, count, _ = time_des(staffed, seed)
+            rates["DES engine (staffed; calendar, rules, full records)"] = count / seconds
+            engine_seconds, total_seconds, count, _ = time_numpy(unlimited, seed)
+            rates["NumPy engine (unlimited staff), engine only"] = count / engine_seconds
+            rates["NumPy engine (unlimited staff), with frames"] = count / total_seconds
+            seconds, count, _ = time_des(unlimited, seed)
+            rates["DES engine (unlimited staff)"] = count / seconds
+            if python is not None and size <= prosimos_max and (run == 0 or size <= 10_000):
+                result = run_prosimos(python, size, seed)
+                if result is not None:
+                    rates["Prosimos (event log written)"] = result["cases"] / result["seconds"]
+            for name, rate in rates.items():
+                measured[(name, size)].append(rate)
+                ratios[(name, size)].append(rate / rates["plain SimPy script"])
+            print(
+                f"  {size:>7,} cases, run {run + 1}: "
+                + ", ".join(f"{name.split(' (')[0]} {rate:,.0f}/s" for name, rate in rates.items()),
+                flush=True,
+            )
+    names = list(dict.fromkeys(name for name, _ in measured))
+    lines = ["### Speed (cases/s, median over runs; ratio to plain SimPy in the same run)", ""]
+    lines.append("| engine | " + " | ".join(f"{size:,} cases" for size in sizes) + " |")
+    lines.append("|---|" + "---:|" * len(sizes))
+    for name in names:
+        cells = []
+        for size in sizes:
+            values = measured.get((name, size))
+            if not values:
+                cells.append("not run")
+                continue
+            ratio = statistics.median(ratios[(name, size)])
+            cells.append(
+                f"{statistics.median(values):,.0f} ({ratio:.2f}x, {len(values)} run"
+                f"{'s' if len(values) > 1 else ''})"
+            )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    des = "DES engine (staffed; calendar, rules, full records)"
+    for size in sizes:
+        prosimos = measured.get(("Prosimos (event log written)", size))
+        if prosimos:
+            factor = statistics.median(measured[(des, size)]) / statistics.median(prosimos)
+            lines.append(f"\nDES engine / Prosimos at {size:,} cases: {factor:.1f}x.")
+    return lines
+
+
+# ----------------------------------------------------------------------------- profile
+
+
+def profile(cases: int = 10_000) -> list[str]:
+    """Where the DES engine's time goes (cProfile, own time grouped by module)."""
+    scenario = load_standard(cases)
+    model = Model.baseline(scenario)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    records = engine.simulate(model, np.random.SeedSequence(1))
+    records.frames(scenario.calendar)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    groups: collections.Counter = collections.Counter()
+    total = 0.0
+    for (file, _, function), (_, _, own, _, _) in stats.stats.items():
+        total += own
+        if "simpy" in file or function in ("heappush", "heappop"):
+            group = "SimPy event loop"
+        elif "sim/engine" in file:
+            group = "engine logic (sim/engine.py)"
+        elif "rule_engine" in file or "conditions" in file:
+            group = "conditions"
+        elif "pandas" in file or "calendar" in file or "records" in file:
+            group = "records to tables (pandas, calendar)"
+        elif any(
+            part in file for part in ("sampling", "distributions", "streams", "numpy", "scipy")
+        ):
+            group = "sampling"
+        else:
+            group = "other (builtins: list appends, sorting, ...)"
+        groups[group] += own
+    lines = [f"### Profile of the DES engine at {cases:,} cases (cProfile own time)", ""]
+    lines += [f"- {100 * seconds / total:.0f}% {group}" for group, seconds in groups.most_common()]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-prosimos", action="store_true", help="skip Prosimos")
+    parser.add_argument(
+        "--prosimos-max",
+        type=int,
+        default=100_000,
+        help="largest size Prosimos runs (above 10k: one run only)",
+    )
+    parser.add_argument("--no-check", action="store_true", help="skip the agreement check")
+    parser.add_argument("--profile", action="store_true", help="only profile the DES engine")
+    arguments = parser.parse_args()
+    if arguments.profile:
+        print("\n".join(profile()))
+        return
+    python = None if arguments.no_prosimos else prosimos_python()
+    print(
+        f"python {sys.version.split()[0]}, numpy {np.__version__}, machine: "
+        f"{subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores"
+    )
+    lines: list[str] = []
+    if not arguments.no_check:
+        print("Checking agreement at 10k cases ...", flush=True)
+        lines += agreement(python) + [""]
+        print("\n".join(lines), flush=True)
+    print("Timing ...", flush=True)
+    lines += timing(python, arguments.sizes, arguments.runs, arguments.prosimos_max)
+    print()
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
