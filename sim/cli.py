@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sim.errors import InputError
@@ -28,7 +29,13 @@ errors = Console(stderr=True)
 
 def fail(error: Exception) -> None:
     """Print one line for a user's mistake and exit with code 2."""
-    errors.print(f"[bold red]error:[/] {error}", highlight=False, markup=True, soft_wrap=True)
+    # The message is text, not markup: `[horizon]` or a condition's `["A", "B"]` must show.
+    errors.print(
+        "[bold red]error:[/] " + escape(" ".join(part.strip() for part in str(error).splitlines())),
+        highlight=False,
+        markup=True,
+        soft_wrap=True,
+    )
     raise typer.Exit(code=2)
 
 
@@ -80,6 +87,7 @@ def run(
     from sim.experiment import progress_enabled, run_experiment, summarize_result, write_tables
     from sim.loader import load_scenario
 
+    created: list[Path] = []
     try:
         if steps not in ("first", "all"):
             raise InputError(f"--steps takes 'first' or 'all', not '{steps}'")
@@ -89,7 +97,7 @@ def run(
             raise InputError(f"--eventlog takes 'csv' or 'xes', not '{eventlog}'")
         scenario = load_scenario(file)
         folder = output or Path("results") / scenario.name
-        _check_writable(folder)
+        created = _check_writable(folder)
         options = {"executor": executor, "workers": workers, "quiet": quiet}
         with _progress(not quiet and progress_enabled()) as progress:
             result = run_experiment(
@@ -118,9 +126,12 @@ def run(
         if report:
             written += _write_report(result, folder, lang, contributions, variant, options)
     except InputError as error:
+        _remove_empty(created)
         fail(error)
     except OSError as error:
-        fail(InputError(f"cannot write results: {error.strerror or error}", file=error.filename))
+        _remove_empty(created)
+        reason = error.strerror or str(error) or type(error).__name__
+        fail(InputError(f"cannot write results: {reason}", file=error.filename))
     _print_result(result)
     reused = result.replications - result.computed
     note = f" ({reused} reused from an earlier run)" if reused else ""
@@ -167,7 +178,7 @@ def list_bundled() -> None:
             try:
                 data = read_yaml(path)
             except InputError as error:
-                table.add_row(path.name, "?", str(error))
+                table.add_row(path.name, "?", escape(str(error)))
                 continue
             name = data.get("name")
             title = data.get("title") or (
@@ -201,23 +212,37 @@ def _write_report(result, folder: Path, lang: str, contributions: bool, variants
     return write_report(result, folder, lang=lang, contributions=table)
 
 
-def _check_writable(folder: Path) -> None:
+def _check_writable(folder: Path) -> list[Path]:
+    """Make sure ``folder`` can take the results; return the folders this call created."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError("the results path exists and is not a folder", file=folder)
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise InputError(
-            f"cannot create the results folder: {error.strerror}", file=folder
+            f"cannot create the results folder: {error.strerror or error}", file=folder
         ) from None
-    if not folder.is_dir():
-        raise InputError("the results path exists and is not a folder", file=folder)
     probe = folder / ".write-test"
     try:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
+        _remove_empty(missing)
         raise InputError(
-            f"cannot write into the results folder: {error.strerror}", file=folder
+            f"cannot write into the results folder: {error.strerror or error}", file=folder
         ) from None
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders a failed run created, innermost first, if they stayed empty."""
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        for inner in (folder / "runs", folder):
+            try:
+                inner.rmdir()
+            except OSError:
+                pass
 
 
 class _progress:

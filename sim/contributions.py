@@ -305,8 +305,16 @@ def contributions_table(
             rows.append(row)
     frame = pd.DataFrame(rows, columns=list(CONTRIBUTION_COLUMNS))
     named = {(e["position"]): e["procedures"] for e in plan}
-    share = frame[["share_within_target_change", "share_within_target_step"]].abs().max(axis=1)
-    days = frame[["mean_days_change", "mean_days_step"]].abs().max(axis=1)
+    # A reform's own effect: its change when alone, its waterfall step when cumulative (the
+    # cumulative change belongs to the whole prefix, not to the reform at its end).
+    alone = (frame["mode"] == "alone").to_numpy()
+    share = pd.Series(
+        np.where(alone, frame["share_within_target_change"], frame["share_within_target_step"]),
+        index=frame.index,
+    ).abs()
+    days = pd.Series(
+        np.where(alone, frame["mean_days_change"], frame["mean_days_step"]), index=frame.index
+    ).abs()
     floor = np.maximum(MATERIAL_DAYS, MATERIAL_SHARE_OF_MEAN * frame["baseline_mean_days"].abs())
     material = (share >= MATERIAL_SHARE) | (days >= floor.fillna(MATERIAL_DAYS))
     by_reform = material.groupby([frame["procedure"], frame["position"]]).transform("any")

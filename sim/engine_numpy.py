@@ -18,8 +18,15 @@ run stops, with the counts made until then; steps running in parallel at a withd
 finish what they hold (and their busy time counts) but start nothing new; rows are
 written only for events before the horizon's end.
 
-It refuses a scenario whose steps use an agency with a staff limit (`InputError`): queues
-need the discrete-event engine.
+Exact ties: when another event of a case falls on the very instant the case is
+withdrawn (possible only with fixed durations), the event engine's order depends on when
+each event was put on its queue; here the withdrawal is taken to come first. Reforms
+fired at the same instant are listed in the order their timers were set, then in file
+order. With continuous durations such ties have probability zero.
+
+Text columns are handed over as codes (`sim.records.Coded`), expanded by
+`Records.frames`. It refuses a scenario whose steps use an agency with a staff limit
+(`InputError`): queues need the discrete-event engine.
 """
 
 from __future__ import annotations
@@ -204,7 +211,7 @@ def _concatenate(parts: list[dict]) -> dict:
                     offsets[key] = size
                     labels.append(column.labels)
                     size += len(column.labels)
-                codes.append(column.codes + offsets[key])
+                codes.append(column.codes.astype(np.int64) + offsets[key])
             joined[name] = Coded(np.concatenate(codes), np.concatenate(labels))
         else:
             joined[name] = np.concatenate([part[name] for part in parts])
@@ -508,6 +515,8 @@ class _VersionRun:
         self.limit = np.where(
             status == WITHDRAWN_CASE, withdrawn_at, np.where(status == OPEN, horizon, INF)
         )
+        # Every case completed (nothing withdrawn, nothing open): every event counts.
+        self.unstopped = not (self.limit < INF).any()
 
     # ------------------------------------------------------------------ records
 
@@ -517,6 +526,8 @@ class _VersionRun:
         They do if they happen before the case is recorded (its withdrawal, the horizon's
         end); the withdrawing step's own events all count (it records the case).
         """
+        if self.unstopped:
+            return np.ones(len(positions), dtype=bool)
         counted = times < self.limit[positions]
         if result is not None and result.withdrawn is not None:
             counted |= (self.withdrawing[positions] == result.index) & (
@@ -526,6 +537,8 @@ class _VersionRun:
 
     def _live(self, positions: np.ndarray, checked: np.ndarray, result=None) -> np.ndarray:
         """Whether a check at ``checked`` happened while the case was still running."""
+        if self.unstopped:
+            return np.ones(len(positions), dtype=bool)
         live = checked < self.withdrawn_at[positions]
         if result is not None and result.withdrawn is not None:
             live |= self.withdrawing[positions] == result.index
@@ -667,7 +680,7 @@ class _VersionRun:
         ids = texts.ids(procedure.id)
         global_cases = everyone if self.cases is None else self.cases
         case_columns = {
-            "procedure": Coded(np.zeros(m, dtype=np.intp), np.array([procedure.id], dtype=object)),
+            "procedure": Coded(np.zeros(m, dtype=np.int8), np.array([procedure.id], dtype=object)),
             "case_id": Coded(global_cases, ids),
             "status": Coded(self.status, STATUSES),
             "arrival_day": self.arrival,
@@ -683,7 +696,7 @@ class _VersionRun:
             "reforms_fired": self._reforms_fired(),
             "attributes": Coded(global_cases, texts.json()),
         }
-        step_columns = rows.columns(procedure.id, ids, global_cases)
+        step_columns = rows.columns(procedure.id, ids, self.cases)
         return case_columns, step_columns
 
     def _reforms_fired(self) -> Coded:
@@ -783,21 +796,25 @@ class _Rows:
 
         positions = join(0, np.intp)
         ready = join(5, np.float64)
+        small = np.int32 if len(ids) < 2**31 else np.int64
+        # Codes are kept small (the tables' integer columns are made int64 by `frames`).
         return {
             "procedure": Coded(
-                np.zeros(total, dtype=np.intp), np.array([procedure_id], dtype=object)
+                np.zeros(total, dtype=np.int8), np.array([procedure_id], dtype=object)
             ),
-            "case_id": Coded(global_cases[positions], ids),
+            "case_id": Coded(
+                positions.astype(small) if global_cases is None else global_cases[positions], ids
+            ),
             "step": Coded(
-                np.repeat(np.array([p[1] for p in pieces], dtype=np.intp), sizes),
+                np.repeat(np.array([p[1] for p in pieces], dtype=np.int16), sizes),
                 np.array(list(self.steps), dtype=object),
             ),
             "agency": Coded(
-                np.repeat(np.array([p[2] for p in pieces], dtype=np.intp), sizes),
+                np.repeat(np.array([p[2] for p in pieces], dtype=np.int16), sizes),
                 np.array(list(self.agencies), dtype=object),
             ),
-            "attempt": join(3, np.int64),
-            "outcome": Coded(join(4, np.intp), OUTCOMES),
+            "attempt": join(3, np.int8),
+            "outcome": Coded(join(4, np.int8), OUTCOMES),
             "ready_day": ready,
             "start_day": ready,
             "handled_day": join(6, np.float64),

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from sim import distributions
@@ -41,6 +42,25 @@ from sim.schema import ProcedureSpec, ScenarioSpec
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = PROJECT_ROOT / "scenarios" / "demo.yaml"
 MAX_FILE_BYTES = 5_000_000
+# Values in a file once YAML aliases (`*name`) are expanded, and nesting depth: far above
+# any real file, far below what exhausts memory (an alias "bomb" expands to billions).
+MAX_YAML_VALUES = 1_000_000
+MAX_YAML_DEPTH = 64
+# Expected arrivals per replication and variant (arrivals a day times arrival days): a
+# run this large takes many minutes and gigabytes of memory per replication.
+MAX_CASES = 1_000_000
+
+
+class _DatesAsText(RoundTripConstructor):
+    """Leaves YAML timestamps as text, so that pydantic reports `2025-02-30` with its line.
+
+    (ruamel builds dates while loading and raises a bare ValueError without a line.)
+    """
+
+
+_DatesAsText.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
 
 
 def read_yaml(path: Path) -> Any:
@@ -83,8 +103,14 @@ def _parse_yaml(path: Path) -> Any:
         ) from None
     if not text.strip():
         raise InputError("file is empty", file=path)
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _DatesAsText
     try:
-        data = YAML(typ="rt").load(text)
+        data = yaml.load(text)
+    except RecursionError:
+        raise InputError(
+            f"YAML: nested too deeply (more than {MAX_YAML_DEPTH} levels)", file=path
+        ) from None
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -93,10 +119,78 @@ def _parse_yaml(path: Path) -> Any:
             problem = problem.replace("\n", " ") + " (each key may appear once)"
         raise InputError(f"YAML: {problem}", file=path, line=line) from None
     except YAMLError as error:
-        raise InputError(f"YAML: {error}", file=path) from None
+        # e.g. a ReaderError: a control character; it gives a position, not a line.
+        position = getattr(error, "position", None)
+        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+        reason = getattr(error, "name", None) and str(error).splitlines()[0]
+        raise InputError(f"YAML: {reason or error}", file=path, line=line) from None
+    except TypeError as error:
+        # ruamel cannot use a list or mapping as a key (`{a: 1, {b: 2}: 3}`).
+        if "unhashable" in str(error):
+            raise InputError(
+                "YAML: a list or mapping is used as a key; keys are names (check the "
+                "braces and colons)",
+                file=path,
+            ) from None
+        raise InputError(f"YAML: cannot read the file ({error})", file=path) from None
+    except ValueError as error:  # a scalar ruamel cannot build
+        raise InputError(f"YAML: cannot read the file ({error})", file=path) from None
+    if data is None:
+        raise InputError("file has only comments or blank lines", file=path)
     if not isinstance(data, dict):
-        raise InputError("expected a mapping of `key: value` lines at the top", file=path, line=1)
+        what = "a list (lines starting with `- `)" if isinstance(data, list) else "a single value"
+        raise InputError(
+            f"the file holds {what}; expected a mapping of `key: value` lines at the top",
+            file=path,
+            line=1,
+        )
+    _check_size(data, path)
     return data
+
+
+def _check_size(data: Any, path: Path) -> None:
+    """Refuse aliases that expand enormously or contain themselves, and deep nesting."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def where(node: Any) -> int | None:
+        return node.lc.line + 1 if hasattr(node, "lc") else None
+
+    def size(node: Any, depth: int) -> int:
+        if not isinstance(node, (dict, list)):
+            return 1
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise InputError(
+                "YAML: an alias (`*name`) refers to a value that contains it; write the "
+                "value out instead",
+                file=path,
+                line=where(node),
+            )
+        if depth > MAX_YAML_DEPTH:
+            raise InputError(
+                f"YAML: nested too deeply (more than {MAX_YAML_DEPTH} levels)",
+                file=path,
+                line=where(node),
+            )
+        open_nodes.add(key)
+        total = 1
+        for child in (*node.keys(), *node.values()) if isinstance(node, dict) else node:
+            total += size(child, depth + 1)
+            if total > MAX_YAML_VALUES:
+                raise InputError(
+                    f"YAML: more than {MAX_YAML_VALUES:,} values once aliases (`*name`) are "
+                    "expanded; write the values out or use fewer aliases",
+                    file=path,
+                    line=where(node),
+                )
+        open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    size(data, 0)
 
 
 def line_of(data: Any, loc: Sequence[Any]) -> int | None:
@@ -132,15 +226,20 @@ def field_path(loc: Sequence[Any]) -> str:
 
 
 def _validation_error(error: ValidationError, data: Any, path: Path) -> InputError:
-    problems = error.errors()
+    # A misspelt field is both unknown and (under its right name) missing: name the typo.
+    problems = sorted(error.errors(), key=lambda p: p["type"] != "extra_forbidden")
     first = problems[0]
-    loc = [part for part in first["loc"] if not _is_union_tag(part)]
+    loc = _data_loc(first["loc"], data)
     message = first["msg"]
-    alternatives = [p for p in problems if [x for x in p["loc"] if not _is_union_tag(x)] == loc]
+    alternatives = [p for p in problems if _data_loc(p["loc"], data) == loc]
     if len(alternatives) > 1:
         # A union: say what the field accepts rather than why each branch failed.
-        if any(p["type"] == "dict_type" for p in alternatives):
+        kinds = {p["type"] for p in alternatives}
+        if "dict_type" in kinds:
             message = "must be a number (fixed working days) or a mapping with `type:`"
+        elif "literal_error" in kinds and kinds & {"int_parsing", "int_from_float", "int_type"}:
+            words = [p["ctx"]["expected"] for p in alternatives if p["type"] == "literal_error"]
+            message = f"must be a whole number or {words[0]}"
         else:
             message = " or ".join(sorted({p["msg"] for p in alternatives}))
         problems = [p for p in problems if p not in alternatives[1:]]
@@ -148,12 +247,38 @@ def _validation_error(error: ValidationError, data: Any, path: Path) -> InputErr
         message = f"unknown field '{loc[-1]}'" + _suggest(loc, data)
     elif first["type"] == "missing":
         message = f"missing required field '{loc[-1]}'"
+    elif first["type"] == "too_short" and len(alternatives) == 1:
+        least = first.get("ctx", {}).get("min_length", 1)
+        message = f"must list at least {least} item{'s' if least != 1 else ''}"
+    elif first["type"] == "value_error" and len(alternatives) == 1:
+        message = message.removeprefix("Value error, ")
     elif first["type"] == "string_pattern_mismatch":
         message = "must be lower-case letters, digits and underscores, starting with a letter"
     more = len(problems) - 1
     if more:
         message += f" (and {more} more problem{'s' if more > 1 else ''} in this file)"
     return InputError(message, file=path, line=line_of(data, loc), field=field_path(loc) or None)
+
+
+def _data_loc(loc: Sequence[Any], data: Any) -> list[Any]:
+    """The keys and indexes of ``loc`` in the file, without pydantic's union tags.
+
+    A part that is a key (or index) of the file's data at its place is kept, even if it
+    looks like a tag (a key may be written `int` or `a[b`); so is a missing field's name.
+    """
+    kept: list[Any] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif _is_union_tag(part):
+            continue
+        else:
+            node = None
+        kept.append(part)
+    return kept
 
 
 def _is_union_tag(part: Any) -> bool:
@@ -419,11 +544,19 @@ def load_scenario(path: Path | str | None = None) -> Scenario:
         loc = ("procedures", index, "procedure")
         file = find_procedure_file(demand.procedure, path)
         if file is None:
+            name = f"{demand.procedure}.yaml"
+            folders = [f for f in procedure_search_path(path) if (f / name).exists()]
+            if folders:
+                raise fail(f"{folders[0] / name} is a folder, not a procedure file", loc)
             folders = ", ".join(str(f) for f in procedure_search_path(path)[:2])
-            raise fail(f"no procedure file '{demand.procedure}.yaml' in {folders}", loc)
+            raise fail(f"no procedure file '{name}' in {folders}", loc)
         procedure = load_procedure(file)
         if procedure.id != demand.procedure:
-            raise fail(f"file {file} declares id '{procedure.id}'", loc)
+            raise fail(
+                f"file {file} declares id '{procedure.id}': a procedure file is named "
+                "after its `id:`; rename the file or change its `id:`",
+                loc,
+            )
         fingerprint_parts.append(read_yaml(file))
         _check_agencies(procedure, agency_ids, file)
         demands.append(Demand(procedure, demand.arrivals_per_day, demand.source))
@@ -444,7 +577,13 @@ def load_scenario(path: Path | str | None = None) -> Scenario:
     start = spec.calendar.start
     overrides = ()
     if spec.calendar.overrides:
-        override_path = _inside(path, spec.calendar.overrides, fail, ("calendar", "overrides"))
+        override_path = _inside(
+            path,
+            spec.calendar.overrides,
+            fail,
+            ("calendar", "overrides"),
+            absolute=spec.allow_absolute_paths,
+        )
         overrides = load_overrides(override_path)
         fingerprint_parts.append(read_yaml(override_path))
     calendar = _calendar(spec, start, overrides, fail)
@@ -460,6 +599,16 @@ def load_scenario(path: Path | str | None = None) -> Scenario:
     )
     if horizon.warmup_days >= horizon.arrival_days:
         raise fail("warm-up is as long as the arrival period", ("horizon", "warmup_working_days"))
+    expected = sum(d.arrivals_per_day for d in demands) * horizon.arrival_days
+    if expected > MAX_CASES:
+        busiest = max(range(len(demands)), key=lambda i: demands[i].arrivals_per_day)
+        raise fail(
+            f"arrivals a day times {horizon.arrival_days:g} arrival days make about "
+            f"{expected:,.0f} cases a replication, more than the limit of {MAX_CASES:,} (such "
+            "a run takes hours and gigabytes of memory): check the unit of "
+            "`arrivals_per_day:`, or shorten the horizon",
+            ("procedures", busiest, "arrivals_per_day"),
+        )
     if len(calendar) < horizon.end + 1:
         raise fail("the calendar does not cover the horizon", ("horizon",))
     variants = tuple(
@@ -529,13 +678,32 @@ def _check_agencies(procedure: Procedure, agency_ids: set[str], file: Path) -> N
             )
 
 
-def _inside(scenario_path: Path, name: str, fail, loc: tuple[Any, ...]) -> Path:
+def _inside(
+    scenario_path: Path, name: str, fail, loc: tuple[Any, ...], absolute: bool = False
+) -> Path:
+    """The file ``name`` in the scenario's folder (or below it).
+
+    A path that leaves the folder (``../``, a symbolic link) is refused; an absolute path
+    only when the scenario says ``allow_absolute_paths: true``.
+    """
     folder = scenario_path.resolve().parent
-    candidate = (folder / name).resolve()
-    if not candidate.is_relative_to(folder):
-        raise fail(f"'{name}' lies outside the scenario's folder {folder}", loc)
+    if "\x00" in name:
+        raise fail(f"'{name}' is not a file name", loc)
+    given = Path(name)
+    if given.is_absolute() and absolute:
+        candidate = given.resolve()
+    else:
+        candidate = (folder / name).resolve()
+        if not candidate.is_relative_to(folder):
+            hint = (
+                "set `allow_absolute_paths: true` in the scenario to use an absolute path"
+                if given.is_absolute()
+                else "put the file in that folder (or a subfolder) and name it relative to it"
+            )
+            raise fail(f"'{name}' lies outside the scenario's folder {folder}: {hint}", loc)
     if not candidate.is_file():
-        raise fail(f"no file '{name}' beside the scenario", loc)
+        where = "" if given.is_absolute() else " beside the scenario"
+        raise fail(f"no file '{name}'{where}", loc)
     return candidate
 
 

@@ -95,8 +95,9 @@ class Step:
         fees_cny: Fees charged.
         certificates: Certificates or proofs the applicant must bring (证明).
         handling_on_clock: Whether queueing and handling count on the legal approval clock.
-        waiting_on_clock: Whether the waiting counts (expert review, hearings and public
-            notice do not, Administrative Licensing Law art. 45).
+        waiting_on_clock: Whether the waiting counts. Hearings, testing, inspection and
+            expert review do not (Administrative Licensing Law art. 45); public notice and
+            the applicant's own works are kept off the clock too, by this model's convention.
         online: Whether the step is done fully online.
         when: The step applies only to cases meeting this condition.
         joint_agencies: Further agencies whose staff must be held at the same moment

@@ -17,8 +17,9 @@ Case table (``cases.csv``):
     arrival_date, end_date: the same as dates.
     elapsed_working_days, elapsed_calendar_days: end minus arrival.
     approval_clock_days: working days on the legal approval clock (queueing and handling
-        of steps that count; expert review, public notice and the applicant's correction
-        time do not, Administrative Licensing Law art. 45).
+        of steps that count; hearings, testing and expert review do not (Administrative
+        Licensing Law art. 45), nor, by this model's convention, public notice and the
+        applicant's correction time).
     within_target: completed within the procedure's target (working days).
     steps, materials, certificates, trips, fees_cny: the measures the plans ask to cut,
         for this case (steps done, materials handed in, certificates needed, trips made,

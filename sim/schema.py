@@ -8,9 +8,16 @@ which also turns a failure into one message naming the file, line and field.
 from __future__ import annotations
 
 import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 Identifier = Annotated[
     str,
@@ -28,10 +35,28 @@ DistributionSpec = Annotated[
 ]
 
 
+def _takes(annotation: Any, kinds: tuple[type, ...]) -> bool:
+    """Whether a (possibly nested: Annotated, Union, Optional) annotation admits a kind."""
+    if annotation in kinds:
+        return True
+    return any(_takes(arg, kinds) for arg in get_args(annotation))
+
+
 class Strict(BaseModel):
-    """Base: unknown fields are errors, models are frozen."""
+    """Base: unknown fields are errors, models are frozen, true/false is not a number."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_true_false_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # Lax pydantic reads YAML `true` as 1 where a number is expected: a silent wrong
+        # number (`handling: true` would be one working day).
+        if isinstance(value, bool) and info.field_name is not None:
+            annotation = cls.model_fields[info.field_name].annotation
+            if _takes(annotation, (int, float)) and not _takes(annotation, (bool,)):
+                raise ValueError(f"must be a number, not {str(value).lower()}")
+        return value
 
 
 class NameSpec(Strict):
@@ -220,3 +245,4 @@ class ScenarioSpec(Strict):
     agencies: list[AgencySpec] = Field(min_length=1)
     procedures: list[DemandSpec] = Field(min_length=1)
     variants: list[VariantSpec] = Field(default_factory=list)
+    allow_absolute_paths: bool = False
