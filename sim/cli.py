@@ -61,7 +61,13 @@ def run(
     scheduler: Annotated[
         str | None, typer.Option(help="Join an existing Dask scheduler (tcp://HOST:PORT).")
     ] = None,
-    engine: Annotated[str, typer.Option(help="Simulation engine.")] = "des",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="des (queues at staffed agencies), numpy (no staff limits, vectorised) or "
+            "deterministic (Doing Business critical path, one replication)."
+        ),
+    ] = "des",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Folder (default results/<scenario>).")
     ] = None,
@@ -99,6 +105,8 @@ def run(
         folder = output or Path("results") / scenario.name
         created = _check_writable(folder)
         options = {"executor": executor, "workers": workers, "quiet": quiet}
+        if engine == "deterministic":
+            replications = 1  # one fixed path: replications would only repeat it
         with _progress(not quiet and progress_enabled()) as progress:
             result = run_experiment(
                 scenario,
@@ -133,6 +141,8 @@ def run(
         reason = error.strerror or str(error) or type(error).__name__
         fail(InputError(f"cannot write results: {reason}", file=error.filename))
     _print_result(result)
+    if engine == "deterministic":
+        _print_critical_paths(result, lang)
     reused = result.replications - result.computed
     note = f" ({reused} reused from an earlier run)" if reused else ""
     console.print(
@@ -210,6 +220,19 @@ def _write_report(result, folder: Path, lang: str, contributions: bool, variants
                 progress=bar,
             )
     return write_report(result, folder, lang=lang, contributions=table)
+
+
+def _print_critical_paths(result, lang: str) -> None:
+    from sim.deterministic import critical_path, format_critical_path
+    from sim.reforms import resolve
+
+    scenario = result.scenario
+    for name in result.variants:
+        console.print(f"\n[bold]{name}[/]")
+        for demand in resolve(scenario, name).demands:
+            procedure = demand.version(tuple(False for _ in demand.conditions))
+            path = critical_path(procedure, scenario.calendar, scenario.start)
+            console.print(format_critical_path(path, lang), markup=False, highlight=False)
 
 
 def _check_writable(folder: Path) -> list[Path]:

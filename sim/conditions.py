@@ -88,6 +88,15 @@ def compile_condition(text: str, attribute_kinds: Mapping[str, str]) -> Conditio
             f"condition '{text}' does not fit the attribute types ({error.message}); "
             f"declared attributes: {_describe(attribute_kinds)}"
         ) from None
+    # A condition is a pure function of the case's attributes: no `$` built-ins, which
+    # read the clock (`$now`, `$today`), draw unseeded random numbers (`$random`) or
+    # build huge arrays (`$range`): results would not be reproducible, or not finish.
+    used = _builtins_used(rule.statement.expression)
+    if used:
+        raise ConditionError(
+            f"'${used[0]}' cannot be used in condition '{text}': conditions may only use "
+            f"the case's attributes ({known})"
+        )
     result_type = rule.statement.expression.result_type
     if result_type not in (rule_engine.DataType.BOOLEAN, rule_engine.DataType.UNDEFINED):
         raise ConditionError(
@@ -95,6 +104,32 @@ def compile_condition(text: str, attribute_kinds: Mapping[str, str]) -> Conditio
             "compare it with something (e.g. '< 50')"
         )
     return Condition(text=text, rule=rule)
+
+
+_CHILDREN = (
+    "left", "right", "object", "function", "arguments", "container", "item", "member",
+    "condition", "case_true", "case_false", "result", "iterable", "start", "stop", "value",
+    "expression",
+)  # fmt: skip
+
+
+def _builtins_used(expression: Any) -> list[str]:
+    """Names of the `$` built-in symbols anywhere in a compiled expression."""
+    from rule_engine import ast
+
+    found: list[str] = []
+    stack = [expression]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (tuple, list)):
+            stack.extend(node)
+            continue
+        if not isinstance(node, ast.ExpressionBase):
+            continue
+        if isinstance(node, ast.SymbolExpression) and node.scope == "built-in":
+            found.append(node.name)
+        stack.extend(getattr(node, name, None) for name in _CHILDREN)
+    return found
 
 
 def _describe(attribute_kinds: Mapping[str, str]) -> str:

@@ -29,7 +29,7 @@ import pandas as pd
 from sim.errors import InputError
 from sim.model import Scenario
 
-ENGINES = ("des",)
+ENGINES = ("des", "numpy", "deterministic")
 EXECUTORS = ("serial", "process", "dask")
 
 
@@ -71,8 +71,9 @@ def run_replication(
     keep_steps: bool = True,
 ) -> ReplicationResult:
     """Run every variant once on replication ``replication``'s random numbers."""
-    from sim.engine import simulate
     from sim.reforms import resolve
+
+    simulate = engine_function(engine)
 
     seed_sequence = np.random.SeedSequence(seed).spawn(replication + 1)[replication]
     cases, steps, busy = [], [], []
@@ -92,6 +93,17 @@ def run_replication(
         steps=pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(),
         busy=pd.DataFrame(busy, columns=["replication", "variant", "agency", "busy_days"]),
     )
+
+
+def engine_function(engine: str) -> Callable:
+    """The ``simulate`` function of an engine, imported when first used."""
+    if engine == "numpy":
+        from sim.engine_numpy import simulate
+    elif engine == "deterministic":
+        from sim.deterministic import simulate
+    else:
+        from sim.engine import simulate
+    return simulate
 
 
 def scenario_digest(scenario: Scenario, seed: int, variants: Sequence[str], engine: str) -> str:
@@ -239,12 +251,19 @@ def run_experiment(
     unknown = [name for name in names if name not in scenario.variant_names]
     if unknown:
         raise InputError(
-            f"unknown variant '{unknown[0]}'; the scenario has: {', '.join(scenario.variant_names)}",
+            f"unknown variant '{unknown[0]}'; "
+            f"the scenario has: {', '.join(scenario.variant_names)}",
             file=scenario.file,
         )
     if engine not in ENGINES:
         raise InputError(f"unknown engine '{engine}'; use one of {', '.join(ENGINES)}")
     names = ("baseline", *(n for n in names if n != "baseline"))
+    if engine == "numpy":
+        from sim.engine_numpy import check_unlimited
+        from sim.reforms import resolve
+
+        for name in names:
+            check_unlimited(resolve(scenario, name))
     run_id = scenario_digest(scenario, seed, names, engine)
     folder = cache / run_id if cache is not None else None
     finished = _load_finished(folder, replications)
@@ -255,10 +274,15 @@ def run_experiment(
     if missing:
         pool, close = make_executor(executor, workers, scheduler)
         try:
-            futures = [
+            submitted = (
                 pool.submit(run_replication, scenario, r, seed, names, engine) for r in missing
-            ]
-            for future in as_completed(futures):
+            )
+            # A serial executor runs a task as it is submitted: take them one at a time,
+            # each saved as soon as it is done (submitting all first would compute every
+            # replication before saving any, and an interrupted run would keep nothing).
+            serial = isinstance(pool, SerialExecutor)
+            futures = submitted if serial else as_completed(list(submitted))
+            for future in futures:
                 result = future.result()
                 if folder is not None:
                     write_atomically(

@@ -121,7 +121,7 @@ STEP_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Coded:
     """A text column given as codes into labels: the column is ``labels[codes]``.
 
