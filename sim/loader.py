@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import TaggedScalar
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -122,8 +123,8 @@ def _parse_yaml(path: Path) -> Any:
         # e.g. a ReaderError: a control character; it gives a position, not a line.
         position = getattr(error, "position", None)
         line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
-        reason = getattr(error, "name", None) and str(error).splitlines()[0]
-        raise InputError(f"YAML: {reason or error}", file=path, line=line) from None
+        reason = str(error).splitlines()[0] if line is not None else str(error)
+        raise InputError(f"YAML: {reason}", file=path, line=line) from None
     except TypeError as error:
         # ruamel cannot use a list or mapping as a key (`{a: 1, {b: 2}: 3}`).
         if "unhashable" in str(error):
@@ -149,48 +150,77 @@ def _parse_yaml(path: Path) -> Any:
 
 
 def _check_size(data: Any, path: Path) -> None:
-    """Refuse aliases that expand enormously or contain themselves, and deep nesting."""
+    """Refuse what YAML allows but a planner's file never needs.
+
+    Aliases that expand enormously or contain themselves, deep nesting, tags (`!!python/
+    object:...`, `!!binary`, `!custom`: plain values only) and text that is not valid
+    Unicode (a lone surrogate, written as an escape in a double-quoted string).
+    """
     sizes: dict[int, int] = {}
     open_nodes: set[int] = set()
 
-    def where(node: Any) -> int | None:
-        return node.lc.line + 1 if hasattr(node, "lc") else None
+    def fail(message: str, line: int | None) -> InputError:
+        return InputError(f"YAML: {message}", file=path, line=line)
 
-    def size(node: Any, depth: int) -> int:
-        if not isinstance(node, (dict, list)):
+    def scalar(value: Any, line: int | None) -> None:
+        tag = getattr(getattr(value, "tag", None), "value", None)
+        if isinstance(value, TaggedScalar) or isinstance(value, bytes) or tag:
+            shown = tag or ("!!binary" if isinstance(value, bytes) else "a tag")
+            shown = shown.replace("tag:yaml.org,2002:", "!!")
+            raise fail(f"tags such as `{shown}` are not allowed; write a plain value", line)
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise fail("text with an invalid character (a lone surrogate)", line) from None
+
+    def size(node: Any, depth: int, line: int | None) -> int:
+        scalar(node, line)
+        if not isinstance(node, (Mapping, list, tuple, Set)):
             return 1
         key = id(node)
         if key in sizes:
             return sizes[key]
         if key in open_nodes:
-            raise InputError(
-                "YAML: an alias (`*name`) refers to a value that contains it; write the "
-                "value out instead",
-                file=path,
-                line=where(node),
-            )
+            raise fail("an alias (`*name`) refers to a value that contains it", line)
         if depth > MAX_YAML_DEPTH:
-            raise InputError(
-                f"YAML: nested too deeply (more than {MAX_YAML_DEPTH} levels)",
-                file=path,
-                line=where(node),
-            )
+            raise fail(f"nested too deeply (more than {MAX_YAML_DEPTH} levels)", line)
         open_nodes.add(key)
         total = 1
-        for child in (*node.keys(), *node.values()) if isinstance(node, dict) else node:
-            total += size(child, depth + 1)
+        if isinstance(node, Mapping):
+            children = []
+            for name, value in node.items():
+                at = _line(node, "key", name, line)
+                if isinstance(name, (Mapping, list, tuple, Set)):
+                    raise fail(
+                        "a list or mapping is used as a key; keys are names (check the "
+                        "braces and colons)",
+                        at,
+                    )
+                children += [(name, at), (value, at)]
+        else:
+            children = [(item, _line(node, "item", i, line)) for i, item in enumerate(node)]
+        for child, at in children:
+            total += size(child, depth + 1, at)
             if total > MAX_YAML_VALUES:
-                raise InputError(
-                    f"YAML: more than {MAX_YAML_VALUES:,} values once aliases (`*name`) are "
+                raise fail(
+                    f"more than {MAX_YAML_VALUES:,} values once aliases (`*name`) are "
                     "expanded; write the values out or use fewer aliases",
-                    file=path,
-                    line=where(node),
+                    at,
                 )
         open_nodes.discard(key)
         sizes[key] = total
         return total
 
-    size(data, 0)
+    size(data, 0, 1)
+
+
+def _line(node: Any, kind: str, which: Any, default: int | None) -> int | None:
+    """1-based line of a mapping key or a list item, as ruamel recorded it."""
+    try:
+        return getattr(node.lc, kind)(which)[0] + 1
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return default
 
 
 def line_of(data: Any, loc: Sequence[Any]) -> int | None:

@@ -79,9 +79,10 @@ def test_the_valid_base_is_valid(tmp_path, monkeypatch):
     # Every case is a copy of _valid/ with one mistake: the base itself must pass.
     work = tmp_path / "valid"
     shutil.copytree(VALID, work)
-    code, stdout, stderr = invoke(["validate", "scenario.yaml", "proc.yaml"], work, monkeypatch)
+    args = ["validate", "scenario.yaml", "proc.yaml", "reforms.yaml"]
+    code, stdout, stderr = invoke(args, work, monkeypatch)
     assert code == 0, stderr
-    assert stdout.count("is valid") == 2
+    assert stdout.count("is valid") == 3
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -101,7 +102,6 @@ SUBPROCESS_CASES = [
     "proc_yaml_syntax",
     "scenario_bad_date",
     "scenario_alias_bomb",
-    "scenario_override_outside",
     "scenario_too_many_cases",
 ]
 
@@ -164,6 +164,10 @@ GENERATED = {
     "nul_bytes_scenario": ("scenario.yaml", b"name: a\x00b\n", ["YAML"]),
     "oversized_procedure": ("proc.yaml", "huge", ["larger than"]),
     "scalar_scenario": ("scenario.yaml", b"just some text\n", ["a single value"]),
+    "deeply_nested_scenario": (
+        "scenario.yaml", b"name: x\nnotes: " + b"[" * 5000 + b"]" * 5000 + b"\n", ["too deeply"]
+    ),
+    "mapping_as_key_procedure": ("proc.yaml", b"id: p\nname: {zh: a, {b: [1]}: 2}\n", ["as a key"]),
 }
 
 

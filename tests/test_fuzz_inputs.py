@@ -4,14 +4,15 @@ Two targets, each fed to `sim.loader.load_scenario` (which loads the procedure t
 `sim.loader.load_procedure`:
 
 - raw bytes, as the whole file;
-- the valid files of tests/bad_inputs/_valid/ with one to three random mutations (a line
+- the valid files of tests/bad_inputs/_valid/ (a procedure, a scenario, and a scenario
+  using every reform type but `bundle`) with one to three random mutations (a line
   deleted, duplicated, moved, re-indented or cut short; a value replaced by an
   interesting one such as ``-1``, ``1e300``, ``.nan``, ``true``, ``[]``, a date or an
   alias; random text inserted).
 
 Any exception other than `InputError` (or a load that hangs) is a bug in the loader.
 
-CI runs a fixed number of examples per target (200). To fuzz longer on demand::
+CI runs a fixed number of examples per target (200, four targets). To fuzz longer on demand::
 
     APPROVALSIM_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz_inputs.py -q
 
@@ -42,6 +43,7 @@ FUZZ = settings(
 VALID = Path(__file__).parent / "bad_inputs" / "_valid"
 PROCEDURE = (VALID / "proc.yaml").read_text(encoding="utf-8")
 SCENARIO = (VALID / "scenario.yaml").read_text(encoding="utf-8")
+REFORMS = (VALID / "reforms.yaml").read_text(encoding="utf-8")
 
 INTERESTING = [
     "-1", "0", "1", "-0.0", "1e300", "-1e300", "1e-300", "1e999", ".nan", ".inf", "-.inf",
@@ -132,3 +134,11 @@ def test_mutated_valid_files_give_input_errors_only(scenario, procedure, which):
         scenario if which != 1 else SCENARIO,
         procedure if which != 0 else PROCEDURE,
     )
+
+
+@FUZZ
+@given(scenario=mutated(REFORMS))
+def test_mutated_reforms_give_input_errors_only(scenario):
+    # Every reform type's parameters, mutated: the reform catalogue must also answer
+    # with `InputError` only.
+    _attempt(scenario, PROCEDURE)
