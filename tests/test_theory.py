@@ -22,10 +22,10 @@ import pandas as pd
 import pytest
 from scipy import optimize, stats
 
+from sim import statistics
 from sim.engine import simulate
 from sim.loader import load_scenario
 from sim.model import Model, Scenario
-from sim import statistics
 from sim.statistics import agency_load, summarize, t_interval
 
 MU = 10.0  # handling rate per staff member, per working day (mean handling 0.1 days)
