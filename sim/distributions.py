@@ -340,8 +340,31 @@ class Uniform(Distribution):
         return p * 0.5 * (self.min + c) + (1 - p) * c
 
 
+class _ThreePoint(Distribution):
+    """Shared by the min/mode/max families: the typical value is the mode."""
+
+    min: float
+    mode: float
+    max: float
+
+    @property
+    def typical(self) -> float:
+        """The mode."""
+        return self.mode
+
+    @property
+    def minimum(self) -> float:
+        """The ``min`` parameter."""
+        return self.min
+
+    @property
+    def maximum(self) -> float:
+        """The ``max`` parameter."""
+        return self.max
+
+
 @dataclass(frozen=True)
-class Triangular(Distribution):
+class Triangular(_ThreePoint):
     """Triangular on [min, max] with peak at ``mode``; min == mode == max means a constant."""
 
     min: float
@@ -359,21 +382,6 @@ class Triangular(Distribution):
     def mean(self) -> float:
         """Closed form ``(min + mode + max) / 3``."""
         return (self.min + self.mode + self.max) / 3.0
-
-    @property
-    def typical(self) -> float:
-        """The mode."""
-        return self.mode
-
-    @property
-    def minimum(self) -> float:
-        """The ``min`` parameter."""
-        return self.min
-
-    @property
-    def maximum(self) -> float:
-        """The ``max`` parameter."""
-        return self.max
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
         """Closed-form inverse of the piecewise-quadratic CDF."""
@@ -428,7 +436,7 @@ def _check_ordered(family: str, lo: Any, mode: Any, hi: Any) -> tuple[float, flo
 
 
 @dataclass(frozen=True)
-class Pert(Distribution):
+class Pert(_ThreePoint):
     """Beta-PERT on [min, max] with mode ``mode``; ``shape`` weights the mode (4 is classic).
 
     The underlying beta has alpha = 1 + shape (mode - min) / (max - min) and
@@ -460,21 +468,6 @@ class Pert(Distribution):
     def mean(self) -> float:
         """Closed form ``(min + shape * mode + max) / (shape + 2)``."""
         return (self.min + self.shape * self.mode + self.max) / (self.shape + 2.0)
-
-    @property
-    def typical(self) -> float:
-        """The mode."""
-        return self.mode
-
-    @property
-    def minimum(self) -> float:
-        """The ``min`` parameter."""
-        return self.min
-
-    @property
-    def maximum(self) -> float:
-        """The ``max`` parameter."""
-        return self.max
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
         """Scaled beta quantile: ``min + (max - min) * betaincinv(alpha, beta, u)``."""
