@@ -428,7 +428,17 @@ def _highlight(
     after = f"{pct(other['share_within_target'])} " + interval(
         other["share_within_target_low"], other["share_within_target_high"], percent=True, **SHARE
     )
-    mean_before, mean_after = fmt(base["mean_days"]), fmt(other["mean_days"])
+    mean_before, mean_after = (
+        " ".join(
+            part
+            for part in (
+                fmt(row["mean_days"]),
+                interval(row["mean_days_low"], row["mean_days_high"], lower=0.0),
+            )
+            if part
+        )
+        for row in (base, other)
+    )
     replications = int(other["replications"]) if _finite(other["replications"]) else 0
     difference = ""
     verdict = ""
@@ -467,15 +477,17 @@ def _highlight(
             )
     if lang == "zh":
         title = title + (" " if title and not has_cjk(title[-1]) else "")
+        verdict = verdict.replace("；以", "，这一比例以", 1)
         return (
             f"{title}使{name}在 {target} 个工作日内办结的比例从 {before.strip()} "
-            f"变为 {after.strip()}{difference}；平均用时从 {mean_before} 变为 {mean_after} "
-            f"个工作日{verdict}。"
+            f"变为 {after.strip()}{difference}{verdict}；平均用时从 {mean_before} 变为 "
+            f"{mean_after} 个工作日。"
         )
+    verdict = verdict.replace("; not distinguishable", ", a share not distinguishable", 1)
     return (
         f"{title} brings the share of {name} cases completed within {target} working days from "
-        f"{before.strip()} to {after.strip()}{difference}; the mean from {mean_before} to "
-        f"{mean_after} working days{verdict}."
+        f"{before.strip()} to {after.strip()}{difference}{verdict}; the mean from "
+        f"{mean_before} to {mean_after} working days."
     )
 
 
