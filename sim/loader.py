@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import warnings
 from collections.abc import Mapping, Sequence, Set
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import TaggedScalar
 from ruamel.yaml.constructor import RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError, YAMLWarning
 
 from sim import distributions
 from sim.calendar import CalendarError, WorkingCalendar, load_overrides
@@ -107,7 +108,11 @@ def _parse_yaml(path: Path) -> Any:
     yaml = YAML(typ="rt")
     yaml.Constructor = _DatesAsText
     try:
-        data = yaml.load(text)
+        with warnings.catch_warnings():
+            # e.g. a redefined anchor (`&a` twice), valid YAML: the user sees one line
+            # (the error) or none, not a parser's multi-line warning.
+            warnings.simplefilter("ignore", YAMLWarning)
+            data = yaml.load(text)
     except RecursionError:
         raise InputError(
             f"YAML: nested too deeply (more than {MAX_YAML_DEPTH} levels)", file=path

@@ -10,7 +10,8 @@ Two targets, each fed to `sim.loader.load_scenario` (which loads the procedure t
   interesting one such as ``-1``, ``1e300``, ``.nan``, ``true``, ``[]``, a date or an
   alias; random text inserted).
 
-Any exception other than `InputError` (or a load that hangs) is a bug in the loader.
+Any exception other than `InputError`, any warning (it would print lines of its own next
+to the one-line error), or a load that hangs is a bug in the loader.
 
 CI runs a fixed number of examples per target (200, four targets). To fuzz longer on demand::
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -67,11 +69,15 @@ def _attempt(scenario: bytes | str, procedure: bytes | str) -> None:
             data = content.encode("utf-8", "surrogatepass") if isinstance(content, str) else content
             (root / name).write_bytes(data)
         for load, name in ((load_procedure, "proc.yaml"), (load_scenario, "scenario.yaml")):
-            try:
-                load(root / name)
-            except InputError as error:
-                text = str(error)
-                assert text.strip() and error.file is not None, repr(error)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    load(root / name)
+                except InputError as error:
+                    text = str(error)
+                    assert text.strip() and error.file is not None, repr(error)
+            # A warning would print lines of its own next to the one-line error.
+            assert not caught, [str(w.message) for w in caught]
 
 
 @st.composite
