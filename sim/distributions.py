@@ -511,8 +511,22 @@ class Pert(_ThreePoint):
         return self.min + w * (head + tail)
 
 
+class _Unbounded(Distribution):
+    """Shared by the families on [0, infinity)."""
+
+    @property
+    def minimum(self) -> float:
+        """Zero."""
+        return 0.0
+
+    @property
+    def maximum(self) -> float:
+        """Infinity: unbounded above."""
+        return math.inf
+
+
 @dataclass(frozen=True)
-class LogNormal(Distribution):
+class LogNormal(_Unbounded):
     """Log-normal given by its median and 90th percentile (both > 0, p90 > median).
 
     mu = ln(median), sigma = (ln p90 - ln median) / z_0.9.
@@ -547,16 +561,6 @@ class LogNormal(Distribution):
         """The median."""
         return self.median
 
-    @property
-    def minimum(self) -> float:
-        """Zero."""
-        return 0.0
-
-    @property
-    def maximum(self) -> float:
-        """Infinity: unbounded above."""
-        return math.inf
-
     def quantile(self, u: np.ndarray) -> np.ndarray:
         """Closed form ``median * exp(sigma * ndtri(u))``; exact at u = 0.5 as ndtri(0.5) == 0."""
         return self.median * np.exp(self.sigma * special.ndtri(_as_array(u)))
@@ -578,7 +582,7 @@ class LogNormal(Distribution):
 
 
 @dataclass(frozen=True)
-class Exponential(Distribution):
+class Exponential(_Unbounded):
     """Exponential with the given mean (> 0)."""
 
     mean: float
@@ -593,16 +597,6 @@ class Exponential(Distribution):
     def typical(self) -> float:
         """The mean."""
         return self.mean
-
-    @property
-    def minimum(self) -> float:
-        """Zero."""
-        return 0.0
-
-    @property
-    def maximum(self) -> float:
-        """Infinity: unbounded above."""
-        return math.inf
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
         """Closed form ``-mean * log1p(-u)``."""
@@ -620,7 +614,7 @@ class Exponential(Distribution):
 
 
 @dataclass(frozen=True)
-class Gamma(Distribution):
+class Gamma(_Unbounded):
     """Gamma with the given shape and mean (both > 0); scale = mean / shape."""
 
     shape: float
@@ -642,16 +636,6 @@ class Gamma(Distribution):
     def typical(self) -> float:
         """The mean."""
         return self.mean
-
-    @property
-    def minimum(self) -> float:
-        """Zero."""
-        return 0.0
-
-    @property
-    def maximum(self) -> float:
-        """Infinity: unbounded above."""
-        return math.inf
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
         """Scaled gamma quantile: ``scale * gammaincinv(shape, u)``."""
