@@ -49,6 +49,7 @@ def scenario_file(
     drain: float,
     warmup: float = 0.0,
     staff: str | int = "unlimited",
+    review: str | int = "unlimited",
 ):
     (folder / "proc.yaml").write_text(textwrap.dedent(procedure), encoding="utf-8")
     text = f"""
@@ -61,7 +62,7 @@ def scenario_file(
       - {{procedure: proc, arrivals_per_day: {rate}, source: "test"}}
     agencies:
       - {{id: desk, name: {{zh: 窗口, en: Desk}}, staff: {staff}, source: "test"}}
-      - {{id: review, name: {{zh: 审查, en: Review}}, staff: unlimited, source: "test"}}
+      - {{id: review, name: {{zh: 审查, en: Review}}, staff: {review}, source: "test"}}
     """
     path = folder / "scenario.yaml"
     path.write_text(textwrap.dedent(text), encoding="utf-8")

@@ -17,35 +17,19 @@ relative error (``pytest -s`` shows them).
 from __future__ import annotations
 
 import math
-import textwrap
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from tests.test_theory import erlang_c_wait, replicate
+from tests.test_theory import erlang_c_wait, replicate, scenario_file
 
 # --------------------------------------------------------------------------- helpers
 
 
 def write_scenario(folder, procedure: str, rate: float, days: float, drain: float,
                    warmup: float, desk: str | int, review: str | int = "unlimited"):
-    (folder / "proc.yaml").write_text(textwrap.dedent(procedure), encoding="utf-8")
-    text = f"""
-    name: theory_more
-    title: theory checks
-    seed: 1
-    calendar: {{start: 2015-01-05}}
-    horizon: {{working_days: {days}, drain_working_days: {drain}, warmup_working_days: {warmup}}}
-    procedures:
-      - {{procedure: proc, arrivals_per_day: {rate}, source: "test"}}
-    agencies:
-      - {{id: desk, name: {{zh: 窗口, en: Desk}}, staff: {desk}, source: "test"}}
-      - {{id: review, name: {{zh: 审查, en: Review}}, staff: {review}, source: "test"}}
-    """
-    path = folder / "scenario.yaml"
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
+    return scenario_file(folder, procedure, rate, days, drain, warmup, staff=desk, review=review)
 
 
 def one_step(handling: str, agency: str = "desk") -> str:
