@@ -107,18 +107,8 @@ CASE_FIELDS = (
     "reforms_fired",
     "attributes",
 )
-STEP_FIELDS = (
-    "procedure",
-    "case_id",
-    "step",
-    "agency",
-    "attempt",
-    "outcome",
-    "ready_day",
-    "start_day",
-    "handled_day",
-    "end_day",
-)
+# A step row as appended: the step table's columns from `procedure` to `end_day`.
+STEP_FIELDS = STEP_COLUMNS[STEP_COLUMNS.index("procedure") : STEP_COLUMNS.index("end_day") + 1]
 
 
 @dataclass(frozen=True, eq=False)
