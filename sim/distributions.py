@@ -278,8 +278,25 @@ class Fixed(Distribution):
         return min(self.value, float(cap))
 
 
+class _Bounded(Distribution):
+    """Shared by the families on [min, max]."""
+
+    min: float
+    max: float
+
+    @property
+    def minimum(self) -> float:
+        """The ``min`` parameter."""
+        return self.min
+
+    @property
+    def maximum(self) -> float:
+        """The ``max`` parameter."""
+        return self.max
+
+
 @dataclass(frozen=True)
-class Uniform(Distribution):
+class Uniform(_Bounded):
     """Uniform on [min, max], min < max (a constant is written as a fixed value)."""
 
     min: float
@@ -308,16 +325,6 @@ class Uniform(Distribution):
         """The mean."""
         return self.mean
 
-    @property
-    def minimum(self) -> float:
-        """The ``min`` parameter."""
-        return self.min
-
-    @property
-    def maximum(self) -> float:
-        """The ``max`` parameter."""
-        return self.max
-
     def quantile(self, u: np.ndarray) -> np.ndarray:
         """Linear: ``min + u * (max - min)``."""
         return self.min + _as_array(u) * (self.max - self.min)
@@ -340,27 +347,15 @@ class Uniform(Distribution):
         return p * 0.5 * (self.min + c) + (1 - p) * c
 
 
-class _ThreePoint(Distribution):
+class _ThreePoint(_Bounded):
     """Shared by the min/mode/max families: the typical value is the mode."""
 
-    min: float
     mode: float
-    max: float
 
     @property
     def typical(self) -> float:
         """The mode."""
         return self.mode
-
-    @property
-    def minimum(self) -> float:
-        """The ``min`` parameter."""
-        return self.min
-
-    @property
-    def maximum(self) -> float:
-        """The ``max`` parameter."""
-        return self.max
 
 
 @dataclass(frozen=True)
