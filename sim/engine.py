@@ -17,13 +17,16 @@ How it runs fast (profiled: SimPy's process and resource machinery took most of 
 time): a step is not a SimPy process but a small state machine that puts itself on the
 SimPy event queue and whose methods are the callbacks (staff granted, handling done,
 waiting over). A step that becomes ready starts once the event being processed is done,
-which is when a new process would have started. Agency staff are a lean priority queue
-that keeps SimPy's `PriorityResource` rules to the letter: requests served by priority,
-then request time, then arrival order; a freed slot goes to the head of the queue when
-the release is processed, or at once to a request made before that; a grant is an event
-of its own. So the order of events, and every number, is the same as with a process per
-step and SimPy resources. Random draws are read from Python lists made once per step,
-and rows are appended as plain tuples.
+which is when a new process would have started. Agency staff are a lean priority queue:
+requests are served by priority (fast lane first), then request time, then arrival
+order. A request that finds a free member and nobody waiting takes it at once, without an
+event; a member freed while others wait goes at once to the head of the queue, whose step
+resumes as an event at that instant. (SimPy's `PriorityResource`, which this engine first
+used, takes an event for every grant and one more for every release; the numbers are the
+same except when two events of different cases fall on the very same instant.)
+
+Random draws are read from Python lists made once per step, and rows are appended
+as plain tuples.
 """
 
 from __future__ import annotations
@@ -42,26 +45,14 @@ from sim.streams import Streams
 NORMAL, FAST_LANE = 1, 0
 
 
-class _Signal:
-    """A bare event on the SimPy queue: it only fires its callbacks."""
-
-    __slots__ = ("callbacks", "_ok", "_value")
-
-    def __init__(self, callback):
-        self.callbacks = [callback]
-        self._ok = True
-        self._value = None
-
-
 class _Staff:
-    """An agency's staff: SimPy `PriorityResource` semantics without its machinery.
+    """An agency's staff: a priority queue of waiting steps.
 
     A request joins the queue (fast lane first, then by request time, then arrival
-    order; times never decrease, so two FIFO queues keep that order) and the head of
-    the queue is served if a staff member is free. A release frees a member; the head of
-    the queue is served when the release is processed (an event at the same time), as in
-    SimPy. With an empty queue that event could serve no one, so it is not scheduled.
-    Granting schedules the waiter (an object with ``callbacks``) as an event now.
+    order; times never decrease, so two FIFO queues keep that order). `take` books a
+    free member at once when nobody waits, so someone waits only while every member is
+    busy. A release hands the member to the head of the queue, if any, at once:
+    granting schedules the waiter (an object with ``callbacks``) as an event now.
     """
 
     __slots__ = ("env", "capacity", "count", "fast", "normal")
@@ -73,21 +64,24 @@ class _Staff:
         self.fast: deque = deque()
         self.normal: deque = deque()
 
-    def request(self, waiter, priority: int) -> None:
-        (self.fast if priority == FAST_LANE else self.normal).append(waiter)
-        self.serve()
+    def take(self) -> bool:
+        """Book a member at once if one is free and nobody waits (no event needed)."""
+        if self.count < self.capacity and not (self.fast or self.normal):
+            self.count += 1
+            return True
+        return False
 
-    def serve(self, _event=None) -> None:
-        if self.count < self.capacity:
-            queue = self.fast or self.normal
-            if queue:
-                self.count += 1
-                self.env.schedule(queue.popleft())
+    def request(self, waiter, priority: int) -> None:
+        """Queue for a member (after `take` failed: all busy, as someone waits only then)."""
+        (self.fast if priority == FAST_LANE else self.normal).append(waiter)
 
     def release(self) -> None:
-        self.count -= 1
-        if self.fast or self.normal:
-            self.env.schedule(_Signal(self.serve))
+        queue = self.fast or self.normal
+        if queue:
+            # The freed member goes straight to the head of the queue (count unchanged).
+            self.env.schedule(queue.popleft())
+        else:
+            self.count -= 1
 
 
 class _StepPlan:
@@ -261,23 +255,24 @@ class _StepRun:
         case.trips += plan.trips
         self.ready = plan.env.now
         self.effort = plan.round(self.attempt)[0][case.index]
-        resources = plan.resources
-        if resources:
-            self.booked = 1
-            self.callbacks = [self.granted]
-            resources[0].request(self, case.priority)
-        else:
-            self.hold()
+        self.booked = 0
+        self.book()
 
-    def granted(self, _event) -> None:
+    def book(self) -> None:
+        """Book the step's agencies in order; wait in the queue of the first one busy."""
         resources = self.plan.resources
         booked = self.booked
-        if booked < len(resources):
-            self.booked = booked + 1
-            self.callbacks = [self.granted]
-            resources[booked].request(self, self.case.priority)
-            return
+        while booked < len(resources):
+            resource = resources[booked]
+            booked = self.booked = booked + 1
+            if not resource.take():
+                self.callbacks = [self.granted]
+                resource.request(self, self.case.priority)
+                return
         self.hold()
+
+    def granted(self, _event) -> None:
+        self.book()
 
     def hold(self) -> None:
         env = self.plan.env
@@ -418,7 +413,7 @@ class _Rework:
         self.ready = sim.env.now
         self.effort = float(self.plan.draws.follow_up_handling[self.position][self.case.index])
         self.resource = sim.staff[self.agency]
-        if self.resource is not None:
+        if self.resource is not None and not self.resource.take():
             self.callbacks = [self.hold]
             self.resource.request(self, self.case.priority)
             return
