@@ -71,7 +71,13 @@ def run(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Folder (default results/<scenario>).")
     ] = None,
-    steps: Annotated[str, typer.Option(help="Step table: 'first' replication or 'all'.")] = "first",
+    steps: Annotated[
+        str,
+        typer.Option(
+            help="Step rows to keep and write: the 'first' replication's or 'all' "
+            "(several rows a case; queue figures are kept for every replication)."
+        ),
+    ] = "first",
     report: Annotated[
         bool, typer.Option("--report/--no-report", help="Write report.html and report.md.")
     ] = True,
@@ -119,6 +125,7 @@ def run(
                 engine=engine,
                 cache=folder / "runs",
                 progress=progress,
+                steps=steps,
             )
         summarize_result(result)
         written = write_tables(result, folder, steps=steps)

@@ -41,6 +41,7 @@ class ReplicationResult:
     cases: pd.DataFrame
     steps: pd.DataFrame
     busy: pd.DataFrame
+    queues: pd.DataFrame | None = None
 
 
 @dataclass
@@ -55,6 +56,7 @@ class RunResult:
     cases: pd.DataFrame
     steps: pd.DataFrame
     busy: pd.DataFrame
+    queues: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
     agencies: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -70,18 +72,24 @@ def run_replication(
     engine: str = "des",
     keep_steps: bool = True,
 ) -> ReplicationResult:
-    """Run every variant once on replication ``replication``'s random numbers."""
+    """Run every variant once on replication ``replication``'s random numbers.
+
+    The step rows are large (several per case): with ``keep_steps`` False only their
+    queue totals (`sim.statistics.queue_totals`) are kept.
+    """
     from sim.reforms import resolve
+    from sim.statistics import queue_totals
 
     simulate = engine_function(engine)
 
     seed_sequence = np.random.SeedSequence(seed).spawn(replication + 1)[replication]
-    cases, steps, busy = [], [], []
+    cases, steps, busy, queues = [], [], [], []
     for variant in variants:
         model = resolve(scenario, variant)
         records = simulate(model, seed_sequence, replication)
         case_frame, step_frame = records.frames(scenario.calendar)
         cases.append(case_frame)
+        queues.append(queue_totals(step_frame, scenario.horizon))
         if keep_steps:
             steps.append(step_frame)
         busy.extend(
@@ -92,6 +100,7 @@ def run_replication(
         cases=pd.concat(cases, ignore_index=True),
         steps=pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(),
         busy=pd.DataFrame(busy, columns=["replication", "variant", "agency", "busy_days"]),
+        queues=pd.concat(queues, ignore_index=True),
     )
 
 
@@ -201,7 +210,13 @@ def _replication_file(folder: Path, replication: int) -> Path:
     return folder / f"replication_{replication:05d}.pkl"
 
 
-def _load_finished(folder: Path | None, replications: int) -> dict[int, ReplicationResult]:
+def _keeps_steps(steps: str, replication: int) -> bool:
+    return steps == "all" or replication == 0
+
+
+def _load_finished(
+    folder: Path | None, replications: int, steps: str
+) -> dict[int, ReplicationResult]:
     finished: dict[int, ReplicationResult] = {}
     if folder is None or not folder.is_dir():
         return finished
@@ -210,9 +225,15 @@ def _load_finished(folder: Path | None, replications: int) -> dict[int, Replicat
         if path.is_file():
             try:
                 with path.open("rb") as handle:
-                    finished[replication] = pickle.load(handle)
-            except (OSError, pickle.UnpicklingError, EOFError):
+                    result = pickle.load(handle)
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
                 continue  # unreadable: compute it again
+            lacks_steps = _keeps_steps(steps, replication) and len(result.steps) < (
+                1 if len(result.cases) else 0
+            )
+            if getattr(result, "queues", None) is None or lacks_steps:
+                continue  # saved by an older version, or without the steps now wanted
+            finished[replication] = result
     return finished
 
 
@@ -227,6 +248,7 @@ def run_experiment(
     engine: str = "des",
     cache: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    steps: str = "first",
 ) -> RunResult:
     """Run ``replications`` replications of the chosen variants.
 
@@ -241,6 +263,8 @@ def run_experiment(
         engine: Engine name.
         cache: Folder for finished replications (resume); None keeps nothing on disk.
         progress: Called with (finished, total) as replications finish.
+        steps: Step rows to keep: ``first`` (replication 0's, the default: they are
+            several per case) or ``all``. Queue figures are kept for every replication.
 
     Returns:
         The combined tables (summary tables are added by `summarize_result`).
@@ -257,6 +281,8 @@ def run_experiment(
         )
     if engine not in ENGINES:
         raise InputError(f"unknown engine '{engine}'; use one of {', '.join(ENGINES)}")
+    if steps not in ("first", "all"):
+        raise InputError(f"steps takes 'first' or 'all', not '{steps}'")
     names = ("baseline", *(n for n in names if n != "baseline"))
     if engine == "numpy":
         from sim.engine_numpy import check_unlimited
@@ -266,7 +292,7 @@ def run_experiment(
             check_unlimited(resolve(scenario, name))
     run_id = scenario_digest(scenario, seed, names, engine)
     folder = cache / run_id if cache is not None else None
-    finished = _load_finished(folder, replications)
+    finished = _load_finished(folder, replications, steps)
     missing = [r for r in range(replications) if r not in finished]
     done = len(finished)
     if progress:
@@ -275,7 +301,10 @@ def run_experiment(
         pool, close = make_executor(executor, workers, scheduler)
         try:
             submitted = (
-                pool.submit(run_replication, scenario, r, seed, names, engine) for r in missing
+                pool.submit(
+                    run_replication, scenario, r, seed, names, engine, _keeps_steps(steps, r)
+                )
+                for r in missing
             )
             # A serial executor runs a task as it is submitted: take them one at a time,
             # each saved as soon as it is done (submitting all first would compute every
@@ -307,6 +336,7 @@ def run_experiment(
         cases=pd.concat([r.cases for r in ordered], ignore_index=True),
         steps=pd.concat([r.steps for r in ordered], ignore_index=True),
         busy=pd.concat([r.busy for r in ordered], ignore_index=True),
+        queues=pd.concat([r.queues for r in ordered], ignore_index=True),
         computed=len(missing),
     )
 
@@ -320,7 +350,7 @@ def summarize_result(result: RunResult) -> RunResult:
     result.summary = statistics.summarize(result.cases, result.scenario)
     result.comparison = statistics.compare(result.cases, result.scenario)
     result.agencies = statistics.agency_load(
-        result.steps, result.busy, result.scenario, agencies=agencies
+        result.steps, result.busy, result.scenario, agencies=agencies, queues=result.queues
     )
     return result
 

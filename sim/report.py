@@ -379,7 +379,9 @@ def ensure_tables(result: RunResult) -> RunResult:
 
         result.summary = statistics.summarize(result.cases, result.scenario)
         result.comparison = statistics.compare(result.cases, result.scenario)
-        result.agencies = statistics.agency_load(result.steps, result.busy, result.scenario)
+        result.agencies = statistics.agency_load(
+            result.steps, result.busy, result.scenario, queues=result.queues
+        )
         return result
 
 

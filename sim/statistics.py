@@ -333,6 +333,8 @@ def paired_quantile_bootstrap(
 
 def _ordered(present: Iterable[Any], preferred: Sequence[Any]) -> list[Any]:
     """``preferred`` items that are present, then the other present ones as first seen."""
+    if isinstance(present, pd.Series):
+        present = pd.unique(present)  # in order of first appearance, hashed at C speed
     seen = list(dict.fromkeys(present))
     known = set(seen)
     first = [item for item in preferred if item in known]
@@ -341,7 +343,7 @@ def _ordered(present: Iterable[Any], preferred: Sequence[Any]) -> list[Any]:
 
 def _procedure_order(cases: pd.DataFrame, scenario) -> list[str]:
     declared = [demand.procedure.id for demand in scenario.demands]
-    extra = [p for p in dict.fromkeys(cases["procedure"]) if p not in set(declared)]
+    extra = [p for p in pd.unique(cases["procedure"]) if p not in set(declared)]
     return declared + extra
 
 
@@ -365,6 +367,21 @@ def _targets(scenario, cases: pd.DataFrame) -> dict[str, float]:
         except Exception:  # a scenario that cannot be resolved here: targets stay unknown
             pass
     return targets
+
+
+def _groups(frame: pd.DataFrame, *columns: str) -> dict[Any, pd.DataFrame]:
+    """Row subsets by the values of ``columns`` (one pass, not a filter per key).
+
+    Each subset keeps the frame's row order and index; a missing key means no rows.
+    """
+    if len(frame) == 0:
+        return {}
+    keys = list(columns) if len(columns) > 1 else columns[0]
+    return dict(iter(frame.groupby(keys, sort=False)))
+
+
+def _none(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.iloc[:0]
 
 
 def _after_warmup(cases: pd.DataFrame, scenario) -> pd.DataFrame:
@@ -442,8 +459,12 @@ def _per_replication(cases: pd.DataFrame, replications: Sequence[int], target: f
     return frame[list(_REPLICATION_FIGURES)].astype(float)
 
 
-def _replications_of(frame: pd.DataFrame, variant: str) -> list[int]:
-    return sorted(pd.unique(frame.loc[frame["variant"] == variant, "replication"]))
+def _replications_by_variant(frame: pd.DataFrame) -> dict[str, list[int]]:
+    """The replications with rows, per variant."""
+    if len(frame) == 0:
+        return {}
+    found = frame.groupby("variant", sort=False)["replication"].unique()
+    return {variant: sorted(values) for variant, values in found.items()}
 
 
 # --------------------------------------------------------------------------- summary
@@ -486,12 +507,13 @@ def summarize(cases: pd.DataFrame, scenario, confidence: float = 0.95) -> pd.Dat
     procedures = _procedure_order(cases, scenario)
     targets = _targets(scenario, cases)
     kept = _after_warmup(cases, scenario)
+    parts = _groups(kept, "variant", "procedure")
+    replications_of = _replications_by_variant(cases)
     for variant in variants:
-        replications = _replications_of(cases, variant)
-        of_variant = kept[kept["variant"] == variant]
+        replications = replications_of.get(variant, [])
         for procedure in procedures:
             target = targets.get(procedure, _NAN)
-            subset = of_variant[of_variant["procedure"] == procedure]
+            subset = parts.get((variant, procedure), _none(kept))
             per = _per_replication(subset, replications, target)
             row = _summary_row(per, subset, target, confidence)
             row.update(variant=variant, procedure=procedure, target_days=target)
@@ -591,22 +613,25 @@ def compare(
     """
     if len(cases) == 0:
         return pd.DataFrame(columns=list(COMPARISON_COLUMNS))
-    variants = [v for v in _ordered(cases["variant"], scenario.variant_names) if v != baseline]
+    present = _ordered(cases["variant"], scenario.variant_names)
+    variants = [v for v in present if v != baseline]
     if not variants:
         return pd.DataFrame(columns=list(COMPARISON_COLUMNS))
-    if not (cases["variant"] == baseline).any():
+    if baseline not in present:
         raise ValueError(f"no cases of the baseline '{baseline}' to compare against")
     kept = _after_warmup(cases, scenario)
+    parts = _groups(kept, "variant", "procedure")
     procedures = _procedure_order(cases, scenario)
     targets = _targets(scenario, cases)
-    base_reps = set(_replications_of(cases, baseline))
+    replications_of = _replications_by_variant(cases)
+    base_reps = set(replications_of.get(baseline, []))
     rows = []
     for variant in variants:
-        replications = sorted(base_reps & set(_replications_of(cases, variant)))
+        replications = sorted(base_reps & set(replications_of.get(variant, [])))
         for procedure in procedures:
             target = targets.get(procedure, _NAN)
-            base = kept[(kept["variant"] == baseline) & (kept["procedure"] == procedure)]
-            other = kept[(kept["variant"] == variant) & (kept["procedure"] == procedure)]
+            base = parts.get((baseline, procedure), _none(kept))
+            other = parts.get((variant, procedure), _none(kept))
             if len(replications) >= 2:
                 found = _compare_replications(base, other, replications, target, confidence)
             else:
@@ -743,6 +768,70 @@ def _compare_cases(base, other, replications, target, confidence):
 
 # --------------------------------------------------------------------------- agencies
 
+QUEUE_COLUMNS = (
+    "replication",
+    "variant",
+    "agency",
+    "steps",
+    "queue_days_total",
+    "p90_queue_days",
+    "early_steps",
+    "early_queue_days_total",
+    "late_steps",
+    "late_queue_days_total",
+)
+"""Columns of `queue_totals`: one row per (replication, variant, agency) with queued steps."""
+
+
+def queue_totals(steps: pd.DataFrame, horizon) -> pd.DataFrame:
+    """The queue figures `agency_load` needs, per (replication, variant, agency).
+
+    Over the step rows ready after the warm-up (a joint step counts for each of its
+    agencies; revocation marks hold no staff and are left out): how many, their total
+    and 90th-percentile ``queue_days``, and count and total of those ready in the first
+    and in the second half of the arrival period. Small enough to keep for every
+    replication when the step rows themselves are not kept.
+
+    Args:
+        steps: Step rows (`sim.records.STEP_COLUMNS`).
+        horizon: The scenario's horizon (warm-up and arrival period).
+
+    Returns:
+        A frame with columns `QUEUE_COLUMNS`.
+    """
+    rows = _agency_queue_rows(steps, horizon.warmup_days)
+    if len(rows) == 0:
+        return pd.DataFrame({name: [] for name in QUEUE_COLUMNS})
+    ready = rows["ready_day"].to_numpy(float)
+    waits = rows["queue_days"].to_numpy(float)
+    start, end = horizon.warmup_days, horizon.arrival_days
+    middle = (start + end) / 2
+    early = (ready >= start) & (ready < middle)
+    late = (ready >= middle) & (ready < end)
+    frame = pd.DataFrame(
+        {
+            "replication": rows["replication"].to_numpy(),
+            "variant": rows["variant"].to_numpy(object),
+            "agency": rows["agency"].to_numpy(object),
+            "queue": waits,
+            "early": np.where(early, waits, 0.0),
+            "early_n": early.astype(np.int64),
+            "late": np.where(late, waits, 0.0),
+            "late_n": late.astype(np.int64),
+        }
+    )
+    grouped = frame.groupby(["replication", "variant", "agency"], sort=False)
+    totals = grouped.agg(
+        steps=("queue", "size"),
+        queue_days_total=("queue", "sum"),
+        early_steps=("early_n", "sum"),
+        early_queue_days_total=("early", "sum"),
+        late_steps=("late_n", "sum"),
+        late_queue_days_total=("late", "sum"),
+    )
+    totals["p90_queue_days"] = grouped["queue"].quantile(0.9)
+    return totals.reset_index()[list(QUEUE_COLUMNS)]
+
 
 def agency_load(
     steps: pd.DataFrame,
@@ -750,6 +839,7 @@ def agency_load(
     scenario,
     agencies: Mapping[str, Sequence[Any]] | None = None,
     confidence: float = 0.95,
+    queues: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per (variant, agency): staff, utilisation, queues and an overload warning.
 
@@ -757,51 +847,64 @@ def agency_load(
     by ``staff * arrival_days``, averaged over replications (NaN for unlimited staff).
     Queues are the ``queue_days`` of the agency's step rows that became ready after the
     warm-up (a joint step, agency ``a+b``, counts for each of its agencies; revocation
-    marks, which hold no staff, are left out). ``queue_growth`` is the mean queue of the
-    steps ready in the second half of the arrival period (after the warm-up) over that
-    of the first half: a queue that keeps growing is the mark of an overloaded agency
-    even when the utilisation is just under one.
+    marks, which hold no staff, are left out). ``p90_queue_days`` is the 90th
+    percentile of a replication's queues, averaged over replications. ``queue_growth``
+    is the mean queue of the steps ready in the second half of the arrival period
+    (after the warm-up) over that of the first half: a queue that keeps growing is the
+    mark of an overloaded agency even when the utilisation is just under one.
 
     Intervals (utilisation and mean queue): t over replications when R >= 2; with one
     replication, batch means of the queue in order of arrival (no interval for the
     utilisation).
 
     Args:
-        steps: The step table (may be empty when steps were not kept).
+        steps: The step table (may be empty, or hold only some replications, when
+            ``queues`` is given; one replication's batch means need its rows).
         busy: Columns ``replication``, ``variant``, ``agency``, ``busy_days``.
         scenario: The scenario (horizon, agencies, variant order).
         agencies: Each variant's agencies (their staff may differ by variant); default
             ``scenario.agencies`` for every variant.
         confidence: Two-sided confidence level of the intervals.
+        queues: `queue_totals` of every replication (default: computed from ``steps``).
 
     Returns:
         A frame with columns `AGENCY_COLUMNS`; ``staff`` is a nullable integer, missing
         for unlimited staff; ``overloaded`` is True when the utilisation is at least 1 or
         the queue more than doubled to over one working day.
     """
-    present = []
-    for frame in (busy, steps):
-        if len(frame) and "variant" in frame:
-            present.extend(frame["variant"])
-    variants = _ordered(present, scenario.variant_names)
     horizon = scenario.horizon
-    queue_rows = _agency_queue_rows(steps, horizon.warmup_days)
+    if queues is None:
+        queues = queue_totals(steps, horizon)
+    present = [
+        *(pd.unique(busy["variant"]) if len(busy) else ()),
+        *(pd.unique(queues["variant"]) if len(queues) else ()),
+    ]
+    variants = _ordered(present, scenario.variant_names)
+    busy_of = _groups(busy, "variant")
+    queues_of = _groups(queues, "variant")
+    reps_of = {}
+    for frame in (busy, queues):
+        for variant, found in _replications_by_variant(frame).items():
+            reps_of.setdefault(variant, set()).update(found)
+    one_run_rows: dict | None = None
     rows = []
     for variant in variants:
         listed = tuple((agencies or {}).get(variant, scenario.agencies))
-        replications = sorted(
-            set(_replications_of(busy, variant) if len(busy) else ())
-            | set(_replications_of(queue_rows, variant) if len(queue_rows) else ())
-        )
-        variant_busy = busy[busy["variant"] == variant] if len(busy) else busy
-        variant_queue = queue_rows[queue_rows["variant"] == variant]
+        replications = sorted(reps_of.get(variant, ()))
+        variant_busy = busy_of.get(variant, _none(busy))
+        variant_queues = _groups(queues_of.get(variant, _none(queues)), "agency")
+        if len(replications) < 2 and one_run_rows is None:
+            raw_rows = _agency_queue_rows(steps, horizon.warmup_days)
+            one_run_rows = _groups(raw_rows, "variant", "agency")
         for agency in listed:
+            raw = (one_run_rows or {}).get((variant, agency.id)) if len(replications) < 2 else None
             rows.append(
                 _agency_row(
                     variant,
                     agency,
                     variant_busy,
-                    variant_queue[variant_queue["agency"] == agency.id],
+                    variant_queues.get(agency.id, _none(queues)),
+                    raw,
                     replications,
                     horizon,
                     confidence,
@@ -814,17 +917,30 @@ def agency_load(
 
 
 def _agency_queue_rows(steps: pd.DataFrame, warmup: float) -> pd.DataFrame:
+    """Step rows ready after the warm-up, one per agency held (joint steps split)."""
     columns = ["replication", "variant", "agency", "ready_day", "queue_days"]
     if len(steps) == 0 or not set(columns) <= set(steps.columns):
         return pd.DataFrame({name: [] for name in columns})
-    rows = steps[columns + ["outcome"]]
-    rows = rows[(rows["outcome"] != "revoked") & (rows["ready_day"].to_numpy(float) >= warmup)]
-    rows = rows[columns].assign(agency=rows["agency"].astype(str).str.split("+"))
-    rows = rows.explode("agency")
-    return rows[rows["agency"] != ""]
+    keep = (steps["outcome"].to_numpy(object) != "revoked") & (
+        steps["ready_day"].to_numpy(float) >= warmup
+    )
+    rows = steps.loc[keep, columns]
+    # Split the few distinct agency labels, not every row: joint steps are ``a+b``.
+    codes, labels = pd.factorize(rows["agency"].to_numpy(object))
+    parts = [[name for name in str(label).split("+") if name] for label in labels]
+    counts = np.array([len(names) for names in parts], dtype=np.intp)[codes]
+    if (counts == 1).all():
+        return rows.assign(agency=np.array([names[0] for names in parts], dtype=object)[codes])
+    table = np.full((len(parts), max(counts.max(), 1)), "", dtype=object)
+    for index, names in enumerate(parts):
+        table[index, : len(names)] = names
+    positions = np.repeat(np.arange(len(rows)), counts)
+    within = np.arange(len(positions)) - np.repeat(np.cumsum(counts) - counts, counts)
+    exploded = rows.iloc[positions]
+    return exploded.assign(agency=table[codes[positions], within])
 
 
-def _agency_row(variant, agency, busy, queue, replications, horizon, confidence):
+def _agency_row(variant, agency, busy, queue, raw, replications, horizon, confidence):
     staff = agency.staff
     count = len(replications)
     row: dict[str, Any] = {
@@ -838,7 +954,7 @@ def _agency_row(variant, agency, busy, queue, replications, horizon, confidence)
     }
     # Utilisation per replication; a replication without a busy row had no work there.
     utilisation = (_NAN, _NAN, _NAN)
-    if staff is not None and count:
+    if staff is not None and count and "agency" in busy:
         days = busy.loc[busy["agency"] == agency.id].groupby("replication")["busy_days"].sum()
         days = days.reindex(replications).fillna(0.0).to_numpy(float)
         capacity = staff * horizon.arrival_days
@@ -846,16 +962,22 @@ def _agency_row(variant, agency, busy, queue, replications, horizon, confidence)
             per = days / capacity
             utilisation = t_interval(per, confidence) if count >= 2 else (float(per[0]), _NAN, _NAN)
     row["utilisation"], row["utilisation_low"], row["utilisation_high"] = utilisation
-    waits = queue["queue_days"].to_numpy(float)
+    totals = queue["queue_days_total"].to_numpy(float)
+    counts = queue["steps"].to_numpy(float)
     if count >= 2:
         # The mean of the replications' mean queues, so that it is the interval's centre.
-        mean_queue = t_interval(queue.groupby("replication")["queue_days"].mean(), confidence)
+        mean_queue = t_interval(totals / counts, confidence)
     else:
-        ordered = queue.sort_values("ready_day", kind="stable")["queue_days"]
+        ordered = (
+            raw.sort_values("ready_day", kind="stable")["queue_days"]
+            if raw is not None
+            else pd.Series([], dtype=float)
+        )
         mean_queue = batch_means_interval(ordered, confidence)
     row["mean_queue_days"], row["mean_queue_days_low"], row["mean_queue_days_high"] = mean_queue
-    row["p90_queue_days"] = float(np.quantile(waits, 0.9)) if len(waits) else _NAN
-    growth, late_mean, early_mean = _queue_growth(queue, horizon)
+    p90 = queue["p90_queue_days"].to_numpy(float)
+    row["p90_queue_days"] = float(p90.mean()) if len(p90) else _NAN
+    growth, late_mean, early_mean = _queue_growth(queue)
     row["queue_growth"] = growth
     reasons = []
     u = row["utilisation"]
@@ -874,17 +996,14 @@ def _agency_row(variant, agency, busy, queue, replications, horizon, confidence)
     return row
 
 
-def _queue_growth(queue: pd.DataFrame, horizon) -> tuple[float, float, float]:
+def _queue_growth(queue: pd.DataFrame) -> tuple[float, float, float]:
     """Second-half over first-half mean queue (after the warm-up), and the two means."""
-    start, end = horizon.warmup_days, horizon.arrival_days
-    middle = (start + end) / 2
-    ready = queue["ready_day"].to_numpy(float)
-    waits = queue["queue_days"].to_numpy(float)
-    early = waits[(ready >= start) & (ready < middle)]
-    late = waits[(ready >= middle) & (ready < end)]
-    if len(early) < MIN_GROWTH_ROWS or len(late) < MIN_GROWTH_ROWS:
+    early_count = float(queue["early_steps"].sum())
+    late_count = float(queue["late_steps"].sum())
+    if early_count < MIN_GROWTH_ROWS or late_count < MIN_GROWTH_ROWS:
         return _NAN, _NAN, _NAN
-    early_mean, late_mean = float(early.mean()), float(late.mean())
+    early_mean = float(queue["early_queue_days_total"].sum()) / early_count
+    late_mean = float(queue["late_queue_days_total"].sum()) / late_count
     if early_mean == 0:
         return (math.inf if late_mean > 0 else _NAN), late_mean, early_mean
     return late_mean / early_mean, late_mean, early_mean

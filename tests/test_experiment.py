@@ -154,3 +154,28 @@ def test_python_api_tables_have_the_documented_schema(scenario_path, tmp_path):
     written = write_tables(summarize_result(result), tmp_path / "tables")
     assert all(path.stat().st_size > 0 for path in written)
     _ = os
+
+
+def test_step_rows_of_the_first_replication_by_default_queue_figures_of_all(scenario_path):
+    scenario = load_scenario(scenario_path)
+    first = summarize_result(run_experiment(scenario, replications=3, seed=5))
+    every = summarize_result(run_experiment(scenario, replications=3, seed=5, steps="all"))
+    assert set(first.steps.replication) == {0}
+    assert set(every.steps.replication) == {0, 1, 2}
+    assert first.cases.equals(every.cases)
+    assert first.agencies.equals(every.agencies)
+    desk = every.steps[(every.steps.variant == "baseline") & (every.steps.agency == "desk")]
+    per_replication = desk.groupby("replication").queue_days.mean()
+    row = first.agencies.set_index(["variant", "agency"]).loc[("baseline", "desk")]
+    assert row.mean_queue_days == pytest.approx(per_replication.mean())
+
+
+def test_resume_recomputes_replications_saved_without_the_steps_now_wanted(
+    scenario_path, tmp_path
+):
+    scenario = load_scenario(scenario_path)
+    cache = tmp_path / "cache"
+    run_experiment(scenario, replications=2, seed=1, cache=cache)
+    again = run_experiment(scenario, replications=2, seed=1, cache=cache, steps="all")
+    assert again.computed == 1
+    assert set(again.steps.replication) == {0, 1}

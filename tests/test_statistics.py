@@ -23,6 +23,7 @@ from sim.statistics import (
     busiest_agency,
     compare,
     quantile_interval,
+    queue_totals,
     summarize,
     t_interval,
     welch_interval,
@@ -642,3 +643,46 @@ agencies:
     assert row["mean_days"] == pytest.approx(3.5)
     assert row["share_within_target"] == 0.0 and row["share_within_target_clock"] == 0.0
     assert table.loc[("baseline", "p"), "share_within_target"] == 1.0
+
+
+def test_queue_totals_split_joint_steps_and_keep_what_agency_load_needs():
+    scenario = make_scenario(variants=("baseline",), agencies=AGENCIES, arrival_days=100.0)
+    rows = [
+        {"replication": r, "agency": agency, "ready_day": day, "queue_days": q}
+        for r in (0, 1)
+        for agency, day, q in (
+            ("desk", 10.0, 1.0 + r),
+            ("desk+review", 30.0, 2.0),
+            ("review", 70.0, 4.0 * (r + 1)),
+            ("desk", 80.0, 0.5),
+        )
+    ]
+    rows.append({"agency": "desk", "ready_day": 90.0, "queue_days": 9.0, "outcome": "revoked"})
+    steps = step_rows(rows)
+    table = queue_totals(steps, scenario.horizon)
+    totals = table.set_index(["replication", "agency"])
+    assert tuple(table.columns) == (
+        "replication", "variant", "agency", "steps", "queue_days_total", "p90_queue_days",
+        "early_steps", "early_queue_days_total", "late_steps", "late_queue_days_total",
+    )
+    desk = totals.loc[(0, "desk")]
+    assert desk["steps"] == 3  # the joint step counts here too; the revocation mark does not
+    assert desk["queue_days_total"] == pytest.approx(1.0 + 2.0 + 0.5)
+    assert desk["p90_queue_days"] == pytest.approx(np.quantile([1.0, 2.0, 0.5], 0.9))
+    assert (desk["early_steps"], desk["late_steps"]) == (2, 1)
+    assert totals.loc[(1, "review"), "late_queue_days_total"] == pytest.approx(8.0)
+    # agency_load from the totals alone (no step rows kept) gives the same table.
+    busy = pd.DataFrame(
+        {"replication": [0, 1], "variant": "baseline", "agency": "desk", "busy_days": [90.0, 95.0]}
+    )
+    from_steps = agency_load(steps, busy, scenario)
+    from_totals = agency_load(
+        pd.DataFrame(), busy, scenario, queues=queue_totals(steps, scenario.horizon)
+    )
+    pd.testing.assert_frame_equal(from_steps, from_totals)
+    # Two replications: the mean of the replications' means and of their 90th percentiles.
+    review = from_totals.set_index("agency").loc["review"]
+    assert review["mean_queue_days"] == pytest.approx(((2.0 + 4.0) / 2 + (2.0 + 8.0) / 2) / 2)
+    assert review["p90_queue_days"] == pytest.approx(
+        (np.quantile([2.0, 4.0], 0.9) + np.quantile([2.0, 8.0], 0.9)) / 2
+    )
