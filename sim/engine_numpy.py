@@ -31,6 +31,8 @@ Text columns are handed over as codes (`sim.records.Coded`), expanded by
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from sim.errors import InputError
@@ -46,6 +48,9 @@ ACCEPTED, TOLERATED, SENT_BACK, WITHDRAWN, REWORK, REVOKED = range(6)
 STATUSES = np.array(["completed", "withdrawn", "revoked", "open"], dtype=object)
 COMPLETED, WITHDRAWN_CASE, REVOKED_CASE, OPEN = range(4)
 INF = np.inf
+# Threads that draw the steps' random numbers side by side (the machines this runs on
+# have at least two cores; the numbers do not depend on it).
+PREFETCH_THREADS = 2
 
 
 def agencies_used(procedure: Procedure) -> set[str]:
@@ -155,6 +160,7 @@ def simulate(model: Model, seed_sequence: np.random.SeedSequence, replication: i
         [demand.procedure for demand in model.demands]
         + [procedure for _, groups in prepared for procedure, _ in groups],
     )
+    _prefetch(prepared)
     busy = dict.fromkeys((agency.id for agency in model.agencies), 0.0)
     case_parts: list[dict] = []
     step_parts: list[dict] = []
@@ -175,6 +181,40 @@ def simulate(model: Model, seed_sequence: np.random.SeedSequence, replication: i
         records.case_columns = _concatenate(case_parts)
         records.step_columns = _concatenate(step_parts)
     return records
+
+
+def _prefetch(prepared: list) -> None:
+    """Draw every step's first round (and the uniforms of its second) in parallel threads.
+
+    numpy and scipy release the GIL in their array loops, and a step's draws come from
+    its own keyed stream, so they are the same whichever thread makes them. Only for
+    procedures whose cases all run one version (with several, each group draws only
+    its own cases).
+    """
+    jobs = [
+        (draws, step)
+        for draws, groups in prepared
+        if len(groups) == 1 and groups[0][1] is None
+        for step in groups[0][0].steps
+    ]
+    if len(jobs) < 2:
+        return
+
+    def draw(job) -> None:
+        draws, step = job
+        step_draws = draws.step(step)
+        step_draws.handling[0]  # noqa: B018 - computed and kept on first access
+        step_draws.defects(0)
+        if step.send_back is not None:
+            # The uniforms of a resubmission (whose cases are picked later).
+            step_draws.uniforms("response", 0)
+            step_draws.uniforms("handling", 1)
+            for material in step.materials:
+                if material.probability_defective > 0:
+                    step_draws.uniforms("material", material.id, 1)
+
+    with ThreadPoolExecutor(max_workers=PREFETCH_THREADS) as pool:
+        list(pool.map(draw, jobs))
 
 
 class _Texts:
@@ -784,15 +824,16 @@ class _Rows:
         total = sum(sizes)
 
         def join(index: int, dtype) -> np.ndarray:
-            parts = [
-                np.full(size, piece[index], dtype=dtype)
-                if np.ndim(piece[index]) == 0
-                else piece[index]
-                for piece, size in zip(pieces, sizes, strict=True)
-            ]
-            if not parts:
+            values = [piece[index] for piece in pieces]
+            if not values:
                 return np.zeros(0, dtype=dtype)
-            return np.concatenate(parts).astype(dtype, copy=False)
+            if all(np.ndim(value) == 0 for value in values):
+                return np.repeat(np.array(values, dtype=dtype), sizes)
+            parts = [
+                np.full(size, value, dtype=dtype) if np.ndim(value) == 0 else value
+                for value, size in zip(values, sizes, strict=True)
+            ]
+            return np.concatenate(parts, dtype=dtype, casting="unsafe")
 
         positions = join(0, np.intp)
         ready = join(5, np.float64)
