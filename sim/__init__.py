@@ -17,10 +17,11 @@ def run(scenario=None, replications=None, seed=None, variants=None, executor="se
         variants: Variant names (default: all).
         executor: ``serial`` (default here), ``process``, ``dask`` or an Executor.
         **options: Further options of `sim.experiment.run_experiment` (``workers``,
-            ``scheduler``, ``engine``, ``cache``).
+            ``scheduler``, ``engine``, ``cache``, ``steps``).
 
     Returns:
-        A `sim.experiment.RunResult` whose ``cases``, ``steps``, ``summary``,
+        A `sim.experiment.RunResult` whose ``cases``, ``steps`` (the first
+        replication's, or every one's with ``steps="all"``), ``queues``, ``summary``,
         ``comparison`` and ``agencies`` are pandas DataFrames.
     """
     from sim.experiment import run_experiment, summarize_result

@@ -199,6 +199,7 @@ def _prefetch(prepared: list) -> None:
     ]
     if len(jobs) < 2:
         return
+    pool = ThreadPoolExecutor(max_workers=PREFETCH_THREADS)
 
     def draw(job) -> None:
         draws, step = job
@@ -213,8 +214,15 @@ def _prefetch(prepared: list) -> None:
                 if material.probability_defective > 0:
                     step_draws.uniforms("material", material.id, 1)
 
-    with ThreadPoolExecutor(max_workers=PREFETCH_THREADS) as pool:
-        list(pool.map(draw, jobs))
+    try:
+        drawn = [pool.submit(draw, job) for job in jobs]
+        # Meanwhile, this thread writes the attribute JSON the records will need.
+        for draws, _ in prepared:
+            draws.attribute_json()
+        for future in drawn:
+            future.result()
+    finally:
+        pool.shutdown()
 
 
 class _Texts:
