@@ -226,7 +226,9 @@ def _write_report(result, folder: Path, lang: str, contributions: bool, variants
                 cache=folder / "runs",
                 progress=bar,
             )
-    return write_report(result, folder, lang=lang, contributions=table)
+    # Figures are drawn side by side like replications, unless the run was kept serial.
+    workers = 1 if options["executor"] == "serial" else options["workers"]
+    return write_report(result, folder, lang=lang, contributions=table, workers=workers)
 
 
 def _print_critical_paths(result, lang: str) -> None:

@@ -19,6 +19,7 @@ and queues with the overload warnings. A short plain-language summary comes firs
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -353,17 +354,79 @@ def _agency_name(scenario: Scenario, agency: str, lang: str) -> str:
 # --------------------------------------------------------------------------- context
 
 
+# Below this many figures a report draws them in this process (workers cost a start).
+MIN_PARALLEL_FIGURES = 8
+
+
 class _Figures:
-    """Renders figures to inline SVG with unique id prefixes."""
+    """Figures of a report: `add` notes one and returns a placeholder; `render` draws them.
 
-    def __init__(self) -> None:
-        self.count = 0
+    Drawing is most of a report's time, and figures do not depend on each other, so with
+    several workers they are drawn side by side in forked processes (which see the
+    run's tables without copying them). Each has its own id prefix, so the SVG text
+    is the same however it was drawn.
+    """
 
-    def svg(self, figure) -> str:
-        from sim.plots import to_svg
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.jobs: list[tuple] = []
 
-        self.count += 1
-        return to_svg(figure, prefix=f"f{self.count}-")
+    def add(self, name: str, args: tuple, kwargs: dict) -> str:
+        self.jobs.append((name, args, kwargs, self.lang, f"f{len(self.jobs) + 1}-"))
+        return _placeholder(len(self.jobs))
+
+    def render(self, context: Any, workers: int | None) -> Any:
+        drawn = _draw_all(self.jobs, workers)
+        table = {_placeholder(number): svg for number, svg in enumerate(drawn, start=1)}
+        return _substitute(context, table)
+
+
+def _placeholder(number: int) -> str:
+    return f"\x00figure {number}\x00"
+
+
+def _substitute(value: Any, table: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return table.get(value, value)
+    if isinstance(value, dict):
+        return {key: _substitute(item, table) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute(item, table) for item in value]
+    return value
+
+
+def _draw_one(job: tuple) -> str:
+    from sim import plots
+
+    name, args, kwargs, lang, prefix = job
+    with plots.deferred_drawing():
+        figure = getattr(plots, name)(*args, lang=lang, **kwargs)
+    return plots.to_svg(figure, prefix=prefix)
+
+
+_FORKED_JOBS: list[tuple] = []
+
+
+def _draw_forked(index: int) -> str:
+    return _draw_one(_FORKED_JOBS[index])
+
+
+def _draw_all(jobs: list[tuple], workers: int | None) -> list[str]:
+    """The SVG of every job, in order; in forked worker processes when it pays."""
+    import multiprocessing
+
+    workers = min(os.cpu_count() or 1 if workers is None else workers, len(jobs))
+    forking = "fork" in multiprocessing.get_all_start_methods()
+    if workers < 2 or len(jobs) < MIN_PARALLEL_FIGURES or not forking:
+        return [_draw_one(job) for job in jobs]
+    global _FORKED_JOBS
+    _FORKED_JOBS = jobs
+    try:
+        # A Pool forks its workers before it starts its own threads.
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            return pool.map(_draw_forked, range(len(jobs)), chunksize=1)
+    finally:
+        _FORKED_JOBS = []
 
 
 def ensure_tables(result: RunResult) -> RunResult:
@@ -718,6 +781,7 @@ def build_context(
     figures: bool = True,
     tail: float = 0.1,
     procedures: Sequence[str] | None = None,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """Everything the templates show, as plain values (and SVG text when ``figures``).
 
@@ -729,11 +793,12 @@ def build_context(
         figures: Whether to draw the figures (the Markdown needs none).
         tail: The share of slowest cases analysed.
         procedures: Procedure ids to report on, in this order (default: every one run).
+        workers: Processes drawing the figures (default: one a core).
 
     Returns:
         The template context.
     """
-    from sim import casepath
+    from sim import casepath, statistics
 
     lang = "en" if lang == "en" else "zh"
     text = TEXT[lang]
@@ -742,13 +807,13 @@ def build_context(
     variants = [v for v in scenario.variant_names if v in set(result.variants)] + [
         v for v in result.variants if v not in scenario.variant_names
     ]
-    render = _Figures()
+    render = _Figures(lang)
 
     def draw(name: str, *args: Any, **kwargs: Any) -> str:
-        """The SVG of the figure drawn by ``plots.<name>``; empty when figures are off."""
+        """The figure ``plots.<name>`` draws (its SVG in the end); empty when figures are off."""
         if not figures:
             return ""
-        return render.svg(getattr(plots, name)(*args, lang=lang, **kwargs))
+        return render.add(name, args, kwargs)
 
     def figure_title(variant: str, suffix: str = "") -> str:
         if not figures:
@@ -773,7 +838,12 @@ def build_context(
     highlights: list[str] = []
     sections = []
     procedures_of = {v: casepath.VariantProcedures.of(scenario, v) for v in variants}
+    # Each procedure's rows, split once: filtering the whole tables per figure is slow.
+    cases_by_procedure = statistics.groups_by(result.cases, "procedure")
+    steps_by_procedure = statistics.groups_by(result.steps, "procedure")
     for procedure in procedures_present:
+        cases = cases_by_procedure.get(procedure, result.cases.iloc[:0])
+        steps = steps_by_procedure.get(procedure, result.steps.iloc[:0])
         found = scenario.procedure_index.get(procedure)
         base = _lookup(level, ("baseline", procedure))
         section: dict[str, Any] = {
@@ -806,7 +876,7 @@ def build_context(
             highlights.append(best[1])
         section["variants"] = [variant_title(scenario, v, lang) for v in variants]
         section["measures"] = _measure_table(result.summary, comparison, procedure, variants, lang)
-        section["cycle_svg"] = draw("plot_cycle_times", result.cases, procedure, scenario, variants)
+        section["cycle_svg"] = draw("plot_cycle_times", cases, procedure, scenario, variants)
         section["share_svg"] = draw("plot_share_within_target", result.summary, procedure, scenario)
         # Reform contributions.
         section["contributions"] = None
@@ -839,23 +909,23 @@ def build_context(
                 section["contributions"] = entry
         # The median case.
         chosen = casepath.median_case(
-            result.cases, procedure, variants, 0, scenario.horizon.warmup_days
+            cases, procedure, variants, 0, scenario.horizon.warmup_days
         )
         gantts = []
         for variant in variants:
             case_id = chosen.get(variant)
             if case_id is None:
                 continue
-            case = result.cases[
-                (result.cases["replication"] == 0)
-                & (result.cases["variant"] == variant)
-                & (result.cases["case_id"] == case_id)
+            case = cases[
+                (cases["replication"] == 0)
+                & (cases["variant"] == variant)
+                & (cases["case_id"] == case_id)
             ].iloc[0]
-            completed = result.cases[
-                (result.cases["replication"] == 0)
-                & (result.cases["variant"] == variant)
-                & (result.cases["procedure"] == procedure)
-                & (result.cases["status"] == "completed")
+            completed = cases[
+                (cases["replication"] == 0)
+                & (cases["variant"] == variant)
+                & (cases["procedure"] == procedure)
+                & (cases["status"] == "completed")
             ]
             entry = {
                 "variant": variant_title(scenario, variant, lang),
@@ -866,7 +936,7 @@ def build_context(
                 "median": fmt(completed["elapsed_working_days"].median()),
                 "svg": draw(
                     "plot_gantt",
-                    casepath.case_timeline(result.steps, case, scenario, procedures_of[variant])
+                    casepath.case_timeline(steps, case, scenario, procedures_of[variant])
                     if figures
                     else None,
                     title=figure_title(variant, f" · {case_id}"),
@@ -879,8 +949,8 @@ def build_context(
         tails = []
         for variant in variants:
             drivers = casepath.tail_drivers(
-                result.cases,
-                result.steps,
+                cases,
+                steps,
                 scenario,
                 procedure,
                 variant,
@@ -909,7 +979,7 @@ def build_context(
         BASIS.get(b, {}).get(lang, b)
         for b in sorted(set(result.summary["interval_basis"].dropna().astype(str)))
     ]
-    return {
+    context = {
         "lang": lang,
         "t": text,
         "title": scenario.title or scenario.name,
@@ -937,6 +1007,7 @@ def build_context(
         "procedures": sections,
         "agencies": agencies,
     }
+    return render.render(context, workers) if figures else context
 
 
 # --------------------------------------------------------------------------- rendering
@@ -1002,6 +1073,7 @@ def write_report(
     lang: str = "zh",
     contributions: pd.DataFrame | None = None,
     procedures: Sequence[str] | None = None,
+    workers: int | None = None,
 ) -> list[Path]:
     """Write ``report.html`` and ``report.md`` into the folder ``output``, each atomically.
 
@@ -1012,6 +1084,7 @@ def write_report(
         contributions: Reform contributions (`sim.contributions.reform_contributions`),
             or None to leave that part out.
         procedures: Procedure ids to report on (default: every one run).
+        workers: Processes drawing the figures (default: one a core).
 
     Returns:
         The files written.
@@ -1019,13 +1092,15 @@ def write_report(
     Raises:
         InputError: When ``procedures`` names a procedure the run does not have.
     """
-    from sim.plots import deferred_drawing
-
     output = Path(output)
-    with deferred_drawing():
-        context = build_context(
-            result, lang=lang, contributions=contributions, figures=True, procedures=procedures
-        )
+    context = build_context(
+        result,
+        lang=lang,
+        contributions=contributions,
+        figures=True,
+        procedures=procedures,
+        workers=workers,
+    )
     html = render_html(context)
     markdown = render_markdown(context)
     written = []

@@ -369,7 +369,7 @@ def _targets(scenario, cases: pd.DataFrame) -> dict[str, float]:
     return targets
 
 
-def _groups(frame: pd.DataFrame, *columns: str) -> dict[Any, pd.DataFrame]:
+def groups_by(frame: pd.DataFrame, *columns: str) -> dict[Any, pd.DataFrame]:
     """Row subsets by the values of ``columns`` (one pass, not a filter per key).
 
     Each subset keeps the frame's row order and index; a missing key means no rows.
@@ -507,7 +507,7 @@ def summarize(cases: pd.DataFrame, scenario, confidence: float = 0.95) -> pd.Dat
     procedures = _procedure_order(cases, scenario)
     targets = _targets(scenario, cases)
     kept = _after_warmup(cases, scenario)
-    parts = _groups(kept, "variant", "procedure")
+    parts = groups_by(kept, "variant", "procedure")
     replications_of = _replications_by_variant(cases)
     for variant in variants:
         replications = replications_of.get(variant, [])
@@ -620,7 +620,7 @@ def compare(
     if baseline not in present:
         raise ValueError(f"no cases of the baseline '{baseline}' to compare against")
     kept = _after_warmup(cases, scenario)
-    parts = _groups(kept, "variant", "procedure")
+    parts = groups_by(kept, "variant", "procedure")
     procedures = _procedure_order(cases, scenario)
     targets = _targets(scenario, cases)
     replications_of = _replications_by_variant(cases)
@@ -880,8 +880,8 @@ def agency_load(
         *(pd.unique(queues["variant"]) if len(queues) else ()),
     ]
     variants = _ordered(present, scenario.variant_names)
-    busy_of = _groups(busy, "variant")
-    queues_of = _groups(queues, "variant")
+    busy_of = groups_by(busy, "variant")
+    queues_of = groups_by(queues, "variant")
     reps_of = {}
     for frame in (busy, queues):
         for variant, found in _replications_by_variant(frame).items():
@@ -892,10 +892,10 @@ def agency_load(
         listed = tuple((agencies or {}).get(variant, scenario.agencies))
         replications = sorted(reps_of.get(variant, ()))
         variant_busy = busy_of.get(variant, _none(busy))
-        variant_queues = _groups(queues_of.get(variant, _none(queues)), "agency")
+        variant_queues = groups_by(queues_of.get(variant, _none(queues)), "agency")
         if len(replications) < 2 and one_run_rows is None:
             raw_rows = _agency_queue_rows(steps, horizon.warmup_days)
-            one_run_rows = _groups(raw_rows, "variant", "agency")
+            one_run_rows = groups_by(raw_rows, "variant", "agency")
         for agency in listed:
             raw = (one_run_rows or {}).get((variant, agency.id)) if len(replications) < 2 else None
             rows.append(

@@ -127,6 +127,18 @@ def report(run, tmp_path_factory):
     )
 
 
+def test_figures_drawn_side_by_side_give_the_same_report(run, report, tmp_path):
+    result, contributions = run
+    serial = tmp_path / "serial"
+    write_report(result, serial, lang="zh", contributions=contributions, workers=1)
+    forked = tmp_path / "forked"
+    write_report(result, forked, lang="zh", contributions=contributions, workers=2)
+    html = (serial / "report.html").read_text(encoding="utf-8")
+    assert len(_svgs(html)) >= 8  # enough figures to be drawn by two workers
+    assert (forked / "report.html").read_text(encoding="utf-8") == html == report[0]
+    assert (forked / "report.md").read_bytes() == (serial / "report.md").read_bytes()
+
+
 def _baseline_only(result):
     def keep(frame):
         return frame[frame["variant"] == "baseline"].reset_index(drop=True)
