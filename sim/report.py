@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -416,7 +417,11 @@ def _draw_all(jobs: list[tuple], workers: int | None) -> list[str]:
     import multiprocessing
 
     workers = min(os.cpu_count() or 1 if workers is None else workers, len(jobs))
-    forking = "fork" in multiprocessing.get_all_start_methods()
+    # Forking a process that runs other threads (a notebook kernel, a Dask client) can
+    # leave a lock held in the child: then the figures are drawn here, one by one.
+    forking = (
+        "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    )
     if workers < 2 or len(jobs) < MIN_PARALLEL_FIGURES or not forking:
         return [_draw_one(job) for job in jobs]
     global _FORKED_JOBS

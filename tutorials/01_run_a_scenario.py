@@ -103,7 +103,10 @@ for demand in small.demands:
 
 # %%
 result = sim.run(small, replications=2, variants=["parallel_utilities"], executor="serial")
-print(f"{len(result.cases)} cases, {len(result.steps)} step executions, run id {result.run_id}")
+print(
+    f"{len(result.cases)} cases, {len(result.steps)} step executions (kept for the first "
+    f"replication; steps='all' keeps every one's), run id {result.run_id}"
+)
 
 # %% [markdown]
 # ## The summary table
