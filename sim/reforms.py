@@ -27,7 +27,6 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     model_validator,
@@ -52,7 +51,15 @@ from sim.model import (
     Scenario,
     Step,
 )
-from sim.schema import Count, DistributionSpec, Identifier, NameSpec, Probability, TargetSpec
+from sim.schema import (
+    Count,
+    DistributionSpec,
+    Identifier,
+    NameSpec,
+    Probability,
+    Strict,
+    TargetSpec,
+)
 
 __all__ = ["REGISTRY", "Entry", "resolve"]
 
@@ -85,10 +92,8 @@ NamesOrAll = Annotated[Union[Names, Literal["all"]], BeforeValidator(_list_or_al
 Scale = Annotated[float, Field(gt=0.0, le=10.0)]
 
 
-class Params(BaseModel):
-    """Base of the parameter models: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Params(Strict):
+    """Base of the parameter models: unknown keys are errors, true/false is not a number."""
 
 
 class ProcedureParams(Params):
