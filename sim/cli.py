@@ -228,7 +228,12 @@ def _write_report(result, folder: Path, lang: str, contributions: bool, variants
             )
     # Figures are drawn side by side like replications, unless the run was kept serial.
     workers = 1 if options["executor"] == "serial" else options["workers"]
-    return write_report(result, folder, lang=lang, contributions=table, workers=workers)
+    # No refresh thread: figures are drawn in forked processes only from a lone thread.
+    bar = _progress(not options["quiet"] and progress_enabled(), "report figures", thread=False)
+    with bar as update:
+        return write_report(
+            result, folder, lang=lang, contributions=table, workers=workers, progress=update
+        )
 
 
 def _print_critical_paths(result, lang: str) -> None:
@@ -280,9 +285,10 @@ def _remove_empty(folders: list[Path]) -> None:
 class _progress:
     """A rich progress bar for replications, or nothing when quiet."""
 
-    def __init__(self, enabled: bool, description: str = "replications"):
+    def __init__(self, enabled: bool, description: str = "replications", thread: bool = True):
         self.enabled = enabled
         self.description = description
+        self.thread = thread
 
     def __enter__(self):
         if not self.enabled:
@@ -296,12 +302,13 @@ class _progress:
             TimeElapsedColumn(),
             console=errors,
             transient=True,
+            auto_refresh=self.thread,
         )
         self.bar.start()
         self.task = self.bar.add_task(self.description, total=None)
 
         def update(done: int, total: int) -> None:
-            self.bar.update(self.task, completed=done, total=total)
+            self.bar.update(self.task, completed=done, total=total, refresh=not self.thread)
 
         return update
 

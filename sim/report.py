@@ -376,8 +376,8 @@ class _Figures:
         self.jobs.append((name, args, kwargs, self.lang, f"f{len(self.jobs) + 1}-"))
         return _placeholder(len(self.jobs))
 
-    def render(self, context: Any, workers: int | None) -> Any:
-        drawn = _draw_all(self.jobs, workers)
+    def render(self, context: Any, workers: int | None, progress=None) -> Any:
+        drawn = _draw_all(self.jobs, workers, progress)
         table = {_placeholder(number): svg for number, svg in enumerate(drawn, start=1)}
         return _substitute(context, table)
 
@@ -412,24 +412,37 @@ def _draw_forked(index: int) -> str:
     return _draw_one(_FORKED_JOBS[index])
 
 
-def _draw_all(jobs: list[tuple], workers: int | None) -> list[str]:
-    """The SVG of every job, in order; in forked worker processes when it pays."""
+def _draw_all(jobs: list[tuple], workers: int | None, progress=None) -> list[str]:
+    """The SVG of every job, in order; in forked worker processes when it pays.
+
+    ``progress`` (if given) is called with (drawn, total) as figures are done.
+    """
     import multiprocessing
 
     workers = min(os.cpu_count() or 1 if workers is None else workers, len(jobs))
     # Forking a process that runs other threads (a notebook kernel, a Dask client) can
     # leave a lock held in the child: then the figures are drawn here, one by one.
-    forking = (
-        "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-    )
-    if workers < 2 or len(jobs) < MIN_PARALLEL_FIGURES or not forking:
-        return [_draw_one(job) for job in jobs]
+    forking = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    serial = workers < 2 or len(jobs) < MIN_PARALLEL_FIGURES or not forking
+    drawn: list[str] = []
+    if progress:
+        progress(0, len(jobs))
+    if serial:
+        for job in jobs:
+            drawn.append(_draw_one(job))
+            if progress:
+                progress(len(drawn), len(jobs))
+        return drawn
     global _FORKED_JOBS
     _FORKED_JOBS = jobs
     try:
         # A Pool forks its workers before it starts its own threads.
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return pool.map(_draw_forked, range(len(jobs)), chunksize=1)
+            for svg in pool.imap(_draw_forked, range(len(jobs))):
+                drawn.append(svg)
+                if progress:
+                    progress(len(drawn), len(jobs))
+        return drawn
     finally:
         _FORKED_JOBS = []
 
@@ -787,6 +800,7 @@ def build_context(
     tail: float = 0.1,
     procedures: Sequence[str] | None = None,
     workers: int | None = None,
+    progress=None,
 ) -> dict[str, Any]:
     """Everything the templates show, as plain values (and SVG text when ``figures``).
 
@@ -799,6 +813,7 @@ def build_context(
         tail: The share of slowest cases analysed.
         procedures: Procedure ids to report on, in this order (default: every one run).
         workers: Processes drawing the figures (default: one a core).
+        progress: Called with (drawn, total) as figures are drawn.
 
     Returns:
         The template context.
@@ -913,9 +928,7 @@ def build_context(
                 }
                 section["contributions"] = entry
         # The median case.
-        chosen = casepath.median_case(
-            cases, procedure, variants, 0, scenario.horizon.warmup_days
-        )
+        chosen = casepath.median_case(cases, procedure, variants, 0, scenario.horizon.warmup_days)
         gantts = []
         for variant in variants:
             case_id = chosen.get(variant)
@@ -1012,7 +1025,7 @@ def build_context(
         "procedures": sections,
         "agencies": agencies,
     }
-    return render.render(context, workers) if figures else context
+    return render.render(context, workers, progress) if figures else context
 
 
 # --------------------------------------------------------------------------- rendering
@@ -1079,6 +1092,7 @@ def write_report(
     contributions: pd.DataFrame | None = None,
     procedures: Sequence[str] | None = None,
     workers: int | None = None,
+    progress=None,
 ) -> list[Path]:
     """Write ``report.html`` and ``report.md`` into the folder ``output``, each atomically.
 
@@ -1090,6 +1104,7 @@ def write_report(
             or None to leave that part out.
         procedures: Procedure ids to report on (default: every one run).
         workers: Processes drawing the figures (default: one a core).
+        progress: Called with (drawn, total) as figures are drawn.
 
     Returns:
         The files written.
@@ -1105,6 +1120,7 @@ def write_report(
         figures=True,
         procedures=procedures,
         workers=workers,
+        progress=progress,
     )
     html = render_html(context)
     markdown = render_markdown(context)

@@ -129,12 +129,22 @@ def report(run, tmp_path_factory):
 
 def test_figures_drawn_side_by_side_give_the_same_report(run, report, tmp_path):
     result, contributions = run
-    serial = tmp_path / "serial"
-    write_report(result, serial, lang="zh", contributions=contributions, workers=1)
-    forked = tmp_path / "forked"
-    write_report(result, forked, lang="zh", contributions=contributions, workers=2)
+    serial, forked = tmp_path / "serial", tmp_path / "forked"
+    seen = {"serial": [], "forked": []}
+    for name, folder, workers in (("serial", serial, 1), ("forked", forked, 2)):
+        write_report(
+            result,
+            folder,
+            lang="zh",
+            contributions=contributions,
+            workers=workers,
+            progress=lambda done, total, name=name: seen[name].append((done, total)),
+        )
     html = (serial / "report.html").read_text(encoding="utf-8")
-    assert len(_svgs(html)) >= 8  # enough figures to be drawn by two workers
+    figures = len(_svgs(html))
+    assert figures >= 8  # enough figures to be drawn by two workers
+    expected = [(done, figures) for done in range(figures + 1)]
+    assert seen["serial"] == seen["forked"] == expected
     assert (forked / "report.html").read_text(encoding="utf-8") == html == report[0]
     assert (forked / "report.md").read_bytes() == (serial / "report.md").read_bytes()
 
