@@ -865,7 +865,8 @@ def agency_load(
         agencies: Each variant's agencies (their staff may differ by variant); default
             ``scenario.agencies`` for every variant.
         confidence: Two-sided confidence level of the intervals.
-        queues: `queue_totals` of every replication (default: computed from ``steps``).
+        queues: `queue_totals` of every replication (default, or when empty: computed
+            from ``steps``).
 
     Returns:
         A frame with columns `AGENCY_COLUMNS`; ``staff`` is a nullable integer, missing
@@ -873,7 +874,7 @@ def agency_load(
         the queue more than doubled to over one working day.
     """
     horizon = scenario.horizon
-    if queues is None:
+    if queues is None or len(queues) == 0:
         queues = queue_totals(steps, horizon)
     present = [
         *(pd.unique(busy["variant"]) if len(busy) else ()),

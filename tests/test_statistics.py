@@ -680,6 +680,9 @@ def test_queue_totals_split_joint_steps_and_keep_what_agency_load_needs():
         pd.DataFrame(), busy, scenario, queues=queue_totals(steps, scenario.horizon)
     )
     pd.testing.assert_frame_equal(from_steps, from_totals)
+    # A result made without queue totals (an empty frame) falls back to the step rows.
+    from_nothing = agency_load(steps, busy, scenario, queues=pd.DataFrame())
+    pd.testing.assert_frame_equal(from_steps, from_nothing)
     # Two replications: the mean of the replications' means and of their 90th percentiles.
     review = from_totals.set_index("agency").loc["review"]
     assert review["mean_queue_days"] == pytest.approx(((2.0 + 4.0) / 2 + (2.0 + 8.0) / 2) / 2)
