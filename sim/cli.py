@@ -128,7 +128,9 @@ def run(
                 steps=steps,
             )
         summarize_result(result)
-        written = write_tables(result, folder, steps=steps)
+        # Tables and figures are made side by side, unless the run was kept serial.
+        side_by_side = 1 if executor == "serial" else workers
+        written = write_tables(result, folder, steps=steps, workers=side_by_side)
         if eventlog:
             from sim.eventlog import write_eventlog
 
@@ -226,7 +228,6 @@ def _write_report(result, folder: Path, lang: str, contributions: bool, variants
                 cache=folder / "runs",
                 progress=bar,
             )
-    # Figures are drawn side by side like replications, unless the run was kept serial.
     workers = 1 if options["executor"] == "serial" else options["workers"]
     # No refresh thread: figures are drawn in forked processes only from a lone thread.
     bar = _progress(not options["quiet"] and progress_enabled(), "report figures", thread=False)

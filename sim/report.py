@@ -19,8 +19,6 @@ and queues with the overload warnings. A short plain-language summary comes firs
 from __future__ import annotations
 
 import math
-import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -363,9 +361,8 @@ class _Figures:
     """Figures of a report: `add` notes one and returns a placeholder; `render` draws them.
 
     Drawing is most of a report's time, and figures do not depend on each other, so with
-    several workers they are drawn side by side in forked processes (which see the
-    run's tables without copying them). Each has its own id prefix, so the SVG text
-    is the same however it was drawn.
+    several workers they are drawn side by side (`sim.forking`). Each has its own id
+    prefix, so the SVG text is the same however it was drawn.
     """
 
     def __init__(self, lang: str) -> None:
@@ -377,7 +374,9 @@ class _Figures:
         return _placeholder(len(self.jobs))
 
     def render(self, context: Any, workers: int | None, progress=None) -> Any:
-        drawn = _draw_all(self.jobs, workers, progress)
+        from sim.forking import map_forked
+
+        drawn = map_forked(_draw_one, self.jobs, workers, progress, MIN_PARALLEL_FIGURES)
         table = {_placeholder(number): svg for number, svg in enumerate(drawn, start=1)}
         return _substitute(context, table)
 
@@ -403,48 +402,6 @@ def _draw_one(job: tuple) -> str:
     with plots.deferred_drawing():
         figure = getattr(plots, name)(*args, lang=lang, **kwargs)
     return plots.to_svg(figure, prefix=prefix)
-
-
-_FORKED_JOBS: list[tuple] = []
-
-
-def _draw_forked(index: int) -> str:
-    return _draw_one(_FORKED_JOBS[index])
-
-
-def _draw_all(jobs: list[tuple], workers: int | None, progress=None) -> list[str]:
-    """The SVG of every job, in order; in forked worker processes when it pays.
-
-    ``progress`` (if given) is called with (drawn, total) as figures are done.
-    """
-    import multiprocessing
-
-    workers = min(os.cpu_count() or 1 if workers is None else workers, len(jobs))
-    # Forking a process that runs other threads (a notebook kernel, a Dask client) can
-    # leave a lock held in the child: then the figures are drawn here, one by one.
-    forking = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-    serial = workers < 2 or len(jobs) < MIN_PARALLEL_FIGURES or not forking
-    drawn: list[str] = []
-    if progress:
-        progress(0, len(jobs))
-    if serial:
-        for job in jobs:
-            drawn.append(_draw_one(job))
-            if progress:
-                progress(len(drawn), len(jobs))
-        return drawn
-    global _FORKED_JOBS
-    _FORKED_JOBS = jobs
-    try:
-        # A Pool forks its workers before it starts its own threads.
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for svg in pool.imap(_draw_forked, range(len(jobs))):
-                drawn.append(svg)
-                if progress:
-                    progress(len(drawn), len(jobs))
-        return drawn
-    finally:
-        _FORKED_JOBS = []
 
 
 def ensure_tables(result: RunResult) -> RunResult:

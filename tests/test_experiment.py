@@ -179,3 +179,18 @@ def test_resume_recomputes_replications_saved_without_the_steps_now_wanted(
     again = run_experiment(scenario, replications=2, seed=1, cache=cache, steps="all")
     assert again.computed == 1
     assert set(again.steps.replication) == {0, 1}
+
+
+def test_tables_formatted_side_by_side_are_the_same_bytes(scenario_path, tmp_path, monkeypatch):
+    import sim.experiment
+
+    result = summarize_result(run_experiment(load_scenario(scenario_path), replications=2, seed=3))
+    monkeypatch.setattr(sim.experiment, "CSV_CHUNK_ROWS", 97)  # many chunks, odd edges
+    one = write_tables(result, tmp_path / "one", workers=1)
+    two = write_tables(result, tmp_path / "two", workers=2)
+    assert [path.name for path in one] == [path.name for path in two]
+    for first, second in zip(one, two, strict=True):
+        assert first.read_bytes() == second.read_bytes(), first.name
+    cases = (tmp_path / "one" / "cases.csv").read_text(encoding="utf-8")
+    assert cases == result.cases.to_csv(index=False, lineterminator="\n")
+    assert len(result.cases) > 3 * 97

@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -176,15 +175,31 @@ def test_a_full_disk_while_writing_tables_is_a_clear_error(scenario_path, tmp_pa
     earlier = {"cases.csv": b"earlier cases\n", "summary.csv": b"earlier summary\n"}
     for name, content in earlier.items():
         (output / name).write_bytes(content)
-    original = pd.DataFrame.to_csv
+    original = Path.open
 
-    def full_disk(self, path=None, *args, **kwargs):
-        if isinstance(path, (str, Path)) and "steps" in Path(path).name:
-            Path(path).write_bytes(b"half a ta")
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        return original(self, path, *args, **kwargs)
+    class FullDisk:
+        """A file that takes a few bytes, then finds the disk full."""
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
+        def __init__(self, handle, path):
+            self.handle, self.path = handle, path
+
+        def write(self, text):
+            self.handle.write(text[:9])
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+    def full_disk(self, mode="r", *args, **kwargs):
+        handle = original(self, mode, *args, **kwargs)
+        if "w" in mode and "steps.csv" in self.name:
+            return FullDisk(handle, self)
+        return handle
+
+    monkeypatch.setattr(Path, "open", full_disk)
     code, stdout, stderr = _run_in_process(scenario_path, output, monkeypatch)
     assert code == 2
     line = _one_line(stderr)
