@@ -105,6 +105,18 @@ def run_replication(
     )
 
 
+def combine(parts: Sequence[ReplicationResult]) -> ReplicationResult:
+    """One replication's results from those of its variants, in the order given."""
+    with_steps = [part.steps for part in parts if len(part.steps)]
+    return ReplicationResult(
+        replication=parts[0].replication,
+        cases=pd.concat([part.cases for part in parts], ignore_index=True),
+        steps=pd.concat(with_steps, ignore_index=True) if with_steps else pd.DataFrame(),
+        busy=pd.concat([part.busy for part in parts], ignore_index=True),
+        queues=pd.concat([part.queues for part in parts], ignore_index=True),
+    )
+
+
 def engine_function(engine: str) -> Callable:
     """The ``simulate`` function of an engine, imported when first used."""
     if engine == "numpy":
@@ -301,19 +313,31 @@ def run_experiment(
     if missing:
         pool, close = make_executor(executor, workers, scheduler)
         try:
-            submitted = (
-                pool.submit(
-                    run_replication, scenario, r, seed, names, engine, _keeps_steps(steps, r)
-                )
-                for r in missing
-            )
+            # One task a variant of a replication: a few replications of several variants
+            # still keep every worker busy. A replication is saved when all are done.
+            tasks = [(r, name) for r in missing for name in names]
+
+            def submit(task: tuple[int, str]) -> Future:
+                r, name = task
+                keep = _keeps_steps(steps, r)
+                return pool.submit(run_replication, scenario, r, seed, (name,), engine, keep)
+
             # A serial executor runs a task as it is submitted: take them one at a time,
             # each saved as soon as it is done (submitting all first would compute every
             # replication before saving any, and an interrupted run would keep nothing).
-            serial = isinstance(pool, SerialExecutor)
-            futures = submitted if serial else as_completed(list(submitted))
-            for future in futures:
-                result = future.result()
+            if isinstance(pool, SerialExecutor):
+                done_tasks = ((task, submit(task)) for task in tasks)
+            else:
+                task_of = {submit(task): task for task in tasks}
+                done_tasks = ((task_of[future], future) for future in as_completed(task_of))
+            parts: dict[int, dict[str, ReplicationResult]] = {}
+            for (r, name), future in done_tasks:
+                found = parts.setdefault(r, {})
+                found[name] = future.result()
+                if len(found) < len(names):
+                    continue
+                del parts[r]
+                result = combine([found[name] for name in names])
                 if folder is not None:
                     write_atomically(
                         _replication_file(folder, result.replication),
