@@ -110,7 +110,14 @@ def run(
         scenario = load_scenario(file)
         folder = output or Path("results") / scenario.name
         created = _check_writable(folder)
-        options = {"executor": executor, "workers": workers, "quiet": quiet}
+        # Tables and figures are made side by side, unless the run was kept serial.
+        side_by_side = 1 if executor == "serial" else workers
+        options = {
+            "executor": executor,
+            "workers": workers,
+            "quiet": quiet,
+            "side_by_side": side_by_side,
+        }
         if engine == "deterministic":
             replications = 1  # one fixed path: replications would only repeat it
         with _progress(not quiet and progress_enabled()) as progress:
@@ -128,8 +135,6 @@ def run(
                 steps=steps,
             )
         summarize_result(result)
-        # Tables and figures are made side by side, unless the run was kept serial.
-        side_by_side = 1 if executor == "serial" else workers
         written = write_tables(result, folder, steps=steps, workers=side_by_side)
         if eventlog:
             from sim.eventlog import write_eventlog
@@ -228,12 +233,16 @@ def _write_report(result, folder: Path, lang: str, contributions: bool, variants
                 cache=folder / "runs",
                 progress=bar,
             )
-    workers = 1 if options["executor"] == "serial" else options["workers"]
     # No refresh thread: figures are drawn in forked processes only from a lone thread.
     bar = _progress(not options["quiet"] and progress_enabled(), "report figures", thread=False)
     with bar as update:
         return write_report(
-            result, folder, lang=lang, contributions=table, workers=workers, progress=update
+            result,
+            folder,
+            lang=lang,
+            contributions=table,
+            workers=options["side_by_side"],
+            progress=update,
         )
 
 

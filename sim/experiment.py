@@ -84,25 +84,23 @@ def run_replication(
     simulate = engine_function(engine)
 
     seed_sequence = np.random.SeedSequence(seed).spawn(replication + 1)[replication]
-    cases, steps, busy, queues = [], [], [], []
+    parts = []
     for variant in variants:
-        model = resolve(scenario, variant)
-        records = simulate(model, seed_sequence, replication)
+        records = simulate(resolve(scenario, variant), seed_sequence, replication)
         case_frame, step_frame = records.frames(scenario.calendar)
-        cases.append(case_frame)
-        queues.append(queue_totals(step_frame, scenario.horizon))
-        if keep_steps:
-            steps.append(step_frame)
-        busy.extend(
+        busy = [
             (replication, variant, agency, days) for agency, days in records.agency_busy.items()
+        ]
+        parts.append(
+            ReplicationResult(
+                replication=replication,
+                cases=case_frame,
+                steps=step_frame if keep_steps else pd.DataFrame(),
+                busy=pd.DataFrame(busy, columns=["replication", "variant", "agency", "busy_days"]),
+                queues=queue_totals(step_frame, scenario.horizon),
+            )
         )
-    return ReplicationResult(
-        replication=replication,
-        cases=pd.concat(cases, ignore_index=True),
-        steps=pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(),
-        busy=pd.DataFrame(busy, columns=["replication", "variant", "agency", "busy_days"]),
-        queues=pd.concat(queues, ignore_index=True),
-    )
+    return combine(parts)
 
 
 def combine(parts: Sequence[ReplicationResult]) -> ReplicationResult:
@@ -241,8 +239,8 @@ def _load_finished(
                     result = pickle.load(handle)
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
                 continue  # unreadable: compute it again
-            lacks_steps = _keeps_steps(steps, replication) and len(result.steps) < (
-                1 if len(result.cases) else 0
+            lacks_steps = (
+                _keeps_steps(steps, replication) and len(result.cases) and not len(result.steps)
             )
             if getattr(result, "queues", None) is None or lacks_steps:
                 continue  # saved by an older version, or without the steps now wanted
@@ -416,16 +414,14 @@ def write_tables(
         "comparison.csv": result.comparison,
         "agencies.csv": result.agencies,
     }
-    jobs = [
-        (table, start)
-        for table in tables.values()
-        for start in range(0, max(len(table), 1), CSV_CHUNK_ROWS)
-    ]
+    # Every table has at least one chunk: an empty one still gets its header.
+    starts = {name: range(0, max(len(table), 1), CSV_CHUNK_ROWS) for name, table in tables.items()}
+    jobs = [(tables[name], start) for name, found in starts.items() for start in found]
     written = []
     # Chunks are written as they come, so a large table is never all in memory as text.
     with closing(imap_forked(_csv_chunk, jobs, workers)) as chunks:
-        for name, table in tables.items():
-            count = len(range(0, max(len(table), 1), CSV_CHUNK_ROWS))
+        for name in tables:
+            count = len(starts[name])
 
             def write(path: Path, count: int = count) -> None:
                 with path.open("w", encoding="utf-8", newline="") as handle:
