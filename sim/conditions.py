@@ -8,7 +8,7 @@ of a text with a number fails when the file is loaded, with rule-engine's sugges
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,7 +136,12 @@ def _describe(attribute_kinds: Mapping[str, str]) -> str:
     return ", ".join(f"{name} ({kind})" for name, kind in sorted(attribute_kinds.items()))
 
 
-def evaluate_columns(condition: Condition, columns: Mapping[str, Any], n: int) -> Any:
+def evaluate_columns(
+    condition: Condition,
+    columns: Mapping[str, Any],
+    n: int,
+    categories: Mapping[str, tuple[Any, list]] | None = None,
+) -> Any:
     """Whether each of ``n`` cases meets ``condition``, given attribute columns.
 
     Gives exactly what `Condition.evaluate` gives case by case, without calling the rule
@@ -150,6 +155,9 @@ def evaluate_columns(condition: Condition, columns: Mapping[str, Any], n: int) -
         columns: Attribute id to a numpy array of ``n`` values (object arrays of text,
             boolean arrays, float arrays), as drawn by `sim.sampling`.
         n: How many cases.
+        categories: For categorical columns, their codes and values if known
+            (``values[codes]`` is the column): text comparisons are then made once per
+            value.
 
     Returns:
         A boolean numpy array of length ``n``.
@@ -158,8 +166,14 @@ def evaluate_columns(condition: Condition, columns: Mapping[str, Any], n: int) -
 
     if n == 0:
         return np.zeros(0, dtype=bool)
+    coded = columns
+    if categories:
+        coded = {
+            name: _Coded(*categories[name]) if name in categories else column
+            for name, column in columns.items()
+        }
     try:
-        result = _vector(condition.rule.statement.expression, columns)
+        result = _vector(condition.rule.statement.expression, coded)
         if isinstance(result, np.ndarray) and result.dtype == bool and result.shape == (n,):
             return result
         if isinstance(result, (bool, np.bool_)):
@@ -215,7 +229,7 @@ def _vector(node: Any, columns: Mapping[str, Any]) -> Any:
         container = node.container
         if not (
             isinstance(container, ast.ArrayExpression)
-            and isinstance(member, np.ndarray)
+            and isinstance(member, (np.ndarray, _Coded))
             and member.dtype.kind in "OUb"
             and all(
                 isinstance(item, (ast.StringExpression, ast.BooleanExpression))
@@ -228,11 +242,36 @@ def _vector(node: Any, columns: Mapping[str, Any]) -> Any:
             items = [item for item in items if isinstance(item, bool)]
             return np.isin(member, items) if items else np.zeros(member.shape, dtype=bool)
         texts = [item for item in items if isinstance(item, str)]
+        if isinstance(member, _Coded):
+            # Each value compared with each text once, as the element-wise test would.
+            return member.where(lambda value: any(bool(value == text) for text in texts))
         result = np.zeros(member.shape, dtype=bool)
         for text in texts:
             result |= member == text
         return result
     raise _Unsupported
+
+
+class _Coded:
+    """A categorical column as codes into its values (``values[codes]``)."""
+
+    def __init__(self, codes: Any, values: list):
+        self.codes = codes
+        self.values = values
+
+    @property
+    def dtype(self) -> Any:
+        """Object, as the column's."""
+        import numpy as np
+
+        return np.dtype(object)
+
+    def where(self, test: Callable[[Any], bool]) -> Any:
+        """Whether each case's value passes ``test`` (called once per value)."""
+        import numpy as np
+
+        table = np.array([bool(test(value)) for value in self.values], dtype=bool)
+        return table[self.codes]
 
 
 class _Literal:
@@ -261,9 +300,13 @@ def _compare(node: Any, columns: Mapping[str, Any]) -> Any:
     left = _vector(node.left, columns)
     right = _vector(node.right, columns)
     op = getattr(operator, node.type)
-    if isinstance(left, _Literal) and isinstance(right, np.ndarray):
+    if isinstance(left, _Literal) and isinstance(right, (np.ndarray, _Coded)):
         flipped = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}.get(node.type, node.type)
         left, right, op = right, left, getattr(operator, flipped)
+    if isinstance(left, _Coded) and isinstance(right, _Literal) and right.number is None:
+        if node.type not in ("eq", "ne"):
+            raise _Unsupported
+        return left.where(lambda value: op(value, right.value))
     if not (isinstance(left, np.ndarray) and isinstance(right, _Literal)):
         raise _Unsupported
     if left.dtype.kind == "O" and right.number is None:

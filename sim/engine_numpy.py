@@ -31,13 +31,16 @@ Text columns are handed over as codes (`sim.records.Coded`), expanded by
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
+from sim.distributions import Fixed
 from sim.errors import InputError
 from sim.model import Model, Procedure
-from sim.records import Coded, Records
+from sim.records import Coded, Pieces, Records
 from sim.sampling import ProcedureDraws, StepDraws, sample_procedure
 from sim.streams import Streams
 
@@ -48,9 +51,9 @@ ACCEPTED, TOLERATED, SENT_BACK, WITHDRAWN, REWORK, REVOKED = range(6)
 STATUSES = np.array(["completed", "withdrawn", "revoked", "open"], dtype=object)
 COMPLETED, WITHDRAWN_CASE, REVOKED_CASE, OPEN = range(4)
 INF = np.inf
-# Threads that draw the steps' random numbers side by side (the machines this runs on
-# have at least two cores; the numbers do not depend on it).
-PREFETCH_THREADS = 2
+# Helper threads that draw the steps' random numbers while this thread computes (the
+# machines this runs on have at least two cores; the numbers do not depend on it).
+HELPER_THREADS = 2
 
 
 def agencies_used(procedure: Procedure) -> set[str]:
@@ -160,21 +163,27 @@ def simulate(model: Model, seed_sequence: np.random.SeedSequence, replication: i
         [demand.procedure for demand in model.demands]
         + [procedure for _, groups in prepared for procedure, _ in groups],
     )
-    _prefetch(prepared)
     busy = dict.fromkeys((agency.id for agency in model.agencies), 0.0)
     case_parts: list[dict] = []
     step_parts: list[dict] = []
-    for draws, groups in prepared:
-        if not draws.cases:
-            continue
-        # The clock of each arrival as the event engine reaches it, adding up the gaps.
-        clock = np.cumsum(np.diff(draws.arrivals, prepend=0.0))
-        texts = _Texts(draws)
-        for procedure, cases in groups:
-            run = _VersionRun(procedure, draws, cases, clock, horizon.end, busy)
-            case_columns, step_columns = run.records(texts)
-            case_parts.append(case_columns)
-            step_parts.append(step_columns)
+    pool = ThreadPoolExecutor(max_workers=HELPER_THREADS)
+    try:
+        drawn = _prefetch(prepared, pool)
+        # Meanwhile, this thread writes the attribute JSON the records will need.
+        for draws, _ in prepared:
+            draws.attribute_texts()
+        for draws, groups in prepared:
+            if not draws.cases:
+                continue
+            # The clock of each arrival as the event engine reaches it, adding up the gaps.
+            clock = np.cumsum(np.diff(draws.arrivals, prepend=0.0))
+            for procedure, cases in groups:
+                run = _VersionRun(procedure, draws, cases, clock, horizon.end, busy, drawn)
+                case_columns, step_columns = run.records()
+                case_parts.append(case_columns)
+                step_parts.append(step_columns)
+    finally:
+        pool.shutdown(cancel_futures=True)
     records = Records(replication, model.variant)
     records.agency_busy = busy
     if case_parts:
@@ -183,62 +192,63 @@ def simulate(model: Model, seed_sequence: np.random.SeedSequence, replication: i
     return records
 
 
-def _prefetch(prepared: list) -> None:
-    """Draw every step's first round (and the uniforms of its second) in parallel threads.
+class _Task:
+    """A job handed to helper threads.
+
+    Asked for its result before a helper has begun it, it runs in the asking thread
+    instead of waiting.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, job: Callable[..., Any], *args: Any):
+        self.job = job
+        self.args = args
+        self.future: Future = pool.submit(job, *args)
+
+    def result(self) -> Any:
+        if self.future.cancel():
+            return self.job(*self.args)
+        return self.future.result()
+
+
+def _prefetch(prepared: list, pool: ThreadPoolExecutor) -> dict[int, _Task]:
+    """Start drawing every step's first round (and the uniforms of its second) in ``pool``.
 
     numpy and scipy release the GIL in their array loops, and a step's draws come from
-    its own keyed stream, so they are the same whichever thread makes them. Only for
-    procedures whose cases all run one version (with several, each group draws only
-    its own cases).
+    its own keyed stream, so they are the same whichever thread makes them. Steps are
+    drawn in precedence order, so the schedule can start on the first while later ones
+    are drawn (`_VersionRun` waits for each). Only for procedures whose cases all run
+    one version (with several, each group draws only its own cases).
+
+    Returns:
+        The drawing of each step, by ``id`` of its `StepDraws`.
     """
-    jobs = [
-        (draws, step)
-        for draws, groups in prepared
-        if len(groups) == 1 and groups[0][1] is None
-        for step in groups[0][0].steps
-    ]
-    if len(jobs) < 2:
-        return
-    pool = ThreadPoolExecutor(max_workers=PREFETCH_THREADS)
-
-    def draw(job) -> None:
-        draws, step = job
-        step_draws = draws.step(step)
-        step_draws.handling[0]  # noqa: B018 - computed and kept on first access
-        step_draws.defects(0)
-        if step.send_back is not None:
-            # The uniforms of a resubmission (whose cases are picked later).
-            step_draws.uniforms("response", 0)
-            step_draws.uniforms("handling", 1)
-            for material in step.materials:
-                if material.probability_defective > 0:
-                    step_draws.uniforms("material", material.id, 1)
-
-    try:
-        drawn = [pool.submit(draw, job) for job in jobs]
-        # Meanwhile, this thread writes the attribute JSON the records will need.
-        for draws, _ in prepared:
-            draws.attribute_json()
-        for future in drawn:
-            future.result()
-    finally:
-        pool.shutdown()
+    jobs = []
+    for draws, groups in prepared:
+        if len(groups) == 1 and groups[0][1] is None:
+            procedure = groups[0][0]
+            # Made here, not in the helpers: the draws' step table is not shared.
+            jobs += [
+                (draws.step(procedure.step(step_id)), procedure.step(step_id))
+                for step_id in procedure.topological_order()
+            ]
+    return {id(step_draws): _Task(pool, _draw_first, step_draws, step) for step_draws, step in jobs}
 
 
-class _Texts:
-    """Case ids and attribute JSON of a procedure's cases, made once."""
+def _draw_first(step_draws: StepDraws, step) -> None:
+    """Draw a step's first round and the uniforms of a resubmission (kept by the draws)."""
+    step_draws.handling[0]  # noqa: B018 - computed and kept on first access
+    step_draws.defects(0)
+    if step.send_back is not None:
+        # The uniforms of a resubmission (whose cases are picked later).
+        step_draws.uniforms("response", 0)
+        step_draws.uniforms("handling", 1)
+        for material in step.materials:
+            if material.probability_defective > 0:
+                step_draws.uniforms("material", material.id, 1)
 
-    def __init__(self, draws: ProcedureDraws):
-        self.draws = draws
-        self._json: np.ndarray | None = None
 
-    def ids(self, procedure_id: str) -> np.ndarray:
-        return _case_ids(procedure_id, self.draws.cases)
-
-    def json(self) -> np.ndarray:
-        if self._json is None:
-            self._json = np.array(self.draws.attribute_json(), dtype=object)
-        return self._json
+def _array(column: np.ndarray | Pieces, dtype) -> np.ndarray:
+    return column.join(dtype) if isinstance(column, Pieces) else column.astype(dtype)
 
 
 def _concatenate(parts: list[dict]) -> dict:
@@ -259,8 +269,10 @@ def _concatenate(parts: list[dict]) -> dict:
                     offsets[key] = size
                     labels.append(column.labels)
                     size += len(column.labels)
-                codes.append(column.codes.astype(np.int64) + offsets[key])
+                codes.append(_array(column.codes, np.int64) + offsets[key])
             joined[name] = Coded(np.concatenate(codes), np.concatenate(labels))
+        elif isinstance(first, Pieces):
+            joined[name] = sum((part[name] for part in parts[1:]), first)
         else:
             joined[name] = np.concatenate([part[name] for part in parts])
     return joined
@@ -334,6 +346,7 @@ class _VersionRun:
         clock: np.ndarray,
         horizon_end: float,
         busy: dict[str, float],
+        drawn: dict[int, _Task] | None = None,
     ):
         self.procedure = procedure
         self.draws = draws
@@ -342,6 +355,7 @@ class _VersionRun:
         self.arrival = clock if cases is None else clock[cases]
         self.end_of_run = horizon_end
         self.busy = busy
+        self.drawn = drawn or {}
         self.results: list[_StepResult] = []
         self._schedule()
         self._outcome()
@@ -365,15 +379,17 @@ class _VersionRun:
                 ready = self.arrival
             result.ready = ready
             starts = ready < INF
-            end = np.full(m, INF)
+            skipped = None
             if step.when is not None:
                 meets = self.draws.mask(step.when)
                 if self.cases is not None:
                     meets = meets[self.cases]
                 skipped = starts & ~meets
-                end[skipped] = ready[skipped]  # a step that does not apply ends when ready
                 starts &= meets
             result.starts = starts
+            drawing = self.drawn.get(id(self.draws.step(step)))
+            if drawing is not None:
+                drawing.result()
             if starts.all():
                 self._rounds(result, everyone, ready, full=self.cases is None)
             else:
@@ -382,6 +398,9 @@ class _VersionRun:
             if result.accepted is everyone:
                 end = result.end
             else:
+                end = np.full(m, INF)
+                if skipped is not None:
+                    end[skipped] = ready[skipped]  # a step that does not apply ends when ready
                 end[result.accepted] = result.end
             ends[step_id] = end
             self.results.append(result)
@@ -436,7 +455,6 @@ class _VersionRun:
         if len(parts) == 1:
             attempt, accepted, ready, handled, minor, global_cases = parts[0]
             result.attempt = attempt + 1
-            waiting = draws.waiting if full else draws.waiting[global_cases]
         else:
             accepted = np.concatenate([part[1] for part in parts])
             ready = np.concatenate([part[2] for part in parts])
@@ -457,7 +475,6 @@ class _VersionRun:
                 np.array([part[0] + 1 for part in parts], dtype=np.int64),
                 [len(part[1]) for part in parts],
             )
-            waiting = draws.waiting[global_cases]
         if minor is None or not minor.any():
             result.minor = np.zeros(len(accepted), dtype=bool)
             result.outcome = ACCEPTED
@@ -468,7 +485,10 @@ class _VersionRun:
         result.accepted_ready = ready
         result.handled = handled
         result.global_cases = global_cases
-        result.end = handled + waiting
+        if type(step.waiting) is Fixed and step.waiting.value == 0:
+            result.end = handled  # the same numbers as adding zeros
+        else:
+            result.end = handled + (draws.waiting if full else draws.waiting[global_cases])
 
     # ------------------------------------------------------------------ outcome
 
@@ -541,8 +561,12 @@ class _VersionRun:
                         )
                     )
         # A case completes when its last step or rework ends.
-        for end in self.ends.values():
-            np.maximum(done, np.where(end < INF, end, -INF), out=done)
+        for result in self.results:
+            end = self.ends[result.step.id]
+            if result.accepted is self.everyone:  # every case ran it: no infinite ends
+                np.maximum(done, end, out=done)
+            else:
+                np.maximum(done, np.where(end < INF, end, -INF), out=done)
         for _, _, positions, _, handled, *_ in self.reworks:
             np.maximum.at(done, positions, handled)
         horizon = self.end_of_run
@@ -592,7 +616,7 @@ class _VersionRun:
             live |= self.withdrawing[positions] == result.index
         return live
 
-    def records(self, texts: _Texts) -> tuple[dict, dict]:
+    def records(self) -> tuple[dict, dict]:
         """The case and step columns of the group."""
         procedure = self.procedure
         m = self.n
@@ -725,7 +749,8 @@ class _VersionRun:
             if result.step.trips:
                 trips[positions[counted]] += result.step.trips
             clock.add(positions, ready, handled, counted)
-        ids = texts.ids(procedure.id)
+        ids = _case_ids(procedure.id, self.draws.cases)
+        attribute_codes, attribute_texts = self.draws.attribute_texts()
         global_cases = everyone if self.cases is None else self.cases
         case_columns = {
             "procedure": Coded(np.zeros(m, dtype=np.int8), np.array([procedure.id], dtype=object)),
@@ -742,7 +767,10 @@ class _VersionRun:
             "fees_cny": fees,
             "send_backs": send_backs,
             "reforms_fired": self._reforms_fired(),
-            "attributes": Coded(global_cases, texts.json()),
+            "attributes": Coded(
+                attribute_codes if self.cases is None else attribute_codes[self.cases],
+                attribute_texts,
+            ),
         }
         step_columns = rows.columns(procedure.id, ids, self.cases)
         return case_columns, step_columns
@@ -826,48 +854,29 @@ class _Rows:
     def add(self, positions, step, agency, attempt, outcome, ready, handled, end) -> None:
         self.pieces.append((positions, step, agency, attempt, outcome, ready, handled, end))
 
-    def columns(self, procedure_id: str, ids: np.ndarray, global_cases: np.ndarray) -> dict:
+    def columns(self, procedure_id: str, ids: np.ndarray, global_cases: np.ndarray | None) -> dict:
+        """The step columns, in pieces (`Records.frames` joins them)."""
         pieces = self.pieces
-        sizes = [len(piece[0]) for piece in pieces]
-        total = sum(sizes)
+        sizes = tuple(len(piece[0]) for piece in pieces)
 
-        def join(index: int, dtype) -> np.ndarray:
-            values = [piece[index] for piece in pieces]
-            if not values:
-                return np.zeros(0, dtype=dtype)
-            if all(np.ndim(value) == 0 for value in values):
-                return np.repeat(np.array(values, dtype=dtype), sizes)
-            parts = [
-                np.full(size, value, dtype=dtype) if np.ndim(value) == 0 else value
-                for value, size in zip(values, sizes, strict=True)
-            ]
-            return np.concatenate(parts, dtype=dtype, casting="unsafe")
+        def column(index: int) -> Pieces:
+            return Pieces(tuple(piece[index] for piece in pieces), sizes)
 
-        positions = join(0, np.intp)
-        ready = join(5, np.float64)
-        small = np.int32 if len(ids) < 2**31 else np.int64
-        # Codes are kept small (the tables' integer columns are made int64 by `frames`).
+        positions = column(0)
+        if global_cases is not None:
+            positions = Pieces(tuple(global_cases[part] for part in positions.parts), sizes)
+        ready = column(5)
         return {
-            "procedure": Coded(
-                np.zeros(total, dtype=np.int8), np.array([procedure_id], dtype=object)
-            ),
-            "case_id": Coded(
-                positions.astype(small) if global_cases is None else global_cases[positions], ids
-            ),
-            "step": Coded(
-                np.repeat(np.array([p[1] for p in pieces], dtype=np.int16), sizes),
-                np.array(list(self.steps), dtype=object),
-            ),
-            "agency": Coded(
-                np.repeat(np.array([p[2] for p in pieces], dtype=np.int16), sizes),
-                np.array(list(self.agencies), dtype=object),
-            ),
-            "attempt": join(3, np.int8),
-            "outcome": Coded(join(4, np.int8), OUTCOMES),
+            "procedure": Coded(Pieces((0,), (sum(sizes),)), np.array([procedure_id], dtype=object)),
+            "case_id": Coded(positions, ids),
+            "step": Coded(column(1), np.array(list(self.steps), dtype=object)),
+            "agency": Coded(column(2), np.array(list(self.agencies), dtype=object)),
+            "attempt": column(3),
+            "outcome": Coded(column(4), OUTCOMES),
             "ready_day": ready,
-            "start_day": ready,
-            "handled_day": join(6, np.float64),
-            "end_day": join(7, np.float64),
+            "start_day": ready,  # no queues: a step starts when ready
+            "handled_day": column(6),
+            "end_day": column(7),
         }
 
 

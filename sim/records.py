@@ -1,9 +1,9 @@
 """The fixed record schema of a run: one row a case, one row a step execution.
 
 Engines append plain tuples in the column order below, or (the vectorised engine) hand
-over whole columns as numpy arrays in ``case_columns`` / ``step_columns``; `Records.frames`
-turns either into the same pandas DataFrames and adds calendar dates from the
-working-day calendar. The schema is documented here and asserted by a test; change it
+over whole columns in ``case_columns`` / ``step_columns`` (numpy arrays, `Coded` text,
+or `Pieces`); `Records.frames` turns either into the same pandas DataFrames and adds
+calendar dates from the working-day calendar. The schema is documented here and asserted by a test; change it
 only with a note in the README.
 
 Case table (``cases.csv``):
@@ -127,7 +127,44 @@ class Coded:
 
     def expand(self) -> np.ndarray:
         """The column as an object array of text."""
-        return np.asarray(self.labels, dtype=object)[self.codes]
+        codes = self.codes.join(np.intp) if isinstance(self.codes, Pieces) else self.codes
+        return np.asarray(self.labels, dtype=object)[codes]
+
+
+@dataclass(frozen=True, eq=False)
+class Pieces:
+    """A column given as consecutive pieces: arrays, or a value standing for ``size`` copies.
+
+    Lets an engine hand over rows in the arrays it computed them in (a step's rows, say)
+    without first copying them into one; `Records.frames` joins them once, into the
+    table's type.
+
+    Attributes:
+        parts: The pieces in order, each an array or a single value.
+        sizes: The length of each piece.
+    """
+
+    parts: tuple
+    sizes: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return sum(self.sizes)
+
+    def join(self, dtype) -> np.ndarray:
+        """The column as one array of ``dtype``."""
+        if all(np.ndim(part) == 0 for part in self.parts):
+            return np.repeat(np.array(self.parts, dtype=dtype), self.sizes)
+        return np.concatenate(
+            [
+                np.full(size, part, dtype=dtype) if np.ndim(part) == 0 else part
+                for part, size in zip(self.parts, self.sizes, strict=True)
+            ],
+            dtype=dtype,
+            casting="unsafe",
+        )
+
+    def __add__(self, other: Pieces) -> Pieces:
+        return Pieces(self.parts + other.parts, self.sizes + other.sizes)
 
 
 # Column types of the raw fields when given as arrays (what the tuple rows give).
@@ -167,8 +204,8 @@ class Records:
         cases: Case rows, tuples in `CASE_FIELDS` order.
         steps: Step rows, tuples in `STEP_FIELDS` order.
         agency_busy: Staff-days of handling per agency.
-        case_columns: Further case rows as columns (field name to array, or `Coded`
-            for text), after ``cases``.
+        case_columns: Further case rows as columns (field name to array, `Coded` for
+            text, or `Pieces`), after ``cases``.
         step_columns: Further step rows as columns, after ``steps``.
     """
 
@@ -177,8 +214,8 @@ class Records:
     cases: list[tuple] = field(default_factory=list)
     steps: list[tuple] = field(default_factory=list)
     agency_busy: dict[str, float] = field(default_factory=dict)
-    case_columns: dict[str, np.ndarray | Coded] | None = None
-    step_columns: dict[str, np.ndarray | Coded] | None = None
+    case_columns: dict[str, np.ndarray | Coded | Pieces] | None = None
+    step_columns: dict[str, np.ndarray | Coded | Pieces] | None = None
 
     @property
     def case_count(self) -> int:
@@ -203,21 +240,20 @@ def _raw(rows: list[tuple], columns: dict[str, np.ndarray] | None, fields) -> pd
     """The raw fields as a frame, from tuple rows and/or columns, with the same dtypes."""
     if columns is None or len(columns[fields[1]]) == 0:
         return pd.DataFrame.from_records(rows, columns=list(fields))
-    frame = pd.DataFrame(
-        {
-            name: (
-                columns[name].expand()
-                if isinstance(columns[name], Coded)
-                else np.asarray(columns[name], dtype=_FIELD_TYPES[name])
-            )
-            for name in fields
-        }
-    )
+    frame = pd.DataFrame({name: _array(columns[name], _FIELD_TYPES[name]) for name in fields})
     if rows:
         frame = pd.concat(
             [pd.DataFrame.from_records(rows, columns=list(fields)), frame], ignore_index=True
         )
     return frame
+
+
+def _array(column: np.ndarray | Coded | Pieces, dtype) -> np.ndarray:
+    if isinstance(column, Coded):
+        return column.expand()
+    if isinstance(column, Pieces):
+        return column.join(dtype)
+    return np.asarray(column, dtype=dtype)
 
 
 def case_frame(records: Records, calendar) -> pd.DataFrame:

@@ -226,11 +226,14 @@ class ProcedureDraws:
     arrivals: np.ndarray
     attribute_columns: dict[str, np.ndarray]
     streams: Streams | None = None
+    # Categorical columns as (codes, values): ``values[codes]`` is the column.
+    categories: dict[str, tuple[np.ndarray, list]] = field(default_factory=dict)
     _steps: dict[int, tuple[Step, StepDraws]] = field(default_factory=dict)
     _attributes: list[dict[str, Any]] | None = None
     _conditions: dict[str, np.ndarray] = field(default_factory=dict)
     _condition_lists: dict[str, list[bool]] = field(default_factory=dict)
     _json: list[str] | None = None
+    _texts: tuple[np.ndarray, np.ndarray] | None = None
 
     def step(self, step: Step) -> StepDraws:
         """The draws of a step (of any version of the procedure) for every case."""
@@ -260,7 +263,7 @@ class ProcedureDraws:
         """Whether each case meets a condition, as a boolean array (evaluated once)."""
         found = self._conditions.get(condition.text)
         if found is None:
-            found = evaluate_columns(condition, self.attribute_columns, self.cases)
+            found = evaluate_columns(condition, self.attribute_columns, self.cases, self.categories)
             self._conditions[condition.text] = found
         return found
 
@@ -280,8 +283,15 @@ class ProcedureDraws:
     def attribute_json(self) -> list[str]:
         """Each case's attributes as JSON text (``json.dumps(..., ensure_ascii=False)``)."""
         if self._json is None:
-            self._json = attribute_json(self.attribute_columns, self.cases)
+            codes, texts = self.attribute_texts()
+            self._json = texts[codes].tolist()
         return self._json
+
+    def attribute_texts(self) -> tuple[np.ndarray, np.ndarray]:
+        """The JSON texts of the cases' attributes as codes into texts (see `attribute_texts`)."""
+        if self._texts is None:
+            self._texts = attribute_texts(self.attribute_columns, self.cases, self.categories)
+        return self._texts
 
 
 def factorize(column: np.ndarray) -> tuple[np.ndarray, list]:
@@ -297,20 +307,66 @@ def factorize(column: np.ndarray) -> tuple[np.ndarray, list]:
     return inverse.reshape(-1).astype(np.int64, copy=False), distinct.tolist()
 
 
-def attribute_json(columns: dict[str, np.ndarray], n: int) -> list[str]:
+def attribute_json(
+    columns: dict[str, np.ndarray],
+    n: int,
+    categories: dict[str, tuple[np.ndarray, list]] | None = None,
+) -> list[str]:
     """Per-case JSON objects of attribute columns, text-identical to ``json.dumps``.
 
-    Columns of few values (categorical, boolean) are written once per distinct
-    combination; numeric values are formatted as `json` formats floats.
+    Args:
+        columns: Attribute id to its column.
+        n: How many cases.
+        categories: For categorical columns, their codes and values, if known (saves
+            finding the distinct values again).
+    """
+    codes, texts = attribute_texts(columns, n, categories)
+    return texts[codes].tolist()
+
+
+def attribute_texts(
+    columns: dict[str, np.ndarray],
+    n: int,
+    categories: dict[str, tuple[np.ndarray, list]] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-case JSON objects of attribute columns as codes into texts (``texts[codes]``).
+
+    Text-identical to ``json.dumps``. Columns of few values (categorical, boolean) are
+    written once per distinct combination; numeric values are formatted as `json`
+    formats floats (one text a case).
+
+    Args:
+        columns: Attribute id to its column.
+        n: How many cases.
+        categories: For categorical columns, their codes and values, if known.
     """
     if not columns:
-        return ["{}"] * n
+        return np.zeros(n, dtype=np.intp), np.array(["{}"], dtype=object)
+    categories = categories or {}
+
+    def distinct_of(name: str) -> tuple[np.ndarray, list]:
+        found = categories.get(name)
+        return found if found is not None else factorize(columns[name])
+
     names = list(columns)
     if all(columns[name].dtype.kind != "f" for name in names):
         codes = np.zeros(n, dtype=np.int64)
+        distincts = []
         for name in names:
-            inverse, distinct = factorize(columns[name])
+            inverse, distinct = distinct_of(name)
             codes = codes * len(distinct) + inverse
+            distincts.append(distinct)
+        combinations = math.prod(len(distinct) for distinct in distincts)
+        if combinations <= 4 * n:
+            # Few combinations: a table by code, each text written from its digits.
+            table = np.empty(combinations, dtype=object)
+            for code in np.flatnonzero(np.bincount(codes, minlength=combinations)).tolist():
+                values, rest = {}, code
+                for name, distinct in zip(reversed(names), reversed(distincts), strict=True):
+                    rest, digit = divmod(rest, len(distinct))
+                    values[name] = distinct[digit]
+                table[code] = json.dumps({name: values[name] for name in names}, ensure_ascii=False)
+            return codes, table
         _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
         texts = np.array(
             [
@@ -322,7 +378,7 @@ def attribute_json(columns: dict[str, np.ndarray], n: int) -> list[str]:
             ],
             dtype=object,
         )
-        return texts[inverse.reshape(-1)].tolist()
+        return inverse.reshape(-1), texts
     pieces = []
     for position, name in enumerate(names):
         key = json.dumps(name, ensure_ascii=False)
@@ -333,16 +389,17 @@ def attribute_json(columns: dict[str, np.ndarray], n: int) -> list[str]:
                 float.__repr__(v) if math.isfinite(v) else json.dumps(v) for v in column.tolist()
             ]
         else:
-            inverse, distinct = factorize(column)
+            inverse, distinct = distinct_of(name)
             texts = np.array([json.dumps(v, ensure_ascii=False) for v in distinct], dtype=object)
             values = texts[inverse].tolist()
         pieces.append(values)
     prefixes = pieces[0::2]
     columns_text = pieces[1::2]
-    return [
+    texts = [
         "".join(part for pair in zip(prefixes, row, strict=True) for part in pair) + "}"
         for row in zip(*columns_text, strict=True)
     ]
+    return np.arange(n), np.array(texts, dtype=object)
 
 
 def arrival_times(streams: Streams, procedure_id: str, rate: float, days: float) -> np.ndarray:
@@ -354,16 +411,24 @@ def arrival_times(streams: Streams, procedure_id: str, rate: float, days: float)
 
 def sample_attribute(streams: Streams, procedure_id: str, attribute: Attribute, n: int):
     """Per-case values of one attribute."""
+    return _sample_attribute(streams, procedure_id, attribute, n)[0]
+
+
+def _sample_attribute(
+    streams: Streams, procedure_id: str, attribute: Attribute, n: int
+) -> tuple[np.ndarray, tuple[np.ndarray, list] | None]:
+    """Per-case values of one attribute and, if categorical, their codes and values."""
     uniforms = streams.uniforms(procedure_id, "attribute", attribute.id, shape=n)
     if attribute.kind == "boolean":
-        return uniforms < attribute.probability
+        return uniforms < attribute.probability, None
     if attribute.kind == "categorical":
         edges = np.cumsum(attribute.shares)
         edges[-1] = 1.0
-        indices = np.searchsorted(edges, uniforms, side="right")
-        return np.asarray(attribute.values, dtype=object)[np.minimum(indices, len(edges) - 1)]
+        codes = np.minimum(np.searchsorted(edges, uniforms, side="right"), len(edges) - 1)
+        values = list(attribute.values)
+        return np.asarray(values, dtype=object)[codes], (codes, values)
     assert attribute.distribution is not None
-    return attribute.distribution.quantile(uniforms)
+    return attribute.distribution.quantile(uniforms), None
 
 
 def sample_step(streams: Streams, procedure_id: str, step: Step, n: int) -> StepDraws:
@@ -377,5 +442,11 @@ def sample_procedure(
     """Arrivals and attributes of one procedure for one replication (steps on demand)."""
     arrivals = arrival_times(streams, procedure.id, rate, days)
     n = len(arrivals)
-    columns = {a.id: sample_attribute(streams, procedure.id, a, n) for a in procedure.attributes}
-    return ProcedureDraws(procedure, arrivals, columns, streams)
+    columns = {}
+    categories = {}
+    for attribute in procedure.attributes:
+        column, coded = _sample_attribute(streams, procedure.id, attribute, n)
+        columns[attribute.id] = column
+        if coded is not None:
+            categories[attribute.id] = coded
+    return ProcedureDraws(procedure, arrivals, columns, streams, categories)
