@@ -558,7 +558,14 @@ class LogNormal(_Unbounded):
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
         """Closed form ``median * exp(sigma * ndtri(u))``; exact at u = 0.5 as ndtri(0.5) == 0."""
-        return self.median * np.exp(self.sigma * special.ndtri(_as_array(u)))
+        z = special.ndtri(_as_array(u))
+        if np.ndim(z) == 0:
+            return self.median * np.exp(self.sigma * z)
+        # The same operations in place: no temporaries on this hot path.
+        z *= self.sigma
+        np.exp(z, out=z)
+        z *= self.median
+        return z
 
     def scaled(self, factor: float) -> Distribution:
         """LogNormal(median * factor, p90 * factor); Fixed(0) for factor 0."""
@@ -595,7 +602,13 @@ class Exponential(_Unbounded):
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
         """Closed form ``-mean * log1p(-u)``."""
-        return -self.mean * np.log1p(-_as_array(u))
+        t = -_as_array(u)
+        if np.ndim(t) == 0:
+            return -self.mean * np.log1p(t)
+        # The same operations in place: no temporaries on this hot path.
+        np.log1p(t, out=t)
+        t *= -self.mean
+        return t
 
     def scaled(self, factor: float) -> Distribution:
         """Exponential(mean * factor); Fixed(0) for factor 0."""

@@ -210,41 +210,64 @@ class _Task:
         return self.future.result()
 
 
-def _prefetch(prepared: list, pool: ThreadPoolExecutor) -> dict[int, _Task]:
-    """Start drawing every step's first round (and the uniforms of its second) in ``pool``.
+def _prefetch(prepared: list, pool: ThreadPoolExecutor) -> dict[int, list[_Task]]:
+    """Start drawing every step's first round, and the resubmissions cases will likely reach.
 
     numpy and scipy release the GIL in their array loops, and a step's draws come from
-    its own keyed stream, so they are the same whichever thread makes them. Steps are
-    drawn in precedence order, so the schedule can start on the first while later ones
-    are drawn (`_VersionRun` waits for each). Only for procedures whose cases all run
-    one version (with several, each group draws only its own cases).
+    its own keyed stream, so they are the same whichever thread makes them, and whether
+    or not a round drawn ahead is reached. Steps are drawn in precedence order, so the
+    schedule can start on the first while later ones are drawn (`_VersionRun` waits for
+    each). Only for procedures whose cases all run one version (with several, each
+    group draws only its own cases).
 
     Returns:
         The drawing of each step, by ``id`` of its `StepDraws`.
     """
-    jobs = []
+    drawn: dict[int, list[_Task]] = {}
     for draws, groups in prepared:
-        if len(groups) == 1 and groups[0][1] is None:
-            procedure = groups[0][0]
+        if not (len(groups) == 1 and groups[0][1] is None):
+            continue
+        procedure = groups[0][0]
+        for step_id in procedure.topological_order():
+            step = procedure.step(step_id)
             # Made here, not in the helpers: the draws' step table is not shared.
-            jobs += [
-                (draws.step(procedure.step(step_id)), procedure.step(step_id))
-                for step_id in procedure.topological_order()
-            ]
-    return {id(step_draws): _Task(pool, _draw_first, step_draws, step) for step_draws, step in jobs}
+            step_draws = draws.step(step)
+            tasks = drawn[id(step_draws)] = [_Task(pool, _draw_first, step_draws)]
+            rounds = _rounds_reached(step, draws.cases)
+            if rounds:
+                tasks.append(_Task(pool, _draw_resubmissions, step_draws, rounds))
+    return drawn
 
 
-def _draw_first(step_draws: StepDraws, step) -> None:
-    """Draw a step's first round and the uniforms of a resubmission (kept by the draws)."""
+def _rounds_reached(step, cases: int) -> int:
+    """How many resubmissions of a step one of ``cases`` cases can be expected to reach."""
+    if step.send_back is None:
+        return 0
+    passing = 1.0
+    for material in step.materials:
+        if material.kind == "main" or step.tolerance is None:
+            passing *= 1.0 - material.probability_defective
+    rounds, reaching = 0, cases * (1.0 - passing)
+    while reaching >= 1 and rounds < step.send_back.max_resubmissions:
+        rounds += 1
+        reaching *= 1.0 - passing
+    return rounds
+
+
+def _draw_first(step_draws: StepDraws) -> None:
+    """Draw a step's first round (kept by the draws)."""
     step_draws.handling[0]  # noqa: B018 - computed and kept on first access
     step_draws.defects(0)
-    if step.send_back is not None:
-        # The uniforms of a resubmission (whose cases are picked later).
-        step_draws.uniforms("response", 0)
-        step_draws.uniforms("handling", 1)
-        for material in step.materials:
+
+
+def _draw_resubmissions(step_draws: StepDraws, rounds: int) -> None:
+    """Draw the uniforms of a step's resubmissions (whose cases are picked later)."""
+    for round_ in range(1, rounds + 1):
+        step_draws.uniforms("response", round_ - 1)
+        step_draws.uniforms("handling", round_)
+        for material in step_draws.step.materials:
             if material.probability_defective > 0:
-                step_draws.uniforms("material", material.id, 1)
+                step_draws.uniforms("material", material.id, round_)
 
 
 def _array(column: np.ndarray | Pieces, dtype) -> np.ndarray:
@@ -346,7 +369,7 @@ class _VersionRun:
         clock: np.ndarray,
         horizon_end: float,
         busy: dict[str, float],
-        drawn: dict[int, _Task] | None = None,
+        drawn: dict[int, list[_Task]] | None = None,
     ):
         self.procedure = procedure
         self.draws = draws
@@ -387,8 +410,7 @@ class _VersionRun:
                 skipped = starts & ~meets
                 starts &= meets
             result.starts = starts
-            drawing = self.drawn.get(id(self.draws.step(step)))
-            if drawing is not None:
+            for drawing in self.drawn.get(id(self.draws.step(step)), ()):
                 drawing.result()
             if starts.all():
                 self._rounds(result, everyone, ready, full=self.cases is None)

@@ -3,8 +3,8 @@
 Engines append plain tuples in the column order below, or (the vectorised engine) hand
 over whole columns in ``case_columns`` / ``step_columns`` (numpy arrays, `Coded` text,
 or `Pieces`); `Records.frames` turns either into the same pandas DataFrames and adds
-calendar dates from the working-day calendar. The schema is documented here and asserted by a test; change it
-only with a note in the README.
+calendar dates from the working-day calendar. The schema is documented here and
+asserted by a test; change it only with a note in the README.
 
 Case table (``cases.csv``):
     replication, variant, procedure, case_id: which case. ``case_id`` is the same case in
