@@ -30,6 +30,10 @@ What it does:
    - NumPy engine, on the same model with ``staff: unlimited`` (it refuses staff
      limits): ``sim.engine_numpy.simulate`` (engine) and with ``Records.frames`` added;
    - DES engine on that unlimited-staff model, for comparison with the NumPy engine.
+4. Calls the NumPy engine ``--numpy-calls`` times in one process at each size, after
+   one warm-up call (as a sweep of variants and replications calls it), and prints the
+   median, best and slowest times. The engine's records hold the step rows in pieces,
+   joined by ``Records.frames``; the "with frames" figure above includes that.
 """
 
 from __future__ import annotations
@@ -282,6 +286,33 @@ def timing(python: Path | None, sizes: list[int], runs: int, prosimos_max: int) 
     return lines
 
 
+def numpy_repeated(sizes: list[int], calls: int) -> list[str]:
+    """The NumPy engine called again and again in one process, as a sweep calls it."""
+    lines = [
+        f"### NumPy engine, {calls} calls in one process (engine only, after one warm-up call)",
+        "",
+        "| cases | median | best | slowest | cases/s (median) | cases/s (best) |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in sizes:
+        model = Model.baseline(load_standard(size, unlimited=True))
+        engine_numpy.simulate(model, np.random.SeedSequence(99))
+        seconds, counts = [], []
+        for call in range(calls):
+            started = time.perf_counter()
+            records = engine_numpy.simulate(model, np.random.SeedSequence(200 + call))
+            seconds.append(time.perf_counter() - started)
+            counts.append(records.case_count)
+        median = statistics.median(seconds)
+        cases = statistics.median(counts)
+        lines.append(
+            f"| {size:,} | {1e3 * median:.1f} ms | {1e3 * min(seconds):.1f} ms | "
+            f"{1e3 * max(seconds):.1f} ms | {cases / median:,.0f} | {cases / min(seconds):,.0f} |"
+        )
+        print(lines[-1], flush=True)
+    return lines
+
+
 # ----------------------------------------------------------------------------- profile
 
 
@@ -331,6 +362,9 @@ def main() -> None:
         help="largest size Prosimos runs (above 10k: one run only)",
     )
     parser.add_argument("--no-check", action="store_true", help="skip the agreement check")
+    parser.add_argument(
+        "--numpy-calls", type=int, default=15, help="NumPy engine calls in one process"
+    )
     parser.add_argument("--profile", action="store_true", help="only profile the DES engine")
     arguments = parser.parse_args()
     if arguments.profile:
@@ -348,6 +382,7 @@ def main() -> None:
         print("\n".join(lines), flush=True)
     print("Timing ...", flush=True)
     lines += timing(python, arguments.sizes, arguments.runs, arguments.prosimos_max)
+    lines += [""] + numpy_repeated(arguments.sizes, arguments.numpy_calls)
     print()
     print("\n".join(lines))
 
