@@ -102,13 +102,19 @@ _CASE_IDS: dict[str, np.ndarray] = {}
 
 
 def _case_ids(procedure_id: str, n: int) -> np.ndarray:
-    """``<procedure>-000001`` ... as the event engine names cases (kept for the next run)."""
+    """``<procedure>-000001`` ... as the event engine names cases (kept for the next run).
+
+    Made with some room to spare, and extended by the ids missing, as the next
+    replication's count of cases differs a little.
+    """
     ids = _CASE_IDS.get(procedure_id)
-    if ids is None or len(ids) < n:
-        size = max(n, 2 * len(ids) if ids is not None else 0)
-        ids = np.array(
-            [f"{procedure_id}-{index:06d}" for index in range(1, size + 1)], dtype=object
+    have = 0 if ids is None else len(ids)
+    if have < n:
+        size = n + max(1_000, n // 20)
+        more = np.array(
+            [f"{procedure_id}-{index:06d}" for index in range(have + 1, size + 1)], dtype=object
         )
+        ids = more if ids is None else np.concatenate([ids, more])
         ids.flags.writeable = False
         if len(_CASE_IDS) > 64:
             _CASE_IDS.clear()

@@ -238,3 +238,12 @@ def test_no_arrivals_gives_empty_tables_of_the_same_schema(write):
         assert len(left) == len(right) == 0
         assert list(left.columns) == list(right.columns)
         assert list(left.dtypes) == list(right.dtypes)
+
+
+def test_case_ids_kept_and_extended():
+    """Case ids are named as the event engine names them, also after the cache grows."""
+    first = engine_numpy._case_ids("grow_check", 10)
+    longer = engine_numpy._case_ids("grow_check", 5_000)
+    assert list(longer) == [f"grow_check-{index:06d}" for index in range(1, 5_001)]
+    assert list(first) == list(longer[:10])
+    assert len(engine_numpy._case_ids("grow_check", 7)) == 7
