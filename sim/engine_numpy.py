@@ -25,8 +25,9 @@ fired at the same instant are listed in the order their timers were set, then in
 order. With continuous durations such ties have probability zero.
 
 Text columns are handed over as codes (`sim.records.Coded`), expanded by
-`Records.frames`. It refuses a scenario whose steps use an agency with a staff limit
-(`InputError`): queues need the discrete-event engine.
+`Records.frames`, and the step rows in the arrays they were computed in
+(`sim.records.Pieces`), joined by `Records.frames`. It refuses a scenario whose steps
+use an agency with a staff limit (`InputError`): queues need the discrete-event engine.
 """
 
 from __future__ import annotations
