@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
@@ -25,6 +26,13 @@ _JOBS: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
 def can_fork() -> bool:
     """Whether jobs can run in forked workers here and now."""
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def _worker_signals() -> None:
+    # The pool ends its workers with SIGTERM; a handler inherited from the parent (the
+    # command line's "interrupted" message) would speak for each of them.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _run(index: int) -> Any:
@@ -83,7 +91,7 @@ def imap_forked(
     _JOBS = (function, items)
     try:
         # A Pool forks its workers before it starts its own threads.
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, _worker_signals) as pool:
             yield from pool.imap(_run, range(total))
     finally:
         _JOBS = None

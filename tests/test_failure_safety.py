@@ -278,3 +278,30 @@ def test_a_failed_run_removes_the_results_folder_it_created(scenario_path, tmp_p
     assert result.exit_code == 2
     assert "unknown variant 'nope'" in _one_line(result.stderr)
     assert not output.exists() and not output.parent.exists()
+
+
+def test_forked_workers_end_quietly(tmp_path):
+    """Workers ended by their pool do not print the command line's interruption message."""
+    script = tmp_path / "forked.py"
+    script.write_text(
+        "import signal, time\n"
+        "from contextlib import closing\n"
+        "from sim import cli\n"
+        "from sim.forking import can_fork, imap_forked, map_forked\n"
+        "signal.signal(signal.SIGTERM, cli._interrupted)\n"
+        "signal.signal(signal.SIGINT, cli._interrupted)\n"
+        "assert can_fork()\n"
+        "print(map_forked(abs, [-1, -2, -3, -4], workers=2))\n"
+        "def slow(x):\n"
+        "    time.sleep(x)\n"
+        "    return x\n"
+        "with closing(imap_forked(slow, [0, 2, 2, 2], workers=2)) as found:\n"
+        "    print(next(found))\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[1,", "2,", "3,", "4]", "0"]
+    assert "interrupted" not in done.stdout + done.stderr
