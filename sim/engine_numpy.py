@@ -41,7 +41,7 @@ import numpy as np
 from sim.distributions import Fixed
 from sim.errors import InputError
 from sim.model import Model, Procedure
-from sim.records import Coded, Pieces, Records
+from sim.records import Coded, Pieces, Records, column_array
 from sim.sampling import ProcedureDraws, StepDraws, sample_procedure
 from sim.streams import Streams
 
@@ -277,10 +277,6 @@ def _draw_resubmissions(step_draws: StepDraws, rounds: int) -> None:
                 step_draws.uniforms("material", material.id, round_)
 
 
-def _array(column: np.ndarray | Pieces, dtype) -> np.ndarray:
-    return column.join(dtype) if isinstance(column, Pieces) else column.astype(dtype)
-
-
 def _concatenate(parts: list[dict]) -> dict:
     """Columns of several groups as one (coded text columns share their labels)."""
     if len(parts) == 1:
@@ -299,7 +295,7 @@ def _concatenate(parts: list[dict]) -> dict:
                     offsets[key] = size
                     labels.append(column.labels)
                     size += len(column.labels)
-                codes.append(_array(column.codes, np.int64) + offsets[key])
+                codes.append(column_array(column.codes, np.int64) + offsets[key])
             joined[name] = Coded(np.concatenate(codes), np.concatenate(labels))
         elif isinstance(first, Pieces):
             joined[name] = sum((part[name] for part in parts[1:]), first)

@@ -240,7 +240,7 @@ def _raw(rows: list[tuple], columns: dict[str, np.ndarray] | None, fields) -> pd
     """The raw fields as a frame, from tuple rows and/or columns, with the same dtypes."""
     if columns is None or len(columns[fields[1]]) == 0:
         return pd.DataFrame.from_records(rows, columns=list(fields))
-    frame = pd.DataFrame({name: _array(columns[name], _FIELD_TYPES[name]) for name in fields})
+    frame = pd.DataFrame({name: column_array(columns[name], _FIELD_TYPES[name]) for name in fields})
     if rows:
         frame = pd.concat(
             [pd.DataFrame.from_records(rows, columns=list(fields)), frame], ignore_index=True
@@ -248,7 +248,12 @@ def _raw(rows: list[tuple], columns: dict[str, np.ndarray] | None, fields) -> pd
     return frame
 
 
-def _array(column: np.ndarray | Coded | Pieces, dtype) -> np.ndarray:
+def column_array(column: np.ndarray | Coded | Pieces, dtype) -> np.ndarray:
+    """A handed-over column as one array.
+
+    `Coded` text is expanded, `Pieces` are joined into ``dtype``, an array is taken as
+    ``dtype``.
+    """
     if isinstance(column, Coded):
         return column.expand()
     if isinstance(column, Pieces):
