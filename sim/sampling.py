@@ -409,12 +409,7 @@ def arrival_times(streams: Streams, procedure_id: str, rate: float, days: float)
     return np.sort(generator.random(count) * days)
 
 
-def sample_attribute(streams: Streams, procedure_id: str, attribute: Attribute, n: int):
-    """Per-case values of one attribute."""
-    return _sample_attribute(streams, procedure_id, attribute, n)[0]
-
-
-def _sample_attribute(
+def sample_attribute(
     streams: Streams, procedure_id: str, attribute: Attribute, n: int
 ) -> tuple[np.ndarray, tuple[np.ndarray, list] | None]:
     """Per-case values of one attribute and, if categorical, their codes and values."""
@@ -445,7 +440,7 @@ def sample_procedure(
     columns = {}
     categories = {}
     for attribute in procedure.attributes:
-        column, coded = _sample_attribute(streams, procedure.id, attribute, n)
+        column, coded = sample_attribute(streams, procedure.id, attribute, n)
         columns[attribute.id] = column
         if coded is not None:
             categories[attribute.id] = coded
