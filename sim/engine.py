@@ -16,18 +16,21 @@ commitments and post-checks cost a rework step, or mark the approval revoked.
 How it runs fast (profiled: SimPy's process and resource machinery took most of the
 time): a step is not a SimPy process but a small state machine that puts itself on the
 SimPy event queue and whose methods are the callbacks (staff granted, handling done,
-waiting over). A step that becomes ready starts once the event being processed is done,
-which is when a new process would have started. Agency staff are a lean priority queue:
-requests are served by priority (fast lane first), then request time, then arrival
-order. A request that finds a free member and nobody waiting takes it at once, without an
-event; a member freed while others wait goes at once to the head of the queue, whose step
-resumes as an event at that instant. (SimPy's `PriorityResource`, which this engine first
-used, takes an event for every grant and one more for every release; the numbers are the
-same except when two events of different cases fall on the very same instant.)
+waiting over). A step that becomes ready starts at once, in the order steps became
+ready; its events are queued in the order new processes would have queued theirs (an
+arrival queues the next arrival before the case's first steps start). Agency staff are
+a lean priority queue: requests are served by priority (fast lane first), then request
+time, then arrival order. A request that finds a free member and nobody waiting takes it
+at once, without an event; a member freed while others wait goes at once to the head of
+the queue, whose step resumes as an event at that instant. (SimPy's `PriorityResource`,
+which this engine first used, takes an event for every grant and one more for every
+release; the numbers are the same except when two events of different cases fall on the
+very same instant.)
 
 Random draws are read from Python lists made once per step, and rows are appended
 as plain tuples. Events go straight onto the environment's queue and `run_until` pops
-them in SimPy's order without `Environment.step`'s per-event checks.
+them in SimPy's order without `Environment.step`'s per-event checks. The cycle collector
+is paused for the run (`sim.collector`): it took a quarter of the time and found nothing.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from heapq import heappop, heappush
 import numpy as np
 import simpy
 
+from sim.collector import collector_paused
 from sim.model import Model, Procedure, Step
 from sim.records import Records, union_length
 from sim.sampling import ProcedureDraws, sample_procedure
@@ -96,6 +100,7 @@ class _StepPlan:
         "position",
         "agencies",
         "resources",
+        "staff",
         "agency",
         "env",
         "draws",
@@ -124,6 +129,8 @@ class _StepPlan:
         self.resources = tuple(
             sim.staff[agency] for agency in sorted(step.agencies) if sim.staff[agency] is not None
         )
+        # The common case, one agency with a staff limit, is booked without a loop.
+        self.staff = self.resources[0] if len(self.resources) == 1 else None
         self.agency = "+".join(step.agencies)
         self.env = sim.env
         self.draws = draws.step(step)
@@ -219,10 +226,11 @@ class _Case:
 class _StepRun:
     """One step of one case; it is its own event on the SimPy queue."""
 
+    _ok = True  # SimPy's event protocol: never fails, carries no value
+    _value = None
+
     __slots__ = (
         "callbacks",
-        "_ok",
-        "_value",
         "sim",
         "case",
         "plan",
@@ -237,8 +245,6 @@ class _StepRun:
     )
 
     def __init__(self, sim: Simulation, case: _Case, plan: _StepPlan):
-        self._ok = True
-        self._value = None
         self.sim = sim
         self.case = case
         self.plan = plan
@@ -261,7 +267,16 @@ class _StepRun:
         now = self.ready = env._now
         drawn = self.drawn = plan.per_round[self.attempt] or plan.round(self.attempt)
         effort = self.effort = drawn[0][case.index]
-        if plan.resources:
+        staff = plan.staff
+        if staff is not None:
+            if staff.count < staff.capacity and not staff.fast and not staff.normal:
+                staff.count += 1
+            else:
+                self.booked = 1
+                self.callbacks = [self.granted]
+                staff.request(self, case.priority)
+                return
+        elif plan.resources:
             self.booked = 0
             if not self.book():
                 return
@@ -293,14 +308,22 @@ class _StepRun:
         plan = self.plan
         case = self.case
         effort = self.effort
-        for resource in plan.resources:
-            resource.release()
+        env = plan.env
+        handled = self.handled = env._now
+        staff = plan.staff
+        if staff is not None:
+            queue = staff.fast or staff.normal
+            if queue:
+                heappush(env._queue, (handled, NORMAL, next(env._eid), queue.popleft()))
+            else:
+                staff.count -= 1
+        else:
+            for resource in plan.resources:
+                resource.release()
         sim = self.sim
         busy = sim.busy
         for agency in plan.agencies:
             busy[agency] += effort
-        env = plan.env
-        handled = self.handled = env._now
         if plan.handling_on_clock:
             case.clock.append((self.ready, handled))
         if case.status != "running":
@@ -380,17 +403,16 @@ class _StepRun:
                     sim.ready(case, following)
             if case.unfinished == 0 and case.pending == 0:
                 sim.record_case(case, "revoked" if case.revoked else "completed", now)
-        if sim.deferred:
-            sim.flush()
 
 
 class _Rework:
     """A rework step after a failed commitment or post-check; its own event, too."""
 
+    _ok = True
+    _value = None
+
     __slots__ = (
         "callbacks",
-        "_ok",
-        "_value",
         "sim",
         "case",
         "plan",
@@ -403,8 +425,6 @@ class _Rework:
     )
 
     def __init__(self, sim: Simulation, case: _Case, plan: _StepPlan, position: int):
-        self._ok = True
-        self._value = None
         self.sim = sim
         self.case = case
         self.plan = plan
@@ -465,10 +485,11 @@ class _Rework:
 class _Arrivals:
     """The arrivals of one procedure: an event that reschedules itself."""
 
+    _ok = True
+    _value = None
+
     __slots__ = (
         "callbacks",
-        "_ok",
-        "_value",
         "sim",
         "demand",
         "draws",
@@ -479,8 +500,6 @@ class _Arrivals:
     )
 
     def __init__(self, sim: Simulation, demand, draws: ProcedureDraws):
-        self._ok = True
-        self._value = None
         self.sim = sim
         self.demand = demand
         self.draws = draws
@@ -495,19 +514,22 @@ class _Arrivals:
     def arrive(self, _event) -> None:
         sim = self.sim
         index = self.index
-        signature = tuple(mask[index] for mask in self.masks)
+        masks = self.masks
+        signature = tuple([mask[index] for mask in masks]) if masks else ()
         plan = self.plans.get(signature)
         if plan is None:
             plan = sim.plan(self.demand.version(signature), self.draws)
             self.plans[signature] = plan
-        sim.start(plan, index)
-        self.index = index = index + 1
+        # The next arrival is queued before the case's first steps start, as it was when
+        # they started only after this event.
+        following = self.index = index + 1
         times = self.times
-        if index < len(times):
+        if following < len(times):
             self.callbacks = [self.arrive]
-            sim.env.schedule(self, NORMAL, times[index] - times[index - 1])
-        if sim.deferred:
-            sim.flush()
+            env = sim.env
+            delay = times[following] - times[index]
+            heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))
+        sim.start(plan, index)
 
 
 def run_until(env: simpy.Environment, end: float) -> None:
@@ -537,6 +559,10 @@ class Simulation:
 
     def run(self) -> Records:
         """Simulate until the horizon's end and return the records."""
+        with collector_paused():
+            return self._run()
+
+    def _run(self) -> Records:
         self.env = simpy.Environment()
         self.staff = {
             agency.id: None if agency.unlimited else _Staff(self.env, agency.staff)
@@ -545,9 +571,6 @@ class Simulation:
         self.records = Records(self.replication, self.model.variant)
         self.busy = dict.fromkeys(self.staff, 0.0)
         self.live: dict[str, _Case] = {}
-        # Steps (and rework) that became ready while an event was being processed: they
-        # start, in order, once it is done, as SimPy processes started then would.
-        self.deferred: list = []
         self.plans: dict[tuple[int, int], _ProcedurePlan] = {}
         streams = Streams(self.seed_sequence)
         horizon = self.model.scenario.horizon
@@ -570,15 +593,6 @@ class Simulation:
             found = self.plans[key] = _ProcedurePlan(self, procedure, draws)
         return found
 
-    def flush(self) -> None:
-        """Start the steps and rework that became ready, in the order they did."""
-        deferred = self.deferred
-        position = 0
-        while position < len(deferred):
-            deferred[position].begin()
-            position += 1
-        deferred.clear()
-
     def start(self, plan: _ProcedurePlan, index: int) -> None:
         """Start a case: ready the steps that wait on nothing."""
         case = _Case(plan, index, self.env.now)
@@ -588,13 +602,13 @@ class Simulation:
         self.maybe_complete(case)
 
     def ready(self, case: _Case, plan: _StepPlan) -> None:
-        """Start a step once the current event is done (or skip it if it does not apply)."""
+        """Start a step (or skip it if it does not apply)."""
         if case.status != "running":
             return
         if plan.when is not None and not plan.when[case.index]:
             self.finish(case, plan)
             return
-        self.deferred.append(_StepRun(self, case, plan))
+        _StepRun(self, case, plan).begin()
 
     def finish(self, case: _Case, plan: _StepPlan) -> None:
         """Mark a step done and ready the successors that no longer wait on anything."""
@@ -627,7 +641,7 @@ class Simulation:
                 )
             else:
                 case.pending += 1
-                self.deferred.append(_Rework(self, case, plan, position))
+                _Rework(self, case, plan, position).begin()
 
     def record_case(self, case: _Case, status: str, end: float) -> None:
         """Append the case's row and take it off the live list."""

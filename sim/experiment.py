@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.collector import collector_paused
 from sim.errors import InputError
 from sim.model import Scenario
 
@@ -78,6 +79,7 @@ def run_replication(
     The step rows are large (several per case): with ``keep_steps`` False only their
     queue totals (`sim.statistics.queue_totals`) are kept.
     """
+    from sim.records import case_frame, step_frame
     from sim.reforms import resolve
     from sim.statistics import queue_totals
 
@@ -87,17 +89,20 @@ def run_replication(
     parts = []
     for variant in variants:
         records = simulate(resolve(scenario, variant), seed_sequence, replication)
-        case_frame, step_frame = records.frames(scenario.calendar)
+        with collector_paused():
+            cases = case_frame(records, scenario.calendar)
+            steps = step_frame(records, scenario.calendar) if keep_steps else pd.DataFrame()
+            queue_rows = steps if keep_steps else records.queue_frame(scenario.calendar)
         busy = [
             (replication, variant, agency, days) for agency, days in records.agency_busy.items()
         ]
         parts.append(
             ReplicationResult(
                 replication=replication,
-                cases=case_frame,
-                steps=step_frame if keep_steps else pd.DataFrame(),
+                cases=cases,
+                steps=steps,
                 busy=pd.DataFrame(busy, columns=["replication", "variant", "agency", "busy_days"]),
-                queues=queue_totals(step_frame, scenario.horizon),
+                queues=queue_totals(queue_rows, scenario.horizon),
             )
         )
     return combine(parts)

@@ -107,6 +107,8 @@ CASE_FIELDS = (
     "reforms_fired",
     "attributes",
 )
+# The step columns that queue figures read (`Records.queue_frame`).
+QUEUE_FRAME_COLUMNS = ("replication", "variant", "agency", "outcome", "ready_day", "queue_days")
 # A step row as appended: the step table's columns from `procedure` to `end_day`.
 STEP_FIELDS = STEP_COLUMNS[STEP_COLUMNS.index("procedure") : STEP_COLUMNS.index("end_day") + 1]
 
@@ -230,6 +232,33 @@ class Records:
     def frames(self, calendar) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The case and step tables, with dates from ``calendar``."""
         return case_frame(self, calendar), step_frame(self, calendar)
+
+    def queue_frame(self, calendar) -> pd.DataFrame:
+        """The step table's columns that queue figures read, without the rest.
+
+        When the step rows are not kept, only their queue figures are
+        (`sim.statistics.queue_totals`): these columns, made straight from the tuple rows,
+        give the same figures as the whole table at a fraction of the cost (no dates, and
+        text left as Python objects).
+        """
+        if self.step_columns is not None or not self.steps:
+            return step_frame(self, calendar)[list(QUEUE_FRAME_COLUMNS)]
+        fields = list(zip(*self.steps, strict=True))
+        agency, outcome = (fields[STEP_FIELDS.index(name)] for name in ("agency", "outcome"))
+        ready, start = (
+            np.array(fields[STEP_FIELDS.index(name)], dtype=np.float64)
+            for name in ("ready_day", "start_day")
+        )
+        return pd.DataFrame(
+            {
+                "replication": np.full(len(ready), self.replication, dtype=np.int64),
+                "variant": pd.Series([self.variant] * len(ready), dtype=object),
+                "agency": pd.Series(agency, dtype=object),
+                "outcome": pd.Series(outcome, dtype=object),
+                "ready_day": ready,
+                "queue_days": start - ready,
+            }
+        )
 
 
 def _length(columns: dict[str, np.ndarray] | None, name: str) -> int:

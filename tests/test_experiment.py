@@ -194,3 +194,29 @@ def test_tables_formatted_side_by_side_are_the_same_bytes(scenario_path, tmp_pat
     cases = (tmp_path / "one" / "cases.csv").read_text(encoding="utf-8")
     assert cases == result.cases.to_csv(index=False, lineterminator="\n")
     assert len(result.cases) > 3 * 97
+
+
+def test_the_cycle_collector_is_paused_for_a_run_and_resumed_after(scenario_path):
+    import gc
+
+    from sim.collector import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner block leaves the outer one's pause alone
+    assert gc.isenabled()
+    with pytest.raises(KeyError), collector_paused():
+        raise KeyError("an error inside")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # paused by the caller: left paused
+    finally:
+        gc.enable()
+    run_experiment(load_scenario(scenario_path), replications=1, seed=2)
+    assert gc.isenabled()

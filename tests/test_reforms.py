@@ -961,3 +961,29 @@ def test_fixed_model_objects_are_frozen(tmp_path):
     model: Model = resolve(scenario, "v")
     with pytest.raises(AttributeError):
         model.demands[0].procedure.steps = ()  # type: ignore[misc]
+
+
+def test_queue_figures_from_the_light_step_columns_equal_the_step_table_ones(tmp_path):
+    """Without kept step rows, queue figures come from a few columns of the tuple rows.
+
+    Revocation marks (no staff held) and joint steps (``a+b``, one row for each agency)
+    are where the two could part; the bundled scenario's full package has joint
+    inspections, the small one here a revocation.
+    """
+    from sim.records import step_frame
+    from sim.statistics import queue_totals
+
+    revoking = write(
+        tmp_path, [review_procedure()], [tolerate({"kind": "revoke"}, share=1.0)], {"office": 1}
+    )
+    bundled = Path(__file__).resolve().parents[1] / "scenarios" / "demo.yaml"
+    for path, variant, mark in ((revoking, "v", "revoked"), (bundled, "full_package", "+")):
+        scenario = load_scenario(path)
+        records = simulate(resolve(scenario, variant), np.random.SeedSequence(3))
+        light = records.queue_frame(scenario.calendar)
+        joint = {"+" for agency in light["agency"] if "+" in agency}
+        assert mark in set(light["outcome"]) | joint
+        pd.testing.assert_frame_equal(
+            queue_totals(light, scenario.horizon),
+            queue_totals(step_frame(records, scenario.calendar), scenario.horizon),
+        )
