@@ -260,8 +260,9 @@ def contributions_table(
     """
     if statistics is None:
         from sim import statistics
-    summary = statistics.summarize(cases, changed)
-    comparison = statistics.compare(cases, changed)
+    split = statistics.split_cases(cases, changed) if len(cases) else None
+    summary = statistics.summarize(cases, changed, split=split)
+    comparison = statistics.compare(cases, changed, split=split)
     procedures = list(dict.fromkeys(summary["procedure"]))
     level = summary.set_index(["variant", "procedure"])
     change = comparison[comparison["metric"].isin(_METRICS)].set_index(

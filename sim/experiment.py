@@ -375,11 +375,13 @@ def summarize_result(result: RunResult) -> RunResult:
     from sim.reforms import resolve
 
     agencies = {name: resolve(result.scenario, name).agencies for name in result.variants}
-    result.summary = statistics.summarize(result.cases, result.scenario)
-    result.comparison = statistics.compare(result.cases, result.scenario)
-    result.agencies = statistics.agency_load(
-        result.steps, result.busy, result.scenario, agencies=agencies, queues=result.queues
-    )
+    with collector_paused():
+        split = statistics.split_cases(result.cases, result.scenario) if len(result.cases) else None
+        result.summary = statistics.summarize(result.cases, result.scenario, split=split)
+        result.comparison = statistics.compare(result.cases, result.scenario, split=split)
+        result.agencies = statistics.agency_load(
+            result.steps, result.busy, result.scenario, agencies=agencies, queues=result.queues
+        )
     return result
 
 

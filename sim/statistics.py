@@ -467,6 +467,73 @@ def _replications_by_variant(frame: pd.DataFrame) -> dict[str, list[int]]:
     return {variant: sorted(values) for variant, values in found.items()}
 
 
+# The case-table columns the summary and the comparison read.
+_FIGURE_COLUMNS = (
+    "replication",
+    "variant",
+    "procedure",
+    "case_id",
+    "status",
+    "arrival_day",
+    "elapsed_working_days",
+    "elapsed_calendar_days",
+    "approval_clock_days",
+    "within_target",
+    *_COUNTED_MEASURES,
+)
+
+
+class CaseSplit:
+    """Case rows after the warm-up by (variant, procedure), with per-replication figures.
+
+    The summary and the comparison read the same subsets and the same per-replication
+    figures; splitting a large case table (millions of rows) once, on the columns they
+    read, and making each figure once, saves most of their time. Made by `split_cases`.
+    """
+
+    def __init__(self, cases: pd.DataFrame, scenario):
+        self.variants = _ordered(cases["variant"], scenario.variant_names)
+        self.procedures = _procedure_order(cases, scenario)
+        self.targets = _targets(scenario, cases)
+        self.replications_of = _replications_by_variant(cases)
+        columns = [name for name in _FIGURE_COLUMNS if name in cases.columns]
+        kept = _after_warmup(cases[columns], scenario)
+        self.empty = _none(kept)
+        self.parts = groups_by(kept, "variant", "procedure")
+        self._figures: dict[tuple, pd.DataFrame] = {}
+
+    def part(self, variant: str, procedure: str) -> pd.DataFrame:
+        """The rows of one (variant, procedure); empty if none."""
+        return self.parts.get((variant, procedure), self.empty)
+
+    def target(self, procedure: str) -> float:
+        """The procedure's target in working days (NaN if unknown)."""
+        return self.targets.get(procedure, _NAN)
+
+    def per_replication(self, variant: str, procedure: str, replications: Sequence[int]):
+        """`_per_replication` of one (variant, procedure), made once (do not modify it)."""
+        key = (variant, procedure, tuple(replications))
+        found = self._figures.get(key)
+        if found is None:
+            found = self._figures[key] = _per_replication(
+                self.part(variant, procedure), replications, self.target(procedure)
+            )
+        return found
+
+
+def split_cases(cases: pd.DataFrame, scenario) -> CaseSplit:
+    """The case table split for `summarize` and `compare` (pass it to both to split once).
+
+    Args:
+        cases: The case table (`sim.records.CASE_COLUMNS`), not empty.
+        scenario: The scenario (variant and procedure order, targets, warm-up).
+
+    Returns:
+        The split.
+    """
+    return CaseSplit(cases, scenario)
+
+
 # --------------------------------------------------------------------------- summary
 
 
@@ -478,7 +545,9 @@ def _one_run_mean(values: np.ndarray, confidence: float) -> tuple[float, float, 
     return mean, low, high
 
 
-def summarize(cases: pd.DataFrame, scenario, confidence: float = 0.95) -> pd.DataFrame:
+def summarize(
+    cases: pd.DataFrame, scenario, confidence: float = 0.95, split: CaseSplit | None = None
+) -> pd.DataFrame:
     """One row per (variant, procedure): counts, durations, target shares, the measures.
 
     Figures are computed per replication over the cases arriving after the warm-up, then
@@ -495,6 +564,7 @@ def summarize(cases: pd.DataFrame, scenario, confidence: float = 0.95) -> pd.Dat
             and variants.
         scenario: The scenario (variant and procedure order, targets, warm-up).
         confidence: Two-sided confidence level of the intervals.
+        split: ``split_cases(cases, scenario)``, if made already (it is made here if not).
 
     Returns:
         A frame with columns `SUMMARY_COLUMNS`, variants in ``scenario.variant_names``
@@ -503,18 +573,13 @@ def summarize(cases: pd.DataFrame, scenario, confidence: float = 0.95) -> pd.Dat
     rows = []
     if len(cases) == 0:
         return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
-    variants = _ordered(cases["variant"], scenario.variant_names)
-    procedures = _procedure_order(cases, scenario)
-    targets = _targets(scenario, cases)
-    kept = _after_warmup(cases, scenario)
-    parts = groups_by(kept, "variant", "procedure")
-    replications_of = _replications_by_variant(cases)
-    for variant in variants:
-        replications = replications_of.get(variant, [])
-        for procedure in procedures:
-            target = targets.get(procedure, _NAN)
-            subset = parts.get((variant, procedure), _none(kept))
-            per = _per_replication(subset, replications, target)
+    split = split or split_cases(cases, scenario)
+    for variant in split.variants:
+        replications = split.replications_of.get(variant, [])
+        for procedure in split.procedures:
+            target = split.target(procedure)
+            subset = split.part(variant, procedure)
+            per = split.per_replication(variant, procedure, replications)
             row = _summary_row(per, subset, target, confidence)
             row.update(variant=variant, procedure=procedure, target_days=target)
             rows.append(row)
@@ -579,7 +644,11 @@ def _summary_row(per: pd.DataFrame, subset: pd.DataFrame, target: float, confide
 
 
 def compare(
-    cases: pd.DataFrame, scenario, confidence: float = 0.95, baseline: str = "baseline"
+    cases: pd.DataFrame,
+    scenario,
+    confidence: float = 0.95,
+    baseline: str = "baseline",
+    split: CaseSplit | None = None,
 ) -> pd.DataFrame:
     """Paired differences of every variant against the baseline, per procedure.
 
@@ -603,6 +672,7 @@ def compare(
         scenario: The scenario (order, targets, warm-up).
         confidence: Two-sided confidence level.
         baseline: The variant compared against.
+        split: ``split_cases(cases, scenario)``, if made already (it is made here if not).
 
     Returns:
         A frame with columns `COMPARISON_COLUMNS`, one row per (variant, procedure,
@@ -619,21 +689,22 @@ def compare(
         return pd.DataFrame(columns=list(COMPARISON_COLUMNS))
     if baseline not in present:
         raise ValueError(f"no cases of the baseline '{baseline}' to compare against")
-    kept = _after_warmup(cases, scenario)
-    parts = groups_by(kept, "variant", "procedure")
-    procedures = _procedure_order(cases, scenario)
-    targets = _targets(scenario, cases)
-    replications_of = _replications_by_variant(cases)
-    base_reps = set(replications_of.get(baseline, []))
+    split = split or split_cases(cases, scenario)
+    base_reps = set(split.replications_of.get(baseline, []))
     rows = []
     for variant in variants:
-        replications = sorted(base_reps & set(replications_of.get(variant, [])))
-        for procedure in procedures:
-            target = targets.get(procedure, _NAN)
-            base = parts.get((baseline, procedure), _none(kept))
-            other = parts.get((variant, procedure), _none(kept))
+        replications = sorted(base_reps & set(split.replications_of.get(variant, [])))
+        for procedure in split.procedures:
+            target = split.target(procedure)
+            base = split.part(baseline, procedure)
+            other = split.part(variant, procedure)
             if len(replications) >= 2:
-                found = _compare_replications(base, other, replications, target, confidence)
+                found = _compare_replications(
+                    split.per_replication(baseline, procedure, replications),
+                    split.per_replication(variant, procedure, replications),
+                    len(replications),
+                    confidence,
+                )
             else:
                 found = _compare_cases(base, other, replications, target, confidence)
             for metric, values in found.items():
@@ -690,9 +761,7 @@ def _compared(
     }
 
 
-def _compare_replications(base, other, replications, target, confidence):
-    per_base = _per_replication(base, replications, target)
-    per_other = _per_replication(other, replications, target)
+def _compare_replications(per_base, per_other, replications: int, confidence):
     found = {}
     for metric in COMPARISON_METRICS:
         a = per_base[metric].to_numpy(float)
@@ -705,7 +774,7 @@ def _compare_replications(base, other, replications, target, confidence):
             float(b[both].mean()) if both.any() else _NAN,
             interval,
             unpaired,
-            len(replications),
+            replications,
             confidence,
         )
     return found
