@@ -49,6 +49,8 @@ from sim.sampling import ProcedureDraws, sample_procedure
 from sim.streams import Streams
 
 NORMAL, FAST_LANE = 1, 0
+# What the materials of a submission lead to (`_StepPlan.round`).
+ACCEPTED, TOLERATED, SENT_BACK = 0, 1, 2
 
 
 class _Staff:
@@ -149,15 +151,23 @@ class _StepPlan:
         self.per_round: list[tuple | None] = [None] * self.rounds
 
     def round(self, attempt: int) -> tuple:
-        """Per-case lists of a submission round: handling, main and minor defects."""
+        """Per-case lists of a submission round: handling, and the verdict on the materials.
+
+        The verdict is `ACCEPTED`, `TOLERATED` (a minor defect, accepted on a commitment)
+        or `SENT_BACK` (a main defect, or a minor one where no tolerance applies); None
+        when no material can be defective.
+        """
         found = self.per_round[attempt]
         if found is None:
             draws = self.draws
-            found = self.per_round[attempt] = (
-                draws.as_list("handling", attempt),
-                draws.as_list("main", attempt),
-                draws.as_list("minor", attempt),
-            )
+            main, minor = draws.defects(attempt)
+            verdict = None
+            if main is not None or minor is not None:
+                minor = np.zeros(draws.cases, bool) if minor is None else minor
+                refused = minor & (not self.tolerated)
+                main = refused if main is None else main | refused
+                verdict = np.where(main, SENT_BACK, np.where(minor, TOLERATED, ACCEPTED)).tolist()
+            found = self.per_round[attempt] = (draws.as_list("handling", attempt), verdict)
         return found
 
 
@@ -329,10 +339,10 @@ class _StepRun:
         if case.status != "running":
             return
         index = case.index
-        _, main, minor = self.drawn
-        main = main is not None and main[index]
-        minor = self.minor = minor is not None and minor[index]
-        if main or (minor and not plan.tolerated):
+        verdict = self.drawn[1]
+        verdict = ACCEPTED if verdict is None else verdict[index]
+        self.minor = verdict == TOLERATED
+        if verdict == SENT_BACK:
             case.send_backs += 1
             self.attempt = attempt = self.attempt + 1
             outcome = "sent_back" if attempt < plan.rounds else "withdrawn"

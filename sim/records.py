@@ -40,6 +40,7 @@ Step table (``steps.csv``), an event log:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -243,12 +244,11 @@ class Records:
         """
         if self.step_columns is not None or not self.steps:
             return step_frame(self, calendar)[list(QUEUE_FRAME_COLUMNS)]
-        fields = list(zip(*self.steps, strict=True))
-        agency, outcome = (fields[STEP_FIELDS.index(name)] for name in ("agency", "outcome"))
-        ready, start = (
-            np.array(fields[STEP_FIELDS.index(name)], dtype=np.float64)
-            for name in ("ready_day", "start_day")
+        agency, outcome, ready, start = (
+            list(map(itemgetter(STEP_FIELDS.index(name)), self.steps))
+            for name in ("agency", "outcome", "ready_day", "start_day")
         )
+        ready, start = np.array(ready, dtype=np.float64), np.array(start, dtype=np.float64)
         return pd.DataFrame(
             {
                 "replication": np.full(len(ready), self.replication, dtype=np.int64),
