@@ -306,7 +306,9 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
 
 
-def simulate(model: Model, seed_sequence: np.random.SeedSequence, replication: int = 0) -> Records:
+def simulate(
+    model: Model, seed_sequence: np.random.SeedSequence, replication: int = 0, shared=None
+) -> Records:
     """One representative case per procedure, timed by the Doing Business method.
 
     Each procedure is run as the version a case meeting no condition of a conditional
@@ -318,6 +320,7 @@ def simulate(model: Model, seed_sequence: np.random.SeedSequence, replication: i
         model: The resolved variant.
         seed_sequence: Unused (the signature of every engine).
         replication: The replication's number, written into the records.
+        shared: Unused (the signature of every engine).
 
     Returns:
         One case row per procedure and its step rows.

@@ -45,8 +45,7 @@ import simpy
 from sim.collector import collector_paused
 from sim.model import Model, Procedure, Step
 from sim.records import Records, union_length
-from sim.sampling import ProcedureDraws, sample_procedure
-from sim.streams import Streams
+from sim.sampling import ProcedureDraws, SharedDraws, shared_draws
 
 NORMAL, FAST_LANE = 1, 0
 # What the materials of a submission lead to (`_StepPlan.round`).
@@ -562,10 +561,17 @@ def run_until(env: simpy.Environment, end: float) -> None:
 class Simulation:
     """One run of one variant: build with a model and seeds, then call `run`."""
 
-    def __init__(self, model: Model, seed_sequence: np.random.SeedSequence, replication: int = 0):
+    def __init__(
+        self,
+        model: Model,
+        seed_sequence: np.random.SeedSequence,
+        replication: int = 0,
+        shared: SharedDraws | None = None,
+    ):
         self.model = model
         self.seed_sequence = seed_sequence
         self.replication = replication
+        self.shared = shared
 
     def run(self) -> Records:
         """Simulate until the horizon's end and return the records."""
@@ -582,12 +588,10 @@ class Simulation:
         self.busy = dict.fromkeys(self.staff, 0.0)
         self.live: dict[str, _Case] = {}
         self.plans: dict[tuple[int, int], _ProcedurePlan] = {}
-        streams = Streams(self.seed_sequence)
+        shared = shared_draws(self.shared, self.seed_sequence)
         horizon = self.model.scenario.horizon
         for demand in self.model.demands:
-            draws = sample_procedure(
-                streams, demand.procedure, demand.arrivals_per_day, horizon.arrival_days
-            )
+            draws = shared.draws(demand.procedure, demand.arrivals_per_day, horizon.arrival_days)
             _Arrivals(self, demand, draws)
         run_until(self.env, horizon.end)
         for case in list(self.live.values()):
@@ -679,15 +683,22 @@ class Simulation:
         )
 
 
-def simulate(model: Model, seed_sequence: np.random.SeedSequence, replication: int = 0) -> Records:
+def simulate(
+    model: Model,
+    seed_sequence: np.random.SeedSequence,
+    replication: int = 0,
+    shared: SharedDraws | None = None,
+) -> Records:
     """Run one variant once.
 
     Args:
         model: The resolved variant.
         seed_sequence: The replication's seed sequence (all randomness derives from it).
         replication: The replication's number, written into the records.
+        shared: The replication's draws shared by its variants (`SharedDraws` of
+            ``seed_sequence``), or None to make them here.
 
     Returns:
         The case and step rows of the run.
     """
-    return Simulation(model, seed_sequence, replication).run()
+    return Simulation(model, seed_sequence, replication, shared).run()

@@ -42,8 +42,7 @@ from sim.distributions import Fixed
 from sim.errors import InputError
 from sim.model import Model, Procedure
 from sim.records import Coded, Pieces, Records, column_array
-from sim.sampling import ProcedureDraws, StepDraws, sample_procedure
-from sim.streams import Streams
+from sim.sampling import ProcedureDraws, SharedDraws, StepDraws, shared_draws
 
 OUTCOMES = np.array(
     ["accepted", "tolerated", "sent_back", "withdrawn", "rework", "revoked"], dtype=object
@@ -141,13 +140,20 @@ def _groups(demand, draws: ProcedureDraws) -> list[tuple[Procedure, np.ndarray |
     return groups
 
 
-def simulate(model: Model, seed_sequence: np.random.SeedSequence, replication: int = 0) -> Records:
+def simulate(
+    model: Model,
+    seed_sequence: np.random.SeedSequence,
+    replication: int = 0,
+    shared: SharedDraws | None = None,
+) -> Records:
     """Run one variant once, every case at once (agencies must have no staff limits).
 
     Args:
         model: The resolved variant.
         seed_sequence: The replication's seed sequence (all randomness derives from it).
         replication: The replication's number, written into the records.
+        shared: The replication's draws shared by its variants (`SharedDraws` of
+            ``seed_sequence``), or None to make them here.
 
     Returns:
         The case and step rows of the run, as columns (`Records.case_columns`,
@@ -156,13 +162,11 @@ def simulate(model: Model, seed_sequence: np.random.SeedSequence, replication: i
     Raises:
         InputError: A step uses an agency with a staff limit.
     """
-    streams = Streams(seed_sequence)
+    shared = shared_draws(shared, seed_sequence)
     horizon = model.scenario.horizon
     prepared = []
     for demand in model.demands:
-        draws = sample_procedure(
-            streams, demand.procedure, demand.arrivals_per_day, horizon.arrival_days
-        )
+        draws = shared.draws(demand.procedure, demand.arrivals_per_day, horizon.arrival_days)
         groups = _groups(demand, draws) if draws.cases else []
         prepared.append((draws, groups))
     check_unlimited(

@@ -81,14 +81,16 @@ def run_replication(
     """
     from sim.records import case_frame, step_frame
     from sim.reforms import resolve
+    from sim.sampling import SharedDraws
     from sim.statistics import queue_totals
 
     simulate = engine_function(engine)
 
     seed_sequence = np.random.SeedSequence(seed).spawn(replication + 1)[replication]
+    shared = SharedDraws(seed_sequence)  # an unchanged procedure's draws, made once
     parts = []
     for variant in variants:
-        records = simulate(resolve(scenario, variant), seed_sequence, replication)
+        records = simulate(resolve(scenario, variant), seed_sequence, replication, shared)
         with collector_paused():
             cases = case_frame(records, scenario.calendar)
             steps = step_frame(records, scenario.calendar) if keep_steps else pd.DataFrame()
@@ -222,6 +224,17 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
             temporary.unlink()
 
 
+# A task is a whole replication when there are at least this many a worker.
+WHOLE_REPLICATIONS_PER_WORKER = 4
+
+
+def _worker_count(pool: Executor, workers: int | None) -> int:
+    """How many tasks run at once (a guess for an executor given ready-made)."""
+    if isinstance(pool, SerialExecutor):
+        return 1
+    return workers or getattr(pool, "_max_workers", None) or os.cpu_count() or 1
+
+
 def _replication_file(folder: Path, replication: int) -> Path:
     return folder / f"replication_{replication:05d}.pkl"
 
@@ -316,14 +329,20 @@ def run_experiment(
     if missing:
         pool, close = make_executor(executor, workers, scheduler)
         try:
-            # One task a variant of a replication: a few replications of several variants
-            # still keep every worker busy. A replication is saved when all are done.
-            tasks = [(r, name) for r in missing for name in names]
+            # A task is a whole replication when there are plenty for the workers: its
+            # variants then share the draws of the procedures they leave unchanged. With
+            # few, a task is one variant of a replication, so that a few replications of
+            # several variants still keep every worker busy. A replication is saved when
+            # all its variants are done.
+            if len(missing) >= WHOLE_REPLICATIONS_PER_WORKER * _worker_count(pool, workers):
+                tasks = [(r, names) for r in missing]
+            else:
+                tasks = [(r, (name,)) for r in missing for name in names]
 
-            def submit(task: tuple[int, str]) -> Future:
-                r, name = task
+            def submit(task: tuple[int, tuple[str, ...]]) -> Future:
+                r, some = task
                 keep = _keeps_steps(steps, r)
-                return pool.submit(run_replication, scenario, r, seed, (name,), engine, keep)
+                return pool.submit(run_replication, scenario, r, seed, some, engine, keep)
 
             # A serial executor runs a task as it is submitted: take them one at a time,
             # each saved as soon as it is done (submitting all first would compute every
@@ -333,14 +352,16 @@ def run_experiment(
             else:
                 task_of = {submit(task): task for task in tasks}
                 done_tasks = ((task_of[future], future) for future in as_completed(task_of))
-            parts: dict[int, dict[str, ReplicationResult]] = {}
-            for (r, name), future in done_tasks:
-                found = parts.setdefault(r, {})
-                found[name] = future.result()
-                if len(found) < len(names):
+            parts: dict[int, list[tuple[tuple[str, ...], ReplicationResult]]] = {}
+            for (r, some), future in done_tasks:
+                found = parts.setdefault(r, [])
+                found.append((some, future.result()))
+                if sum(len(part) for part, _ in found) < len(names):
                     continue
                 del parts[r]
-                result = combine([found[name] for name in names])
+                # In the variants' order, whichever task finished first.
+                found.sort(key=lambda item: names.index(item[0][0]))
+                result = combine([part for _, part in found])
                 if folder is not None:
                     write_atomically(
                         _replication_file(folder, result.replication),

@@ -431,6 +431,41 @@ def sample_step(streams: Streams, procedure_id: str, step: Step, n: int) -> Step
     return StepDraws(streams, procedure_id, step, n)
 
 
+class SharedDraws:
+    """The draws of one replication, made once for all the variants run on it.
+
+    Variants of a replication see the same cases with the same luck (common random
+    numbers), so a procedure that a variant leaves unchanged has the same arrivals,
+    attributes and step draws in every variant: they are made for the first variant
+    that needs them and read by the others. A changed procedure (not equal to one seen)
+    gets draws of its own; a changed step of an unchanged procedure's version, too (step
+    draws are kept per step object).
+    """
+
+    def __init__(self, seed_sequence: np.random.SeedSequence):
+        self.seed_sequence = seed_sequence
+        self.streams = Streams(seed_sequence)
+        self._found: dict[tuple, ProcedureDraws] = {}
+
+    def draws(self, procedure: Procedure, rate: float, days: float) -> ProcedureDraws:
+        """`sample_procedure` of this replication, made once for equal arguments."""
+        key = (procedure, rate, days)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = sample_procedure(self.streams, procedure, rate, days)
+        return found
+
+
+def shared_draws(shared: SharedDraws | None, seed_sequence: np.random.SeedSequence) -> SharedDraws:
+    """``shared`` if given (it must be of ``seed_sequence``), else new shared draws."""
+    if shared is None:
+        return SharedDraws(seed_sequence)
+    mine, theirs = shared.seed_sequence, seed_sequence
+    if (mine.entropy, mine.spawn_key) != (theirs.entropy, theirs.spawn_key):
+        raise ValueError("shared draws of another seed sequence (another replication)")
+    return shared
+
+
 def sample_procedure(
     streams: Streams, procedure: Procedure, rate: float, days: float
 ) -> ProcedureDraws:

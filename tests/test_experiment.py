@@ -7,7 +7,9 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import sim
@@ -220,3 +222,42 @@ def test_the_cycle_collector_is_paused_for_a_run_and_resumed_after(scenario_path
         gc.enable()
     run_experiment(load_scenario(scenario_path), replications=1, seed=2)
     assert gc.isenabled()
+
+
+def test_variants_sharing_a_replications_draws_give_the_same_tables(tmp_path):
+    """Run together, variants share the draws of procedures they leave unchanged.
+
+    The bundled scenario (every procedure, conditional reforms, bundles, joint steps,
+    commitments) over a short horizon: one task for the whole replication gives the
+    same tables as one task a variant.
+    """
+    from sim.experiment import run_replication
+
+    bundled = Path(__file__).resolve().parents[1] / "scenarios" / "demo.yaml"
+    text = bundled.read_text(encoding="utf-8")
+    text = text.replace("working_days: 240 ", "working_days: 30 ", 1)
+    text = text.replace("drain_working_days: 240", "drain_working_days: 120", 1)
+    path = tmp_path / "short.yaml"
+    path.write_text(text, encoding="utf-8")
+    scenario = load_scenario(path)
+    assert scenario.horizon.arrival_days == 30
+    names = scenario.variant_names
+    together = run_replication(scenario, 1, 7, names)
+    apart = [run_replication(scenario, 1, 7, (name,)) for name in names]
+    assert len(together.cases) > 1000
+    for table in ("cases", "steps", "busy", "queues"):
+        one_by_one = pd.concat([getattr(part, table) for part in apart], ignore_index=True)
+        pd.testing.assert_frame_equal(getattr(together, table), one_by_one)
+
+
+def test_shared_draws_belong_to_one_replication():
+    import numpy as np
+
+    from sim.sampling import SharedDraws, shared_draws
+
+    first, second = np.random.SeedSequence(1).spawn(2)
+    shared = SharedDraws(first)
+    assert shared_draws(shared, np.random.SeedSequence(1).spawn(1)[0]) is shared  # equal seeds
+    with pytest.raises(ValueError, match="another replication"):
+        shared_draws(shared, second)
+    assert shared_draws(None, second).seed_sequence is second
