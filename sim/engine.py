@@ -597,7 +597,26 @@ class Simulation:
         for case in list(self.live.values()):
             self.record_case(case, "open", math.nan)
         self.records.agency_busy = self.busy
+        self._drop_undone()
         return self.records
+
+    def _drop_undone(self) -> None:
+        """Drop the events and staff queues left at the horizon's end.
+
+        A pending event refers to itself (through its callbacks) and to the simulation,
+        which refers to its records: dropped, everything is freed by reference counting
+        once the records are, without waiting for the (paused) cycle collector.
+        """
+        queue = self.env._queue
+        for _, _, _, event in queue:
+            event.callbacks = None
+        queue.clear()
+        for staff in self.staff.values():
+            if staff is not None:
+                for waiter in (*staff.fast, *staff.normal):
+                    waiter.callbacks = None
+                staff.fast.clear()
+                staff.normal.clear()
 
     def plan(self, procedure: Procedure, draws: ProcedureDraws) -> _ProcedurePlan:
         """The plan of a procedure version (made once)."""

@@ -89,25 +89,31 @@ def run_replication(
     seed_sequence = np.random.SeedSequence(seed).spawn(replication + 1)[replication]
     shared = SharedDraws(seed_sequence)  # an unchanged procedure's draws, made once
     parts = []
-    for variant in variants:
-        records = simulate(resolve(scenario, variant), seed_sequence, replication, shared)
-        with collector_paused():
+    # The rows of a run are freed (by reference counting) before the collector resumes,
+    # which then has little to look at (`sim.collector`).
+    with collector_paused():
+        for variant in variants:
+            records = simulate(resolve(scenario, variant), seed_sequence, replication, shared)
             cases = case_frame(records, scenario.calendar)
             steps = step_frame(records, scenario.calendar) if keep_steps else pd.DataFrame()
             queue_rows = steps if keep_steps else records.queue_frame(scenario.calendar)
-        busy = [
-            (replication, variant, agency, days) for agency, days in records.agency_busy.items()
-        ]
-        parts.append(
-            ReplicationResult(
-                replication=replication,
-                cases=cases,
-                steps=steps,
-                busy=pd.DataFrame(busy, columns=["replication", "variant", "agency", "busy_days"]),
-                queues=queue_totals(queue_rows, scenario.horizon),
+            busy = [
+                (replication, variant, agency, days) for agency, days in records.agency_busy.items()
+            ]
+            del records
+            parts.append(
+                ReplicationResult(
+                    replication=replication,
+                    cases=cases,
+                    steps=steps,
+                    busy=pd.DataFrame(
+                        busy, columns=["replication", "variant", "agency", "busy_days"]
+                    ),
+                    queues=queue_totals(queue_rows, scenario.horizon),
+                )
             )
-        )
-    return combine(parts)
+            del queue_rows
+        return combine(parts)
 
 
 def combine(parts: Sequence[ReplicationResult]) -> ReplicationResult:
