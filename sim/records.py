@@ -268,13 +268,23 @@ def _length(columns: dict[str, np.ndarray] | None, name: str) -> int:
 def _raw(rows: list[tuple], columns: dict[str, np.ndarray] | None, fields) -> pd.DataFrame:
     """The raw fields as a frame, from tuple rows and/or columns, with the same dtypes."""
     if columns is None or len(columns[fields[1]]) == 0:
-        return pd.DataFrame.from_records(rows, columns=list(fields))
+        return _rows_frame(rows, fields)
     frame = pd.DataFrame({name: column_array(columns[name], _FIELD_TYPES[name]) for name in fields})
     if rows:
-        frame = pd.concat(
-            [pd.DataFrame.from_records(rows, columns=list(fields)), frame], ignore_index=True
-        )
+        frame = pd.concat([_rows_frame(rows, fields), frame], ignore_index=True)
     return frame
+
+
+def _rows_frame(rows: list[tuple], fields) -> pd.DataFrame:
+    """Tuple rows as a frame, column by column with the known types (no type inference)."""
+    if not rows:
+        return pd.DataFrame.from_records(rows, columns=list(fields))
+    return pd.DataFrame(
+        {
+            name: np.array(list(map(itemgetter(index), rows)), dtype=_FIELD_TYPES[name])
+            for index, name in enumerate(fields)
+        }
+    )
 
 
 def column_array(column: np.ndarray | Coded | Pieces, dtype) -> np.ndarray:
