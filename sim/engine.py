@@ -103,6 +103,7 @@ class _StepPlan:
         "resources",
         "staff",
         "agency",
+        "single_agency",
         "env",
         "draws",
         "rounds",
@@ -133,6 +134,7 @@ class _StepPlan:
         # The common case, one agency with a staff limit, is booked without a loop.
         self.staff = self.resources[0] if len(self.resources) == 1 else None
         self.agency = "+".join(step.agencies)
+        self.single_agency = step.agencies[0] if len(step.agencies) == 1 else None
         self.env = sim.env
         self.draws = draws.step(step)
         self.rounds = len(self.draws.handling)
@@ -185,7 +187,7 @@ class _ProcedurePlan:
         self.roots = [plan for plan in self.steps if not plan.step.after]
         self.waits = [len(step.after) for step in procedure.steps]
         self.json = draws.attribute_json()
-        self.fired = procedure.fired
+        self.fired = dict.fromkeys(procedure.fired)
 
 
 class _Case:
@@ -229,7 +231,7 @@ class _Case:
         self.steps = self.materials = self.certificates = self.send_backs = 0
         self.trips = self.fees = 0.0
         self.clock: list[tuple[float, float]] = []
-        self.fired: dict[str, None] = dict.fromkeys(plan.fired)
+        self.fired: dict[str, None] = plan.fired.copy()
 
 
 class _StepRun:
@@ -331,8 +333,11 @@ class _StepRun:
                 resource.release()
         sim = self.sim
         busy = sim.busy
-        for agency in plan.agencies:
-            busy[agency] += effort
+        if plan.single_agency is not None:
+            busy[plan.single_agency] += effort
+        else:
+            for agency in plan.agencies:
+                busy[agency] += effort
         if plan.handling_on_clock:
             case.clock.append((self.ready, handled))
         if case.status != "running":
@@ -409,7 +414,10 @@ class _StepRun:
                 position = following.position
                 remaining[position] -= 1
                 if remaining[position] == 0:
-                    sim.ready(case, following)
+                    if following.when is None:  # the common case of `Simulation.ready`
+                        _StepRun(sim, case, following).begin()
+                    else:
+                        sim.ready(case, following)
             if case.unfinished == 0 and case.pending == 0:
                 sim.record_case(case, "revoked" if case.revoked else "completed", now)
 
