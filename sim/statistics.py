@@ -341,22 +341,21 @@ def _ordered(present: Iterable[Any], preferred: Sequence[Any]) -> list[Any]:
     return first + [item for item in seen if item not in set(first)]
 
 
-def _procedure_order(cases: pd.DataFrame, scenario) -> list[str]:
-    declared = [demand.procedure.id for demand in scenario.demands]
-    extra = [p for p in pd.unique(cases["procedure"]) if p not in set(declared)]
-    return declared + extra
-
-
-def _targets(scenario, cases: pd.DataFrame) -> dict[str, float]:
+def _targets(
+    scenario, cases: pd.DataFrame, present: Iterable[str] | None = None
+) -> dict[str, float]:
     """Target (working days) of every procedure in the scenario or in the case table.
 
     A procedure that only a variant creates (a bundle, 一件事一次办) is looked up in the
-    resolved variants; a target that cannot be found is NaN.
+    resolved variants; a target that cannot be found is NaN. ``present``: the table's
+    distinct procedures, if known.
     """
     targets = {
         demand.procedure.id: float(demand.procedure.target_days) for demand in scenario.demands
     }
-    unknown = set(pd.unique(cases["procedure"])) - set(targets) if len(cases) else set()
+    if present is None:
+        present = pd.unique(cases["procedure"]) if len(cases) else ()
+    unknown = set(present) - set(targets)
     if unknown:
         try:
             from sim.reforms import resolve
@@ -382,10 +381,6 @@ def groups_by(frame: pd.DataFrame, *columns: str) -> dict[Any, pd.DataFrame]:
 
 def _none(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[:0]
-
-
-def _after_warmup(cases: pd.DataFrame, scenario) -> pd.DataFrame:
-    return cases[cases["arrival_day"].to_numpy(float) >= scenario.horizon.warmup_days]
 
 
 def _case_flags(cases: pd.DataFrame, target: float) -> pd.DataFrame:
@@ -492,14 +487,30 @@ class CaseSplit:
     """
 
     def __init__(self, cases: pd.DataFrame, scenario):
-        self.variants = _ordered(cases["variant"], scenario.variant_names)
-        self.procedures = _procedure_order(cases, scenario)
-        self.targets = _targets(scenario, cases)
-        self.replications_of = _replications_by_variant(cases)
+        # The text columns are hashed once (in order of first appearance), then codes only.
+        variant_codes, variant_names = pd.factorize(cases["variant"].to_numpy(object))
+        procedure_codes, procedure_names = pd.factorize(cases["procedure"].to_numpy(object))
+        variant_names, procedure_names = list(variant_names), list(procedure_names)
+        self.variants = _ordered(variant_names, scenario.variant_names)
+        declared = [demand.procedure.id for demand in scenario.demands]
+        self.procedures = declared + [p for p in procedure_names if p not in set(declared)]
+        self.targets = _targets(scenario, cases, procedure_names)
+        replication = cases["replication"].to_numpy(np.int64)
+        span = int(replication.max(initial=0)) + 1
+        pairs = pd.unique(variant_codes.astype(np.int64) * span + replication)
+        self.replications_of: dict[str, list[int]] = {}
+        for pair in sorted(pairs.tolist()):
+            self.replications_of.setdefault(variant_names[pair // span], []).append(pair % span)
         columns = [name for name in _FIGURE_COLUMNS if name in cases.columns]
-        kept = _after_warmup(cases[columns], scenario)
+        keep = cases["arrival_day"].to_numpy(float) >= scenario.horizon.warmup_days
+        kept = cases.loc[keep, columns]
         self.empty = _none(kept)
-        self.parts = groups_by(kept, "variant", "procedure")
+        count = len(procedure_names)
+        group = (variant_codes.astype(np.int64) * count + procedure_codes)[keep]
+        self.parts = {
+            (variant_names[code // count], procedure_names[code % count]): part
+            for code, part in kept.groupby(group, sort=False)
+        }
         self._figures: dict[tuple, pd.DataFrame] = {}
 
     def part(self, variant: str, procedure: str) -> pd.DataFrame:
@@ -683,13 +694,12 @@ def compare(
     """
     if len(cases) == 0:
         return pd.DataFrame(columns=list(COMPARISON_COLUMNS))
-    present = _ordered(cases["variant"], scenario.variant_names)
-    variants = [v for v in present if v != baseline]
+    split = split or split_cases(cases, scenario)
+    variants = [v for v in split.variants if v != baseline]
     if not variants:
         return pd.DataFrame(columns=list(COMPARISON_COLUMNS))
-    if baseline not in present:
+    if baseline not in split.variants:
         raise ValueError(f"no cases of the baseline '{baseline}' to compare against")
-    split = split or split_cases(cases, scenario)
     base_reps = set(split.replications_of.get(baseline, []))
     rows = []
     for variant in variants:

@@ -261,3 +261,17 @@ def test_shared_draws_belong_to_one_replication():
     with pytest.raises(ValueError, match="another replication"):
         shared_draws(shared, second)
     assert shared_draws(None, second).seed_sequence is second
+
+
+def test_whole_replications_from_a_pool_are_saved_and_resumed(scenario_path, tmp_path):
+    scenario = load_scenario(scenario_path)
+    cache = tmp_path / "cache"
+    # Four replications for one worker: a task is a whole replication.
+    first = run_experiment(
+        scenario, replications=4, seed=3, executor="process", workers=1, cache=cache
+    )
+    again = run_experiment(scenario, replications=4, seed=3, cache=cache)
+    assert (first.computed, again.computed) == (4, 0)
+    apart = run_experiment(scenario, replications=4, seed=3, executor="process", workers=2)
+    assert _tables(first) == _tables(again) == _tables(apart)  # two workers: one variant a task
+    assert first.queues.equals(again.queues) and first.queues.equals(apart.queues)
