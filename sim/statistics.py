@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 MEASURES = ("steps", "materials", "certificates", "trips", "elapsed_working_days", "fees_cny")
 """The six measures the plans ask to cut (六减: steps, materials, certificates, trips, time,
@@ -137,6 +136,17 @@ _EPS = 1e-9
 _NAN = float("nan")
 
 
+def _stats():
+    """``scipy.stats``, imported when first needed.
+
+    Importing it takes the better part of a second, and the workers of a run, which only
+    make queue totals here, never need it.
+    """
+    from scipy import stats
+
+    return stats
+
+
 # --------------------------------------------------------------------------- intervals
 
 
@@ -168,7 +178,7 @@ def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
     sd = float(data.std(ddof=1))
     if sd == 0.0:
         return mean, mean, mean
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    half = float(_stats().t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
     return mean, mean - half, mean + half
 
 
@@ -185,7 +195,7 @@ def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tup
     """
     if not n or n <= 0:
         return _NAN, _NAN
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    z = float(_stats().norm.ppf(0.5 + confidence / 2))
     p = successes / n
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
@@ -216,8 +226,8 @@ def quantile_interval(values, q: float, confidence: float = 0.95) -> tuple[float
         return _NAN, _NAN, _NAN
     estimate = float(np.quantile(data, q))
     alpha = 1 - confidence
-    lower = int(stats.binom.ppf(alpha / 2, n, q))  # 1-based order statistic
-    upper = int(stats.binom.ppf(1 - alpha / 2, n, q)) + 1
+    lower = int(_stats().binom.ppf(alpha / 2, n, q))  # 1-based order statistic
+    upper = int(_stats().binom.ppf(1 - alpha / 2, n, q)) + 1
     low = float(data[lower - 1]) if lower >= 1 else _NAN
     high = float(data[upper - 1]) if upper <= n else _NAN
     return estimate, low, high
@@ -276,7 +286,7 @@ def welch_interval(baseline, variant, confidence: float = 0.95) -> tuple[float, 
     if se == 0.0:
         return difference, difference, difference
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
+    half = float(_stats().t.ppf(0.5 + confidence / 2, df)) * se
     return difference, difference - half, difference + half
 
 
