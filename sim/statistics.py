@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.records import CASE_COLUMNS
+
 MEASURES = ("steps", "materials", "certificates", "trips", "elapsed_working_days", "fees_cny")
 """The six measures the plans ask to cut (六减: steps, materials, certificates, trips, time,
 fees), as case-table columns."""
@@ -473,18 +475,10 @@ def _replications_by_variant(frame: pd.DataFrame) -> dict[str, list[int]]:
 
 
 # The case-table columns the summary and the comparison read.
-_FIGURE_COLUMNS = (
-    "replication",
-    "variant",
-    "procedure",
-    "case_id",
-    "status",
-    "arrival_day",
-    "elapsed_working_days",
-    "elapsed_calendar_days",
-    "approval_clock_days",
-    "within_target",
-    *_COUNTED_MEASURES,
+_FIGURE_COLUMNS = tuple(
+    name
+    for name in CASE_COLUMNS
+    if name not in ("end_day", "arrival_date", "end_date", "reforms_fired", "attributes")
 )
 
 
