@@ -365,9 +365,12 @@ def run_experiment(
                 if sum(len(part) for part, _ in found) < len(names):
                     continue
                 del parts[r]
-                # In the variants' order, whichever task finished first.
-                found.sort(key=lambda item: names.index(item[0][0]))
-                result = combine([part for _, part in found])
+                if len(found) == 1:
+                    result = found[0][1]  # a whole replication, combined by its task
+                else:
+                    # In the variants' order, whichever task finished first.
+                    found.sort(key=lambda item: names.index(item[0][0]))
+                    result = combine([part for _, part in found])
                 if folder is not None:
                     write_atomically(
                         _replication_file(folder, result.replication),
