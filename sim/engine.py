@@ -274,26 +274,21 @@ class _StepRun:
         case = self.case
         plan = self.plan
         case.trips += plan.trips
-        env = plan.env
-        now = self.ready = env._now
+        self.ready = plan.env._now
         drawn = self.drawn = plan.per_round[self.attempt] or plan.round(self.attempt)
-        effort = self.effort = drawn[0][case.index]
+        self.effort = drawn[0][case.index]
         staff = plan.staff
-        if staff is not None:
-            if staff.count < staff.capacity and not staff.fast and not staff.normal:
-                staff.count += 1
-            else:
+        if staff is not None:  # one agency with a staff limit: no loop
+            if not staff.take():
                 self.booked = 1
                 self.callbacks = [self.granted]
                 staff.request(self, case.priority)
                 return
-        elif plan.resources:
+        else:
             self.booked = 0
             if not self.book():
                 return
-        self.start = now
-        self.callbacks = [self.release]
-        heappush(env._queue, (now + effort, NORMAL, next(env._eid), self))
+        self.hold()
 
     def book(self) -> bool:
         """Book the step's agencies in order; False: waiting in the queue of a busy one."""
@@ -310,10 +305,14 @@ class _StepRun:
 
     def granted(self, _event) -> None:
         if self.book():
-            env = self.plan.env
-            now = self.start = env._now
-            self.callbacks = [self.release]
-            heappush(env._queue, (now + self.effort, NORMAL, next(env._eid), self))
+            self.hold()
+
+    def hold(self) -> None:
+        """Hold the booked staff for the handling effort."""
+        env = self.plan.env
+        now = self.start = env._now
+        self.callbacks = [self.release]
+        heappush(env._queue, (now + self.effort, NORMAL, next(env._eid), self))
 
     def release(self, _event) -> None:
         plan = self.plan
@@ -321,16 +320,8 @@ class _StepRun:
         effort = self.effort
         env = plan.env
         handled = self.handled = env._now
-        staff = plan.staff
-        if staff is not None:
-            queue = staff.fast or staff.normal
-            if queue:
-                heappush(env._queue, (handled, NORMAL, next(env._eid), queue.popleft()))
-            else:
-                staff.count -= 1
-        else:
-            for resource in plan.resources:
-                resource.release()
+        for resource in plan.resources:
+            resource.release()
         sim = self.sim
         busy = sim.busy
         if plan.single_agency is not None:
@@ -414,10 +405,7 @@ class _StepRun:
                 position = following.position
                 remaining[position] -= 1
                 if remaining[position] == 0:
-                    if following.when is None:  # the common case of `Simulation.ready`
-                        _StepRun(sim, case, following).begin()
-                    else:
-                        sim.ready(case, following)
+                    sim.ready(case, following)
             if case.unfinished == 0 and case.pending == 0:
                 sim.record_case(case, "revoked" if case.revoked else "completed", now)
 
