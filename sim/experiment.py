@@ -112,7 +112,6 @@ def run_replication(
                     queues=queue_totals(queue_rows, scenario.horizon),
                 )
             )
-            del queue_rows
         return combine(parts)
 
 

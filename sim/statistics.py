@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.records import CASE_COLUMNS
+from sim.records import CASE_COLUMNS, QUEUE_FRAME_COLUMNS
 
 MEASURES = ("steps", "materials", "certificates", "trips", "elapsed_working_days", "fees_cny")
 """The six measures the plans ask to cut (六减: steps, materials, certificates, trips, time,
@@ -885,8 +885,7 @@ def queue_totals(steps: pd.DataFrame, horizon) -> pd.DataFrame:
     Returns:
         A frame with columns `QUEUE_COLUMNS`, groups in order of first appearance.
     """
-    needed = ("replication", "variant", "agency", "outcome", "ready_day", "queue_days")
-    if len(steps) == 0 or not set(needed) <= set(steps.columns):
+    if len(steps) == 0 or not set(QUEUE_FRAME_COLUMNS) <= set(steps.columns):
         return pd.DataFrame({name: [] for name in QUEUE_COLUMNS})
     ready = steps["ready_day"].to_numpy(float)
     keep = (steps["outcome"].to_numpy(object) != "revoked") & (ready >= horizon.warmup_days)
@@ -921,14 +920,12 @@ def queue_totals(steps: pd.DataFrame, horizon) -> pd.DataFrame:
     )
 
 
-def _split_agencies(labels: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One agency a row, joint steps (``a+b``) repeated for each: names and source rows."""
-    codes, names, rows = _split_agency_codes(labels, rows)
-    return names[codes], rows
-
-
 def _split_agency_codes(labels: np.ndarray, rows: np.ndarray):
-    """`_split_agencies` as codes into an array of names: (codes, names, source rows)."""
+    """One agency a row, joint steps (``a+b``) repeated for each.
+
+    Returns:
+        Codes into the names, the names, and the source row of each.
+    """
     codes, distinct = pd.factorize(labels)
     # Split the few distinct labels, not every row.
     parts = [[name for name in str(label).split("+") if name] for label in distinct]
@@ -1066,8 +1063,8 @@ def _agency_queue_rows(steps: pd.DataFrame, warmup: float) -> pd.DataFrame:
         steps["ready_day"].to_numpy(float) >= warmup
     )
     rows = np.flatnonzero(keep)
-    agency, rows = _split_agencies(steps["agency"].to_numpy(object)[rows], rows)
-    return steps.iloc[rows][columns].assign(agency=agency)
+    codes, names, rows = _split_agency_codes(steps["agency"].to_numpy(object)[rows], rows)
+    return steps.iloc[rows][columns].assign(agency=names[codes])
 
 
 def _agency_row(variant, agency, busy, queue, raw, replications, horizon, confidence):
