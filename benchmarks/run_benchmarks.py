@@ -373,7 +373,8 @@ def main() -> None:
     python = None if arguments.no_prosimos else prosimos_python()
     print(
         f"python {sys.version.split()[0]}, numpy {np.__version__}, machine: "
-        f"{subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores"
+        f"{subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores, "
+        f"DES engine {engine.implementation()}"
     )
     lines: list[str] = []
     if not arguments.no_check:

@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from sim import engine
 from sim.experiment import run_experiment, summarize_result
 from sim.loader import load_scenario
 
@@ -78,9 +79,10 @@ def main() -> None:
             cache = folder / f"runs-{workers}"
             timings, result = run(scenario, arguments.replications, workers, cache)
             totals[workers] = timings["total"]
-            tables[workers] = (
-                result.cases.to_csv(index=False) + result.summary.to_csv(index=False)
-            )
+            if len(arguments.workers) > 1:  # writing 3M rows as text takes half a minute
+                tables[workers] = result.cases.to_csv(index=False) + result.summary.to_csv(
+                    index=False
+                )
             cases = len(result.cases)
             print(
                 f"{len(scenario.demands)} procedures x {len(result.variants)} variants x "
@@ -90,6 +92,7 @@ def main() -> None:
                 f"({cases / timings['simulate']:,.0f} cases/s simulated)",
                 flush=True,
             )
+        print(f"engine: {engine.implementation()} (`sim.engine`)")
         if 1 in totals and 2 in totals:
             print(f"speed-up from 1 to 2 workers: {totals[1] / totals[2]:.2f}x")
         if len(tables) > 1:
