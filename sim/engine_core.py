@@ -31,8 +31,10 @@ very same instant.)
 Random draws are read from Python lists made once per step, and rows are appended
 as plain tuples. Events go straight onto the environment's queue and
 `Simulation.run_until` pops them in SimPy's order without `Environment.step`'s per-event
-checks; the clock is `Simulation.now`. The cycle collector is paused for the run
-(`sim.collector`): it took a quarter of the time and found nothing.
+checks; the clock is `Simulation.now`. Compiled, the queue holds the events themselves,
+compared by their typed time and serial number (popping SimPy's tuples, compared
+generically, took a fifth of the compiled engine's time). The cycle collector is paused
+for the run (`sim.collector`): it took a quarter of the time and found nothing.
 
 This module is compiled by mypyc at install (`sim.engine` says when it runs as Python
 instead): its classes and attributes are typed so that the compiled code reads fields
@@ -57,6 +59,11 @@ from sim.records import Records
 from sim.sampling import ProcedureDraws, SharedDraws, shared_draws
 
 NORMAL, FAST_LANE = 1, 0
+# Compiled, an event on the queue is compared by its own typed `_Event.__lt__`, which is
+# much faster than comparing SimPy's tuples; as Python, a tuple (time, serial, event)
+# compares faster than a method call. Either way the order is SimPy's: time, then the
+# order of queueing (every event has SimPy's normal priority).
+EVENTS_ORDER_THEMSELVES = not __file__.endswith(".py")
 # What the materials of a submission lead to (`_StepPlan.round`).
 ACCEPTED, TOLERATED, SENT_BACK = 0, 1, 2
 
@@ -321,9 +328,14 @@ class _Event:
     callbacks, each a bound method made afresh and called through Python.
     """
 
-    __slots__ = ("action",)
+    __slots__ = ("action", "at", "serial")
 
     action: int
+    at: float
+    serial: int
+
+    def __lt__(self, other: _Event) -> bool:
+        return self.at < other.at or (self.at == other.at and self.serial < other.serial)
 
     def fire(self) -> None:
         """Run the event's next action."""
@@ -684,7 +696,7 @@ class Simulation:
     replication: int
     shared: SharedDraws | None
     env: simpy.Environment
-    queue: list[Any]
+    queue: list[Any]  # events, or (time, serial, event) as Python (see `push`)
     serial: int
     step_rows: list[tuple]
     case_rows: list[tuple]
@@ -746,14 +758,19 @@ class Simulation:
         self.push(self.now + delay, event)
 
     def push(self, at: Any, event: _Event) -> None:
-        """Queue an event at time ``at``, in SimPy's order (time, priority, then serial).
+        """Queue an event at time ``at``, in SimPy's order (time, then order of queueing).
 
         The serial number counts here rather than in SimPy's ``env._eid``: every event on
         this queue comes through here, so the order is the same, and a typed counter is
         faster when compiled.
         """
         self.serial += 1
-        heappush(self.queue, (at, NORMAL, self.serial, event))
+        if EVENTS_ORDER_THEMSELVES:
+            event.at = at
+            event.serial = self.serial
+            heappush(self.queue, event)
+        else:
+            heappush(self.queue, (at, self.serial, event))
 
     def run_until(self, end: float) -> None:
         """Process the events before ``end`` in order, as ``env.run(until=end)`` does.
@@ -762,14 +779,24 @@ class Simulation:
         events at ``end`` itself are left, as here); what it leaves out is a method call
         and a failure check an event, which this module's events never need (they never
         fail). Profiled, SimPy's `Environment.step` was a fifth of the engine's time. The
-        clock is this object's ``now`` (a typed attribute, fast when compiled); SimPy's
-        is set to ``end`` at the end. An event is one of this module's (`_Event`).
+        clock is this object's ``now``; SimPy's is set to ``end`` at the end. An event is
+        one of this module's (`_Event`); what the queue holds depends on
+        `EVENTS_ORDER_THEMSELVES` (see `push`).
         """
         queue = self.queue
         event: _Event
-        while queue and queue[0][0] < end:
-            self.now, _, _, event = heappop(queue)
-            event.fire()
+        if EVENTS_ORDER_THEMSELVES:
+            while queue:
+                event = queue[0]
+                if event.at >= end:
+                    break
+                heappop(queue)
+                self.now = event.at
+                event.fire()
+        else:
+            while queue and queue[0][0] < end:
+                self.now, _, event = heappop(queue)
+                event.fire()
         self.now = end
         self.env._now = end
 
