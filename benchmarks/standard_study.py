@@ -60,7 +60,7 @@ def run(scenario, replications: int, workers: int, cache: Path) -> tuple[dict, o
     )
     timings["simulate"] = time.perf_counter() - started
     started = time.perf_counter()
-    summarize_result(result)
+    summarize_result(result, workers=workers)
     timings["summarize"] = time.perf_counter() - started
     timings["total"] = timings["simulate"] + timings["summarize"]
     return timings, result

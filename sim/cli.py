@@ -134,7 +134,7 @@ def run(
                 progress=progress,
                 steps=steps,
             )
-        summarize_result(result)
+        summarize_result(result, workers=side_by_side)
         written = write_tables(result, folder, steps=steps, workers=side_by_side)
         if eventlog:
             from sim.eventlog import write_eventlog

@@ -398,14 +398,22 @@ def run_experiment(
     )
 
 
-def summarize_result(result: RunResult) -> RunResult:
-    """Add the summary, comparison and agency tables to a run's result."""
+def summarize_result(result: RunResult, workers: int | None = None) -> RunResult:
+    """Add the summary, comparison and agency tables to a run's result.
+
+    Args:
+        result: The run.
+        workers: Processes for the per-replication figures (`CaseSplit.make_figures`;
+            None: one a core, 1: this one).
+    """
     from sim import statistics
     from sim.reforms import resolve
 
     agencies = {name: resolve(result.scenario, name).agencies for name in result.variants}
     with collector_paused():
         split = statistics.split_cases(result.cases, result.scenario) if len(result.cases) else None
+        if split is not None:
+            split.make_figures(workers)
         result.summary = statistics.summarize(result.cases, result.scenario, split=split)
         result.comparison = statistics.compare(result.cases, result.scenario, split=split)
         result.agencies = statistics.agency_load(

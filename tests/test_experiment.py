@@ -275,3 +275,14 @@ def test_whole_replications_from_a_pool_are_saved_and_resumed(scenario_path, tmp
     apart = run_experiment(scenario, replications=4, seed=3, executor="process", workers=2)
     assert _tables(first) == _tables(again) == _tables(apart)  # two workers: one variant a task
     assert first.queues.equals(again.queues) and first.queues.equals(apart.queues)
+
+
+def test_summary_figures_made_side_by_side_are_the_same(scenario_path):
+    """Forked workers make the per-replication figures; the tables are the same bytes."""
+    scenario = load_scenario(scenario_path)
+    one = summarize_result(run_experiment(scenario, replications=3, seed=4), workers=1)
+    two = summarize_result(run_experiment(scenario, replications=3, seed=4), workers=2)
+    for table in ("summary", "comparison", "agencies"):
+        first, second = getattr(one, table), getattr(two, table)
+        assert len(first) > 0, table
+        assert first.to_csv(index=False) == second.to_csv(index=False), table
