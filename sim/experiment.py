@@ -96,7 +96,7 @@ def run_replication(
             records = simulate(resolve(scenario, variant), seed_sequence, replication, shared)
             cases = case_frame(records, scenario.calendar)
             steps = step_frame(records, scenario.calendar) if keep_steps else pd.DataFrame()
-            queue_rows = steps if keep_steps else records.queue_frame(scenario.calendar)
+            queue_rows = steps if keep_steps else records.queue_columns(scenario.calendar)
             busy = [
                 (replication, variant, agency, days) for agency, days in records.agency_busy.items()
             ]

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from operator import itemgetter
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -108,7 +109,7 @@ CASE_FIELDS = (
     "reforms_fired",
     "attributes",
 )
-# The step columns that queue figures read (`Records.queue_frame`).
+# The step columns that queue figures read (`Records.queue_columns`).
 QUEUE_FRAME_COLUMNS = ("replication", "variant", "agency", "outcome", "ready_day", "queue_days")
 # A step row as appended: the step table's columns from `procedure` to `end_day`.
 STEP_FIELDS = STEP_COLUMNS[STEP_COLUMNS.index("procedure") : STEP_COLUMNS.index("end_day") + 1]
@@ -234,31 +235,30 @@ class Records:
         """The case and step tables, with dates from ``calendar``."""
         return case_frame(self, calendar), step_frame(self, calendar)
 
-    def queue_frame(self, calendar) -> pd.DataFrame:
-        """The step table's columns that queue figures read, without the rest.
+    def queue_columns(self, calendar) -> dict[str, Any]:
+        """The step columns that queue figures read, without the rest.
 
         When the step rows are not kept, only their queue figures are
         (`sim.statistics.queue_totals`): these columns, made straight from the tuple rows,
-        give the same figures as the whole table at a fraction of the cost (no dates, and
-        text left as Python objects).
+        give the same figures as the whole table at a fraction of the cost (no dates, no
+        frame, text left as Python objects, the run's replication and variant given once).
         """
         if self.step_columns is not None or not self.steps:
-            return step_frame(self, calendar)[list(QUEUE_FRAME_COLUMNS)]
+            frame = step_frame(self, calendar)
+            return {name: frame[name].to_numpy() for name in QUEUE_FRAME_COLUMNS}
         agency, outcome, ready, start = (
             list(map(itemgetter(STEP_FIELDS.index(name)), self.steps))
             for name in ("agency", "outcome", "ready_day", "start_day")
         )
         ready, start = np.array(ready, dtype=np.float64), np.array(start, dtype=np.float64)
-        return pd.DataFrame(
-            {
-                "replication": np.full(len(ready), self.replication, dtype=np.int64),
-                "variant": pd.Series([self.variant] * len(ready), dtype=object),
-                "agency": pd.Series(agency, dtype=object),
-                "outcome": pd.Series(outcome, dtype=object),
-                "ready_day": ready,
-                "queue_days": start - ready,
-            }
-        )
+        return {
+            "replication": self.replication,
+            "variant": self.variant,
+            "agency": agency,
+            "outcome": outcome,
+            "ready_day": ready,
+            "queue_days": start - ready,
+        }
 
 
 def _length(columns: dict[str, np.ndarray] | None, name: str) -> int:

@@ -980,7 +980,7 @@ def test_queue_figures_from_the_light_step_columns_equal_the_step_table_ones(tmp
     for path, variant, mark in ((revoking, "v", "revoked"), (bundled, "full_package", "+")):
         scenario = load_scenario(path)
         records = simulate(resolve(scenario, variant), np.random.SeedSequence(3))
-        light = records.queue_frame(scenario.calendar)
+        light = records.queue_columns(scenario.calendar)
         joint = {"+" for agency in light["agency"] if "+" in agency}
         assert mark in set(light["outcome"]) | joint
         pd.testing.assert_frame_equal(
