@@ -75,7 +75,7 @@ class _Staff:
     order; times never decrease, so two FIFO queues keep that order). `take` books a
     free member at once when nobody waits, so someone waits only while every member is
     busy. A release hands the member to the head of the queue, if any, at once:
-    granting schedules the waiter (an object with ``callbacks``) as an event now.
+    granting schedules the waiter (an `_Event` whose action is `GRANTED`) as an event now.
     """
 
     __slots__ = ("sim", "capacity", "count", "fast", "normal")
