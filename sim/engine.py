@@ -2,7 +2,7 @@
 
 The engine itself is `sim.engine_core`, plain Python with type annotations. At install,
 ``setup.py`` compiles it with mypyc into a C extension that sits beside the source and
-runs it about a third faster, with the same numbers (`tests/test_engine_compiled.py`
+runs it in about half the time, with the same numbers (`tests/test_engine_compiled.py`
 compares the two). The source runs instead, with the same results, when:
 
 - there is no compiled module (no C compiler at install, or
