@@ -1,9 +1,9 @@
 """Pausing Python's cycle collector while a run builds millions of small objects.
 
 A run allocates rows (tuples), events and cases by the million. Most live until the run
-ends and the rest are freed by reference counting; none of the engine's reference cycles
-outlive their event (an event's callback list, which refers back to it, is dropped when
-the event is processed). The cycle collector, which runs every few hundred allocations
+ends and the rest are freed by reference counting; the engine drops what refers back to
+the simulation when the run ends (`Simulation._drop_undone`), so that no cycle of its
+objects is left. The cycle collector, which runs every few hundred allocations
 and now and then walks every live object, finds nothing here to free, yet took a quarter
 of the engine's time when profiled. It is paused for the run and resumed after, and
 anything cyclic left over is collected then as usual.

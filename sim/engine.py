@@ -98,5 +98,5 @@ def python_core() -> ModuleType:
 
 
 def is_compiled(module: ModuleType) -> bool:
-    """Whether a module was loaded from a C extension rather than from Python source."""
-    return not str(module.__file__).endswith(".py")
+    """Whether an engine module was loaded from a C extension rather than from its source."""
+    return module.COMPILED

@@ -59,11 +59,12 @@ from sim.records import Records
 from sim.sampling import ProcedureDraws, SharedDraws, shared_draws
 
 NORMAL, FAST_LANE = 1, 0
+# Whether this module runs compiled (loaded from a C extension, not from its source).
 # Compiled, an event on the queue is compared by its own typed `_Event.__lt__`, which is
 # much faster than comparing SimPy's tuples; as Python, a tuple (time, serial, event)
 # compares faster than a method call. Either way the order is SimPy's: time, then the
 # order of queueing (every event has SimPy's normal priority).
-EVENTS_ORDER_THEMSELVES = not __file__.endswith(".py")
+COMPILED = not __file__.endswith(".py")
 # What the materials of a submission lead to (`_StepPlan.round`).
 ACCEPTED, TOLERATED, SENT_BACK = 0, 1, 2
 
@@ -90,8 +91,8 @@ class _Staff:
         self.sim = sim
         self.capacity = capacity
         self.count = 0
-        self.fast: deque = deque()
-        self.normal: deque = deque()
+        self.fast = deque()
+        self.normal = deque()
 
     def take(self) -> bool:
         """Book a member at once if one is free and nobody waits (no event needed)."""
@@ -132,7 +133,6 @@ class _StepPlan:
         "step",
         "id",
         "position",
-        "agencies",
         "resources",
         "staff",
         "agency",
@@ -157,7 +157,6 @@ class _StepPlan:
     step: Step
     id: str
     position: int
-    agencies: tuple[str, ...]
     resources: tuple[_Staff, ...]
     staff: _Staff | None
     agency: str
@@ -182,7 +181,6 @@ class _StepPlan:
         self.step = step
         self.id = step.id
         self.position = position
-        self.agencies = step.agencies
         # Staff are booked one agency after the other in one global order, so that joint
         # bookings cannot deadlock; agencies without a staff limit are not booked.
         self.resources = tuple(
@@ -197,7 +195,7 @@ class _StepPlan:
         self.rounds = len(self.draws.handling)
         self.tolerated = step.tolerance is not None
         self.when = draws.meets_list(step.when) if step.when is not None else None
-        self.successors: list[_StepPlan] = []
+        self.successors = []
         self.materials = len(step.materials)
         self.certificates = step.certificates
         self.fees = step.fees_cny
@@ -529,16 +527,8 @@ class _StepRun(_Event):
         if plan.follow_ups:
             sim.follow_ups(case, plan, self.minor)
         if case.status == "running":
-            # The step is done: ready the successors that wait on nothing else.
-            case.unfinished -= 1
-            remaining = case.remaining
-            for following in plan.successors:
-                position = following.position
-                remaining[position] -= 1
-                if remaining[position] == 0:
-                    sim.ready(case, following)
-            if case.unfinished == 0 and case.pending == 0:
-                sim.record_case(case, "revoked" if case.revoked else "completed", now)
+            sim.finish(case, plan)
+            sim.maybe_complete(case)
 
 
 class _Rework(_Event):
@@ -765,7 +755,7 @@ class Simulation:
         faster when compiled.
         """
         self.serial += 1
-        if EVENTS_ORDER_THEMSELVES:
+        if COMPILED:  # the events order themselves
             event.at = at
             event.serial = self.serial
             heappush(self.queue, event)
@@ -780,12 +770,12 @@ class Simulation:
         and a failure check an event, which this module's events never need (they never
         fail). Profiled, SimPy's `Environment.step` was a fifth of the engine's time. The
         clock is this object's ``now``; SimPy's is set to ``end`` at the end. An event is
-        one of this module's (`_Event`); what the queue holds depends on
-        `EVENTS_ORDER_THEMSELVES` (see `push`).
+        one of this module's (`_Event`); what the queue holds depends on `COMPILED` (see
+        `push`).
         """
         queue = self.queue
         event: _Event
-        if EVENTS_ORDER_THEMSELVES:
+        if COMPILED:  # the events order themselves
             while queue:
                 event = queue[0]
                 if event.at >= end:
