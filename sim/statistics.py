@@ -909,29 +909,23 @@ def queue_totals(steps: pd.DataFrame | Mapping[str, Any], horizon) -> pd.DataFra
     names_given = steps.columns if isinstance(steps, pd.DataFrame) else steps.keys()
     if not set(QUEUE_FRAME_COLUMNS) <= set(names_given) or len(steps["ready_day"]) == 0:
         return pd.DataFrame({name: [] for name in QUEUE_COLUMNS})
-    ready = np.asarray(steps["ready_day"], dtype=float)
-    outcome = np.asarray(steps["outcome"], dtype=object)
-    keep = (outcome != "revoked") & (ready >= horizon.warmup_days)
-    rows = np.flatnonzero(keep)
-    labels = np.asarray(steps["agency"], dtype=object)[rows]
-    agency, names, rows = _split_agency_codes(labels, rows)
+    agency, names, rows = _queued(steps, horizon.warmup_days)
     if len(rows) == 0:
         return pd.DataFrame({name: [] for name in QUEUE_COLUMNS})
-    ready = ready[rows]
+    ready = np.asarray(steps["ready_day"], dtype=float)[rows]
     waits = np.asarray(steps["queue_days"], dtype=float)[rows]
     # One run's replication and variant are single values: no need to group by them.
-    keys = {
-        name: np.asarray(steps[name], dtype=dtype)
+    keys = [
+        np.asarray(steps[name], dtype=dtype)
         for name, dtype in (("replication", np.int64), ("variant", object))
-    }
-    varying = {name: values[rows] for name, values in keys.items() if values.ndim}
+    ]
     group, first = _groups_in_order(
-        *(pd.factorize(values)[0] for values in varying.values()), agency
+        *(pd.factorize(values[rows])[0] for values in keys if values.ndim), agency
     )
     count = len(first)
     replication, variant = (
-        varying[name][first] if name in varying else np.full(count, keys[name][()], dtype)
-        for name, dtype in (("replication", np.int64), ("variant", object))
+        values[rows[first]] if values.ndim else np.full(count, values[()], values.dtype)
+        for values in keys
     )
     sizes = np.bincount(group, minlength=count)
     start, end = horizon.warmup_days, horizon.arrival_days
@@ -952,6 +946,20 @@ def queue_totals(steps: pd.DataFrame | Mapping[str, Any], horizon) -> pd.DataFra
             "late_queue_days_total": np.bincount(group, weights=waits * late, minlength=count),
         }
     )
+
+
+def _queued(steps: pd.DataFrame | Mapping[str, Any], warmup: float):
+    """The step rows ready after the warm-up that held staff, one per agency held.
+
+    Revocation marks hold no staff; a joint step (``a+b``) counts for each of its agencies.
+
+    Returns:
+        Codes into the agency names, the names, and the source row of each.
+    """
+    ready = np.asarray(steps["ready_day"], dtype=float)
+    keep = (np.asarray(steps["outcome"], dtype=object) != "revoked") & (ready >= warmup)
+    rows = np.flatnonzero(keep)
+    return _split_agency_codes(np.asarray(steps["agency"], dtype=object)[rows], rows)
 
 
 def _split_agency_codes(labels: np.ndarray, rows: np.ndarray):
@@ -1101,11 +1109,7 @@ def _agency_queue_rows(steps: pd.DataFrame, warmup: float) -> pd.DataFrame:
     columns = ["replication", "variant", "agency", "ready_day", "queue_days"]
     if len(steps) == 0 or not set(columns) <= set(steps.columns):
         return pd.DataFrame({name: [] for name in columns})
-    keep = (steps["outcome"].to_numpy(object) != "revoked") & (
-        steps["ready_day"].to_numpy(float) >= warmup
-    )
-    rows = np.flatnonzero(keep)
-    codes, names, rows = _split_agency_codes(steps["agency"].to_numpy(object)[rows], rows)
+    codes, names, rows = _queued(steps, warmup)
     return steps.iloc[rows][columns].assign(agency=names[codes])
 
 
