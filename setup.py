@@ -1,4 +1,4 @@
-"""Build: the discrete-event engine compiled with mypyc where it can be (`sim.engine`).
+"""Build: the discrete-event engine compiled with mypyc where it can be (`sim.engines.compiled`).
 
 Everything else is in pyproject.toml. The compiled engine is optional: without a C
 compiler, or with APPROVALSIM_PURE_PYTHON=1, the package installs as plain Python and
@@ -9,7 +9,7 @@ import os
 
 from setuptools import setup
 
-ENGINE = "sim/engine_core.py"
+ENGINE = ["sim/engines/kernel.py", "sim/engines/des.py"]
 
 
 def engine_extensions() -> list:
@@ -22,7 +22,7 @@ def engine_extensions() -> list:
         # The engine's imports are not type-checked (the build has only setuptools and
         # mypy): they count as untyped, which changes nothing in the engine's own code.
         options = ["--ignore-missing-imports", "--follow-imports=skip"]
-        extensions = mypycify([*options, ENGINE], opt_level="3")
+        extensions = mypycify([*options, *ENGINE], opt_level="3", group_name="sim.engines.native")
     except (Exception, SystemExit) as error:  # mypyc exits on a type error
         print(f"approvalsim: engine not compiled ({error!r}); it runs as Python")
         return []

@@ -23,9 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from sim import engine
-from sim.experiment import run_experiment, summarize_result
-from sim.loader import load_scenario
+from sim import load_scenario
+from sim.analysis import summarize_run
+from sim.engines import compiled as engine
+from sim.run.experiment import run_experiment
 
 HERE = Path(__file__).resolve().parent
 DEMO = HERE.parent / "scenarios" / "demo.yaml"
@@ -60,7 +61,7 @@ def run(scenario, replications: int, workers: int, cache: Path) -> tuple[dict, o
     )
     timings["simulate"] = time.perf_counter() - started
     started = time.perf_counter()
-    summarize_result(result, workers=workers)
+    summarize_run(result, workers=workers)
     timings["summarize"] = time.perf_counter() - started
     timings["total"] = timings["simulate"] + timings["summarize"]
     return timings, result

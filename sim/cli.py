@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import os
 import signal
 import sys
 from pathlib import Path
@@ -13,7 +13,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sim.errors import InputError
+from sim.analysis import summarize_run
+from sim.analysis.contributions import default_variant, reform_contributions
+from sim.domain.errors import InputError
+from sim.inputs.loader import PROJECT_ROOT, load_procedure
+from sim.inputs.yaml import read_yaml
+from sim.output.console import print_result, print_schedules
+from sim.output.eventlog import write_eventlog
+from sim.output.report import write_report
+from sim.output.tables import write_tables
+from sim.reforms import load_scenario
+from sim.run.experiment import run_experiment
 
 app = typer.Typer(
     name="approvalsim",
@@ -96,9 +106,6 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run a scenario's baseline and variants, print the comparison, write the tables."""
-    from sim.experiment import progress_enabled, run_experiment, summarize_result, write_tables
-    from sim.loader import load_scenario
-
     created: list[Path] = []
     try:
         if steps not in ("first", "all"):
@@ -134,11 +141,9 @@ def run(
                 progress=progress,
                 steps=steps,
             )
-        summarize_result(result, workers=side_by_side)
+        result = summarize_run(result, workers=side_by_side)
         written = write_tables(result, folder, steps=steps, workers=side_by_side)
         if eventlog:
-            from sim.eventlog import write_eventlog
-
             chosen = None if steps == "all" else [0]
             written.append(
                 write_eventlog(
@@ -154,9 +159,9 @@ def run(
         _remove_empty(created)
         reason = error.strerror or str(error) or type(error).__name__
         fail(InputError(f"cannot write results: {reason}", file=error.filename))
-    _print_result(result)
+    print_result(console, result)
     if engine == "deterministic":
-        _print_critical_paths(result, lang)
+        print_schedules(console, result, lang)
     reused = result.replications - result.computed
     note = f" ({reused} reused from an earlier run)" if reused else ""
     console.print(
@@ -170,8 +175,6 @@ def validate(
     files: Annotated[list[Path], typer.Argument(help="Scenario or procedure files.")],
 ) -> None:
     """Check scenario and procedure files without running them."""
-    from sim.loader import load_procedure, load_scenario, read_yaml
-
     for path in files:
         try:
             data = read_yaml(path)
@@ -191,8 +194,6 @@ def validate(
 @app.command("list")
 def list_bundled() -> None:
     """List the bundled scenarios and procedures."""
-    from sim.loader import PROJECT_ROOT, read_yaml
-
     for folder in ("scenarios", "processes"):
         table = Table(title=folder, show_lines=False)
         table.add_column("file")
@@ -213,13 +214,8 @@ def list_bundled() -> None:
 
 
 def _write_report(result, folder: Path, lang: str, contributions: bool, variants, options):
-    from sim.experiment import progress_enabled
-    from sim.report import write_report
-
     table = None
     if contributions:
-        from sim.contributions import default_variant, reform_contributions
-
         package = [v for v in (variants or []) if v != "baseline"]
         chosen = package[-1] if package else default_variant(result.scenario)
         with _progress(not options["quiet"] and progress_enabled(), "reform contributions") as bar:
@@ -244,19 +240,6 @@ def _write_report(result, folder: Path, lang: str, contributions: bool, variants
             workers=options["side_by_side"],
             progress=update,
         )
-
-
-def _print_critical_paths(result, lang: str) -> None:
-    from sim.deterministic import critical_path, format_critical_path
-    from sim.reforms import resolve
-
-    scenario = result.scenario
-    for name in result.variants:
-        console.print(f"\n[bold]{name}[/]")
-        for demand in resolve(scenario, name).demands:
-            procedure = demand.version(tuple(False for _ in demand.conditions))
-            path = critical_path(procedure, scenario.calendar, scenario.start)
-            console.print(format_critical_path(path, lang), markup=False, highlight=False)
 
 
 def _check_writable(folder: Path) -> list[Path]:
@@ -327,70 +310,10 @@ class _progress:
             self.bar.stop()
 
 
-def _interval(row, column: str, percent: bool = False, digits: int = 1) -> str:
-    value, low, high = row[column], row.get(f"{column}_low"), row.get(f"{column}_high")
-
-    def fmt(x: float) -> str:
-        return f"{100 * x:.0f}%" if percent else f"{x:.{digits}f}"
-
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    text = fmt(value)
-    if low is not None and high is not None and not (math.isnan(low) or math.isnan(high)):
-        text += f" [{fmt(low)}-{fmt(high)}]"
-    return text
-
-
-def _print_result(result) -> None:
-    summary = result.summary
-    scenario = result.scenario
-    names = {demand.procedure.id: demand.procedure for demand in scenario.demands}
-    for procedure_id, rows in summary.groupby("procedure", sort=False):
-        procedure = names.get(procedure_id)
-        title = f"{procedure.name.zh} / {procedure.name.en}" if procedure else procedure_id
-        table = Table(
-            title=f"{title} — target {rows['target_days'].iloc[0]:g} working days",
-            title_justify="left",
-        )
-        for column in ("variant", "done", "mean wd", "median", "P90", "within target"):
-            table.add_column(column, justify="left" if column == "variant" else "right")
-        table.add_column("clock wd", justify="right")
-        table.add_column("within (clock)", justify="right")
-        measures = Table(title="  per case (六减)", title_justify="left", box=None)
-        for column in ("variant", "steps", "materials", "certificates", "trips", "days", "fees ¥"):
-            measures.add_column(column, justify="left" if column == "variant" else "right")
-        for _, row in rows.iterrows():
-            table.add_row(
-                row["variant"],
-                f"{row['completed']:.0f}/{row['arrived']:.0f}",
-                _interval(row, "mean_days"),
-                _interval(row, "median_days"),
-                _interval(row, "p90_days"),
-                _interval(row, "share_within_target", percent=True),
-                _interval(row, "mean_clock_days"),
-                _interval(row, "share_within_target_clock", percent=True),
-            )
-            measures.add_row(
-                row["variant"],
-                *(f"{row[c]:.1f}" for c in ("steps", "materials", "certificates", "trips")),
-                f"{row['mean_days']:.1f}",
-                f"{row['fees_cny']:.0f}",
-            )
-        console.print(table)
-        console.print(measures)
-        basis = rows["interval_basis"].iloc[0]
-        console.print(f"  [95% intervals; {basis}]", style="dim", highlight=False)
-    agencies = result.agencies
-    from sim.statistics import busiest_agency
-
-    for variant in result.variants:
-        busiest = busiest_agency(agencies, variant)
-        if busiest:
-            console.print(
-                f"Busiest agency ({variant}): {busiest[0]}, utilisation {100 * busiest[1]:.0f}%"
-            )
-    for _, row in agencies[agencies["overloaded"]].iterrows():
-        console.print(f"[bold yellow]warning:[/] {row['variant']}: {row['warning']}")
+def progress_enabled(stream=None) -> bool:
+    """Whether to show a progress bar: on a terminal, and not under CI."""
+    stream = stream or sys.stderr
+    return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("CI")
 
 
 def _interrupted(signum: int, frame) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.engine import simulate
-from sim.loader import load_scenario
-from sim.model import Model
+from sim import load_scenario
+from sim.domain.model import Model
+from sim.engines.compiled import simulate
 
 AGENCIES = """
 agencies:
@@ -57,9 +57,9 @@ def run(path: Path, variant: str = "baseline", seed: int = 0):
     if variant == "baseline":
         model = Model.baseline(scenario)
     else:
-        from sim.reforms import resolve
+        from sim.reforms import resolve_variant
 
-        model = resolve(scenario, variant)
+        model = resolve_variant(scenario, variant)
     records = simulate(model, np.random.SeedSequence(seed))
     cases, steps = records.frames(scenario.calendar)
     return scenario, cases, steps

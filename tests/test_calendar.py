@@ -4,8 +4,9 @@ import holidays
 import numpy as np
 import pytest
 
-from sim.calendar import CalendarError, WorkingCalendar, YearOverride, load_overrides
-from sim.errors import InputError
+from sim.domain.calendar import CalendarError, WorkingCalendar, YearOverride
+from sim.domain.errors import InputError
+from sim.inputs.overrides import load_overrides
 
 D = dt.date
 
@@ -164,13 +165,13 @@ def test_out_of_range(cal, call, match):
     [
         (OVERRIDE_2027.replace("2027-02-05", "2027-02-30"), 3, "not a date"),
         (OVERRIDE_2027.replace("2027-02-14", "2026-02-14"), 5, "not in 2027"),
-        (OVERRIDE_2027.replace("source:", "sauce:"), 6, "unknown key 'sauce'"),
-        ("calendar:\n  years: []\n", 1, "unknown key 'calendar'"),
+        (OVERRIDE_2027.replace("source:", "sauce:"), 6, "unknown field 'sauce'"),
+        ("calendar:\n  years: []\n", 1, "unknown field 'calendar'"),
         (OVERRIDE_2027.replace("2027-02-05", "2027-02-06"), 3, "Saturday"),
         (OVERRIDE_2027.replace("2027-02-14", "2027-02-15"), 5, "Monday"),
         (OVERRIDE_2027 + "  - year: 2027\n", 7, "listed twice"),
         ("years:\n  - year: 2027\n    holidays: [2027/01/01]\n", 3, "not a date"),
-        ("years:\n  - year: [2027\n", 3, "not valid YAML"),
+        ("years:\n  - year: [2027\n", 3, "YAML"),
     ],
 )
 def test_override_file_errors(tmp_path, text, line, match):

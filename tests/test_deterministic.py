@@ -7,9 +7,11 @@ import datetime
 import numpy as np
 import pytest
 
-from sim.deterministic import critical_path, format_critical_path, simulate
-from sim.loader import load_procedure, load_scenario
-from sim.model import Model
+from sim import load_procedure, load_scenario
+from sim.domain.model import Model
+from sim.engines.deterministic import schedule as critical_path
+from sim.engines.deterministic import simulate
+from sim.output.console import format_schedule as format_critical_path
 from tests.conftest import scenario_text, write_case
 
 HEAD = """
@@ -94,7 +96,7 @@ def test_a_step_done_online_takes_half_a_day_and_may_share_its_start(tmp_path):
     result = critical_path(proc)
     # a: half a day; b (online) and c start together at 0.5, c taking its one day.
     assert path_of(result) == [("a", 0.0, 0.5, 0.5), ("c", 0.5, 1.5, 1.0)]
-    assert [item.start_day for item in result.schedule] == [0.0, 0.5, 0.5]
+    assert [item.start_day for item in result.steps] == [0.0, 0.5, 0.5]
     # A whole day each; c still starts with b, which is done online.
     assert critical_path(proc, online_half_day=False).total_working_days == pytest.approx(2.0)
     no_minimum = critical_path(proc, online_half_day=False, minimum_one_day=False)

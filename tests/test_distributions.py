@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.distributions import (
+from sim.domain.distributions import (
     MAX_WORKING_DAYS,
     REGISTRY,
     Capped,

@@ -1,7 +1,7 @@
 """The compiled engine and its Python source: the same numbers, and the right one runs.
 
-`sim.engine` runs `sim.engine_core` compiled by mypyc when the install compiled it, and
-its Python source otherwise. Both must give the same case and step tables, byte for
+`sim.engines.compiled` runs `sim.engines.des` (with its kernel) compiled by mypyc when
+the install compiled it, and its Python sources otherwise. Both must give the same case and step tables, byte for
 byte, on every bundled scenario and variant (reforms of every kind: parallel steps, joint
 inspections, tolerated deficiencies with commitments, notification-commitment
 post-checks with rework and revocation, fast lanes, added staff).
@@ -20,17 +20,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim import engine
-from sim.loader import load_scenario
-from sim.records import union_length
-from sim.reforms import resolve
+from sim import load_scenario
+from sim.engines import compiled as engine
+from sim.engines.records import union_length
+from sim.reforms import resolve, resolve_variant
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((PROJECT_ROOT / "scenarios").glob("*.yaml"))
 ENGINE_CLASSES = {"_Case", "_StepRun", "_Rework", "_Arrivals", "_StepPlan", "Simulation"}
 
 needs_compiled = pytest.mark.skipif(
-    not engine.is_compiled(engine.core()),
+    not engine.core().COMPILED,
     reason="the engine is not compiled here (no C compiler at install, or "
     "APPROVALSIM_PURE_PYTHON set): nothing to compare",
 )
@@ -40,11 +40,11 @@ def shortened(path: Path, arrival_days: float):
     """A bundled scenario with fewer days of arrivals (the same drain), for speed."""
     scenario = load_scenario(path)
     horizon = dataclasses.replace(scenario.horizon, arrival_days=arrival_days)
-    return dataclasses.replace(scenario, horizon=horizon)
+    return resolve(dataclasses.replace(scenario, horizon=horizon, models=()))
 
 
 def tables(core, scenario, variant: str, seed: int = 3):
-    records = core.simulate(resolve(scenario, variant), np.random.SeedSequence(seed), 1)
+    records = core.simulate(resolve_variant(scenario, variant), np.random.SeedSequence(seed), 1)
     cases, steps = records.frames(scenario.calendar)
     return cases, steps, records.agency_busy
 
@@ -91,35 +91,33 @@ def test_the_pure_python_setting_runs_the_source(monkeypatch, fresh_choice):
     monkeypatch.setenv("APPROVALSIM_PURE_PYTHON", "1")
     assert engine.core() is engine.python_core()
     assert engine.implementation() == "python"
-    assert engine.python_core().__file__ == str(engine.SOURCE)
+    assert engine.python_core().__file__ == str(engine.SOURCES[-1])
 
 
 @needs_compiled
 def test_a_source_changed_after_the_install_runs_instead_with_a_warning(
     tmp_path, monkeypatch, fresh_choice
 ):
-    edited = tmp_path / "engine_core.py"
-    edited.write_text(engine.SOURCE.read_text(encoding="utf-8"), encoding="utf-8")
+    edited = tmp_path / "kernel.py"
+    edited.write_text(engine.SOURCES[0].read_text(encoding="utf-8"), encoding="utf-8")
     later = time.time() + 60
     os.utime(edited, (later, later))
-    monkeypatch.setattr(engine, "SOURCE", edited)
+    monkeypatch.setattr(engine, "SOURCES", (edited, *engine.SOURCES[1:]))
     with pytest.warns(UserWarning, match="changed after the engine was compiled"):
         chosen = engine.core()
-    assert not engine.is_compiled(chosen)
+    assert not chosen.COMPILED
 
 
 @needs_compiled
 def test_a_source_as_old_as_the_compiled_module_keeps_the_compiled_one(
     tmp_path, monkeypatch, fresh_choice
 ):
-    copy = tmp_path / "engine_core.py"
-    copy.write_text(engine.SOURCE.read_text(encoding="utf-8"), encoding="utf-8")
-    from sim import engine_core
-
-    compiled_at = Path(engine_core.__file__).stat().st_mtime
+    copy = tmp_path / "des.py"
+    copy.write_text(engine.SOURCES[-1].read_text(encoding="utf-8"), encoding="utf-8")
+    compiled_at = engine.compiled_at(engine.MODULES[-1])
     os.utime(copy, (compiled_at + 1, compiled_at + 1))  # within the install's moment
-    monkeypatch.setattr(engine, "SOURCE", copy)
-    assert engine.is_compiled(engine.core())
+    monkeypatch.setattr(engine, "SOURCES", (*engine.SOURCES[:-1], copy))
+    assert engine.core().COMPILED
 
 
 @pytest.mark.parametrize("which", ["chosen", "python"])
@@ -127,7 +125,7 @@ def test_a_run_leaves_no_cycles_of_engine_objects(which):
     """Cases, steps and plans are freed by reference counting (the collector is paused)."""
     core = engine.core() if which == "chosen" else engine.python_core()
     scenario = shortened(PROJECT_ROOT / "scenarios" / "xinxiang_2021.yaml", arrival_days=20)
-    model = resolve(scenario, scenario.variant_names[-1])
+    model = resolve_variant(scenario, scenario.variant_names[-1])
     gc.collect()
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 
 import numpy as np
 import pytest
 
-from sim import engine, engine_numpy
-from sim.conditions import compile_condition
-from sim.distributions import Exponential, Fixed, LogNormal, Triangular, Uniform
-from sim.errors import InputError
-from sim.loader import load_scenario
-from sim.model import (
+from sim import load_scenario
+from sim.domain.calendar import WorkingCalendar
+from sim.domain.conditions import compile_condition
+from sim.domain.distributions import Exponential, Fixed, LogNormal, Triangular, Uniform
+from sim.domain.errors import InputError
+from sim.domain.model import (
     Agency,
     Attribute,
     ConditionalReform,
@@ -26,6 +27,8 @@ from sim.model import (
     SendBack,
     Step,
 )
+from sim.engines import compiled as engine
+from sim.engines import vectorised as engine_numpy
 from tests.conftest import scenario_text, write_case
 
 BASE = """
@@ -43,6 +46,10 @@ ATTRIBUTES = (
     Attribute("inv", "numeric", distribution=Uniform(0, 100)),
 )
 CONDITIONS = ["big", 'size == "small"', "inv >= 50", "not big and inv < 70"]
+
+
+# Every scenario of this module starts on the same day (`scenario_text`'s default).
+CALENDAR = WorkingCalendar.build(datetime.date(2025, 3, 3), datetime.date(2026, 12, 31))
 
 
 def random_model(tmp_path, seed: int, unlimited: bool = True) -> Model:
@@ -119,13 +126,13 @@ def random_model(tmp_path, seed: int, unlimited: bool = True) -> Model:
 
     demand = Demand(procedure, 3.0, "test", (ConditionalReform("half", condition, halve),))
     path = write_case(tmp_path, BASE, scenario_text(days=25, drain=float(rng.choice([3, 40]))))
-    scenario = dataclasses.replace(load_scenario(path), agencies=agencies, demands=(demand,))
-    return Model(scenario, "baseline", (demand,), agencies)
+    scenario = load_scenario(path)
+    return Model("baseline", "baseline", (demand,), agencies, scenario.horizon, scenario.file)
 
 
 def tables(simulate, model: Model, seed: int):
     records = simulate(model, np.random.SeedSequence(seed))
-    cases, steps = records.frames(model.scenario.calendar)
+    cases, steps = records.frames(CALENDAR)
     cases = cases.sort_values("case_id", kind="stable").reset_index(drop=True)
     steps = steps.sort_values(
         ["case_id", "step", "outcome", "attempt", "ready_day", "handled_day"], kind="stable"
@@ -232,8 +239,8 @@ def test_same_schema_and_same_numbers_on_a_loaded_scenario(write):
 def test_no_arrivals_gives_empty_tables_of_the_same_schema(write):
     path = write(BASE, scenario_text(rate=0))
     model = Model.baseline(load_scenario(path))
-    des = engine.simulate(model, np.random.SeedSequence(0)).frames(model.scenario.calendar)
-    fast = engine_numpy.simulate(model, np.random.SeedSequence(0)).frames(model.scenario.calendar)
+    des = engine.simulate(model, np.random.SeedSequence(0)).frames(CALENDAR)
+    fast = engine_numpy.simulate(model, np.random.SeedSequence(0)).frames(CALENDAR)
     for left, right in zip(des, fast, strict=True):
         assert len(left) == len(right) == 0
         assert list(left.columns) == list(right.columns)
@@ -251,7 +258,7 @@ def test_case_ids_kept_and_extended():
 
 def test_pieces_join_arrays_and_repeated_values():
     """Step rows handed over in pieces become the same columns once joined."""
-    from sim.records import Coded, Pieces
+    from sim.engines.records import Coded, Pieces
 
     pieces = Pieces((np.array([1.5, 2.0]), 3, np.array([7.0])), (2, 2, 1))
     assert len(pieces) == 5

@@ -6,10 +6,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.experiment import run_experiment
-from sim.loader import load_scenario
-from sim.sampling import arrival_times
-from sim.streams import Streams
+from sim import load_scenario
+from sim.engines.draws import arrival_times
+from sim.engines.streams import Streams
+from sim.run.experiment import run_experiment
 from tests.conftest import run, scenario_text, write_case
 
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.eventlog import timestamps, write_eventlog
-from sim.loader import load_scenario
+from sim import load_scenario
+from sim.output.eventlog import timestamps, write_eventlog
 from tests.conftest import scenario_text, write_case
 
 PROCEDURE = """

@@ -13,9 +13,11 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.experiment import run_experiment, summarize_result, write_tables
-from sim.loader import load_scenario
-from sim.records import CASE_COLUMNS, STEP_COLUMNS
+from sim import load_scenario
+from sim.analysis import summarize_run
+from sim.engines.records import CASE_COLUMNS, STEP_COLUMNS
+from sim.output.tables import write_tables
+from sim.run.experiment import run_experiment
 from tests.conftest import scenario_text, write_case
 
 PROCEDURE = """
@@ -144,7 +146,9 @@ def test_killed_run_resumes_without_losing_or_doubling(scenario_path, tmp_path):
 
 
 def test_python_api_tables_have_the_documented_schema(scenario_path, tmp_path):
-    from sim.statistics import AGENCY_COLUMNS, COMPARISON_COLUMNS, SUMMARY_COLUMNS
+    from sim.analysis.agencies import AGENCY_COLUMNS
+    from sim.analysis.comparison import COMPARISON_COLUMNS
+    from sim.analysis.summary import SUMMARY_COLUMNS
 
     result = sim.run(str(scenario_path), replications=2, seed=2)
     assert tuple(result.cases.columns) == CASE_COLUMNS
@@ -153,15 +157,15 @@ def test_python_api_tables_have_the_documented_schema(scenario_path, tmp_path):
     assert tuple(result.comparison.columns) == COMPARISON_COLUMNS
     assert tuple(result.agencies.columns) == AGENCY_COLUMNS
     assert set(result.summary.variant) == {"baseline", "faster_review"}
-    written = write_tables(summarize_result(result), tmp_path / "tables")
+    written = write_tables(summarize_run(result), tmp_path / "tables")
     assert all(path.stat().st_size > 0 for path in written)
     _ = os
 
 
 def test_step_rows_of_the_first_replication_by_default_queue_figures_of_all(scenario_path):
     scenario = load_scenario(scenario_path)
-    first = summarize_result(run_experiment(scenario, replications=3, seed=5))
-    every = summarize_result(run_experiment(scenario, replications=3, seed=5, steps="all"))
+    first = summarize_run(run_experiment(scenario, replications=3, seed=5))
+    every = summarize_run(run_experiment(scenario, replications=3, seed=5, steps="all"))
     assert set(first.steps.replication) == {0}
     assert set(every.steps.replication) == {0, 1, 2}
     assert first.cases.equals(every.cases)
@@ -184,10 +188,10 @@ def test_resume_recomputes_replications_saved_without_the_steps_now_wanted(
 
 
 def test_tables_formatted_side_by_side_are_the_same_bytes(scenario_path, tmp_path, monkeypatch):
-    import sim.experiment
+    import sim.output.tables
 
-    result = summarize_result(run_experiment(load_scenario(scenario_path), replications=2, seed=3))
-    monkeypatch.setattr(sim.experiment, "CSV_CHUNK_ROWS", 97)  # many chunks, odd edges
+    result = summarize_run(run_experiment(load_scenario(scenario_path), replications=2, seed=3))
+    monkeypatch.setattr(sim.output.tables, "CSV_CHUNK_ROWS", 97)  # many chunks, odd edges
     one = write_tables(result, tmp_path / "one", workers=1)
     two = write_tables(result, tmp_path / "two", workers=2)
     assert [path.name for path in one] == [path.name for path in two]
@@ -201,7 +205,7 @@ def test_tables_formatted_side_by_side_are_the_same_bytes(scenario_path, tmp_pat
 def test_the_cycle_collector_is_paused_for_a_run_and_resumed_after(scenario_path):
     import gc
 
-    from sim.collector import collector_paused
+    from sim.engines.collector import collector_paused
 
     assert gc.isenabled()
     with collector_paused():
@@ -231,7 +235,7 @@ def test_variants_sharing_a_replications_draws_give_the_same_tables(tmp_path):
     commitments) over a short horizon: one task for the whole replication gives the
     same tables as one task a variant.
     """
-    from sim.experiment import run_replication
+    from sim.run.experiment import run_replication
 
     bundled = Path(__file__).resolve().parents[1] / "scenarios" / "demo.yaml"
     text = bundled.read_text(encoding="utf-8")
@@ -253,7 +257,7 @@ def test_variants_sharing_a_replications_draws_give_the_same_tables(tmp_path):
 def test_shared_draws_belong_to_one_replication():
     import numpy as np
 
-    from sim.sampling import SharedDraws, shared_draws
+    from sim.engines.draws import SharedDraws, shared_draws
 
     first, second = np.random.SeedSequence(1).spawn(2)
     shared = SharedDraws(first)
@@ -280,8 +284,8 @@ def test_whole_replications_from_a_pool_are_saved_and_resumed(scenario_path, tmp
 def test_summary_figures_made_side_by_side_are_the_same(scenario_path):
     """Forked workers make the per-replication figures; the tables are the same bytes."""
     scenario = load_scenario(scenario_path)
-    one = summarize_result(run_experiment(scenario, replications=3, seed=4), workers=1)
-    two = summarize_result(run_experiment(scenario, replications=3, seed=4), workers=2)
+    one = summarize_run(run_experiment(scenario, replications=3, seed=4), workers=1)
+    two = summarize_run(run_experiment(scenario, replications=3, seed=4), workers=2)
     for table in ("summary", "comparison", "agencies"):
         first, second = getattr(one, table), getattr(two, table)
         assert len(first) > 0, table

@@ -25,7 +25,8 @@ from typer.testing import CliRunner
 
 import sim.cli
 from sim.cli import app
-from sim.experiment import ReplicationResult, write_atomically
+from sim.run.experiment import ReplicationResult
+from sim.run.files import write_atomically
 from tests.conftest import scenario_text, write_case
 from tests.test_experiment import AGENCIES, PROCEDURE
 
@@ -287,7 +288,7 @@ def test_forked_workers_end_quietly(tmp_path):
         "import signal, time\n"
         "from contextlib import closing\n"
         "from sim import cli\n"
-        "from sim.forking import can_fork, imap_forked, map_forked\n"
+        "from sim.run.forking import can_fork, imap_forked, map_forked\n"
         "signal.signal(signal.SIGTERM, cli._interrupted)\n"
         "signal.signal(signal.SIGINT, cli._interrupted)\n"
         "assert can_fork()\n"

@@ -1,7 +1,7 @@
 """Fuzzing the loader: whatever bytes a file holds, only `InputError` may come out.
 
-Two targets, each fed to `sim.loader.load_scenario` (which loads the procedure too) and
-`sim.loader.load_procedure`:
+Two targets, each fed to `sim.load_scenario` (which loads the procedure too) and
+`sim.load_procedure`:
 
 - raw bytes, as the whole file;
 - the valid files of tests/bad_inputs/_valid/ (a procedure, a scenario, and a scenario
@@ -31,8 +31,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.errors import InputError
-from sim.loader import load_procedure, load_scenario
+from sim import load_procedure, load_scenario
+from sim.domain.errors import InputError
 
 EXAMPLES = int(os.environ.get("APPROVALSIM_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(

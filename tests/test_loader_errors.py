@@ -8,8 +8,8 @@ import textwrap
 
 import pytest
 
-from sim.errors import InputError
-from sim.loader import load_scenario
+from sim import load_scenario
+from sim.domain.errors import InputError
 from tests.conftest import scenario_text, write_case
 
 GOOD = """

@@ -24,11 +24,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.deterministic import critical_path
-from sim.engine import simulate
-from sim.experiment import run_experiment
-from sim.loader import load_scenario
-from sim.model import Model
+from sim import load_scenario
+from sim.domain.model import Model
+from sim.engines.compiled import simulate
+from sim.engines.deterministic import schedule as critical_path
+from sim.run.experiment import run_experiment
 from tests.conftest import write_case
 
 PROPERTY = settings(

@@ -23,11 +23,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from sim.engine import simulate
-from sim.errors import InputError
-from sim.loader import load_scenario
-from sim.model import Model, Procedure
-from sim.reforms import REGISTRY, resolve
+from sim import load_scenario
+from sim.domain.errors import InputError
+from sim.domain.model import Model, Procedure
+from sim.engines.compiled import simulate
+from sim.reforms import REGISTRY, resolve_variant
 
 SRC = "assumption: test"
 AGENCIES = ("office", "env", "soil", "plan", "fire", "window")
@@ -103,7 +103,7 @@ def write(folder: Path, procedures: list[dict], reforms=(), staff=None, arrivals
 
 def run(path: Path, variant: str = "v") -> tuple[pd.DataFrame, pd.DataFrame]:
     scenario = load_scenario(path)
-    records = simulate(resolve(scenario, variant), np.random.SeedSequence(0))
+    records = simulate(resolve_variant(scenario, variant), np.random.SeedSequence(0))
     return records.frames(scenario.calendar)
 
 
@@ -227,7 +227,7 @@ def test_joint_acceptance_is_one_step_of_every_agency(tmp_path):
     assert set(cases["materials"]) == {3}  # id_card once
     assert set(cases["trips"]) == {2.0} and set(cases["fees_cny"]) == {150.0}
     assert set(cases["certificates"]) == {1}
-    model = resolve(load_scenario(path), "v")
+    model = resolve_variant(load_scenario(path), "v")
     new = model.demands[0].version().step("joint")
     assert (new.agency, new.joint_agencies, new.random_key) == ("plan", ("fire",), "joint")
     assert new.after == ("s0",)
@@ -442,7 +442,7 @@ def test_merge_makes_one_step(tmp_path):
     assert set(cases["trips"]) == {2.0} and set(cases["materials"]) == {2}
     assert set(cases["steps"]) == {3}
     assert set(rows(steps, "eval")["agency"]) == {"env"}
-    merged = resolve(load_scenario(path), "v").demands[0].version()
+    merged = resolve_variant(load_scenario(path), "v").demands[0].version()
     assert [s.id for s in merged.steps] == ["s0", "eval", "permit"]
     assert merged.step("permit").after == ("eval",) and merged.step("eval").stream == "eval"
 
@@ -460,7 +460,7 @@ def test_merged_step_is_done_when_any_part_was_needed(tmp_path):
     )
     path = write(tmp_path, [optional], [MERGE])
     cases, steps = run(path)
-    merged = resolve(load_scenario(path), "v").demands[0].version().step("eval")
+    merged = resolve_variant(load_scenario(path), "v").demands[0].version().step("eval")
     assert merged.when.text == "(big) or (near_water)"
     needed = cases["attributes"].str.contains("true")
     assert needed.any() and (~needed).any()
@@ -507,7 +507,7 @@ def test_skip_inherits_predecessors_transitively(tmp_path):
         "p", [step("a", 1), step("b", 1, ["a"]), step("c", 1, ["b"]), step("d", 1, ["c"])]
     )
     path = write(tmp_path, [chain], [reform("skip", procedure="p", steps=["b", "c"])])
-    version = resolve(load_scenario(path), "v").demands[0].version()
+    version = resolve_variant(load_scenario(path), "v").demands[0].version()
     assert [(s.id, s.after) for s in version.steps] == [("a", ()), ("d", ("a",))]
 
 
@@ -570,7 +570,7 @@ def test_online_sets_trips_and_scales_handling(tmp_path):
     (base, _), (cases, _) = both(path)
     assert set(base["trips"]) == {3.0} and set(cases["trips"]) == {0.0}
     assert elapsed(cases) == {2.0}
-    assert all(s.online for s in resolve(load_scenario(path), "v").demands[0].version().steps)
+    assert all(s.online for s in resolve_variant(load_scenario(path), "v").demands[0].version().steps)
 
 
 # --------------------------------------------------------------------------- staff and priority
@@ -584,13 +584,13 @@ def test_add_staff_removes_queueing(tmp_path):
     (base, _), (cases, _) = both(path)
     assert base["elapsed_working_days"].max() > 1.5
     assert elapsed(cases) == {1.0}
-    model = resolve(load_scenario(path), "v")
+    model = resolve_variant(load_scenario(path), "v")
     assert model.fired == ("add_staff#1",)
     assert {a.id: a.staff for a in model.agencies}["office"] == 50
     path = write(
         tmp_path, [crowded], [reform("add_staff", agency="office", add=2)], staff={"office": 1}
     )
-    assert {a.id: a.staff for a in resolve(load_scenario(path), "v").agencies}["office"] == 3
+    assert {a.id: a.staff for a in resolve_variant(load_scenario(path), "v").agencies}["office"] == 3
 
 
 def test_fast_lane_cases_go_first(tmp_path):
@@ -652,7 +652,7 @@ def test_bundle_starts_several_procedures_with_one_intake(tmp_path):
     assert elapsed(cases) == {3.5}  # intake 0.5, then max(1 + 2, 3)
     assert set(cases["trips"]) == {1.0} and set(cases["materials"]) == {2}
     assert set(steps["step"]) == {"intake", "p__a", "p__b", "q__c"}
-    model = resolve(load_scenario(path), "v")
+    model = resolve_variant(load_scenario(path), "v")
     version = model.demands[0].version()
     assert [d.procedure.id for d in model.demands] == ["pq"]
     assert version.step("p__a").after == ("intake",) and version.step("p__b").after == ("p__a",)
@@ -703,11 +703,11 @@ def test_resolve_never_mutates_the_baseline(tmp_path):
     ]
     scenario = load_scenario(write(tmp_path, [evaluations()], reforms))
     before = copy.deepcopy(repr(scenario.demands)), repr(scenario.agencies)
-    model = resolve(scenario, "v")
+    model = resolve_variant(scenario, "v")
     model.demands[0].version()
     assert (repr(scenario.demands), repr(scenario.agencies)) == before
     assert scenario.demands[0].reforms == ()
-    assert resolve(scenario, "baseline").demands == scenario.demands
+    assert resolve_variant(scenario, "baseline").demands == scenario.demands
     version = model.demands[0].version()
     assert version.id == "p" and version.fast_lane
     assert version.fired == ("parallel#1", "merge#2", "online#3", "fast_lane#4")
@@ -735,7 +735,7 @@ def test_unknown_reform_type(tmp_path):
 
 def test_unknown_key_gets_a_hint(tmp_path):
     error, text = load_error(tmp_path, [SERIAL], [reform("parallel", procedure="p", stpes=["a"])])
-    assert "unknown key 'stpes' in parallel; did you mean 'steps'?" in str(error)
+    assert "unknown field 'stpes'; did you mean 'steps'?" in str(error)
     assert error.line == line_with(text, "stpes:")
     assert error.field == "variants[0].reforms[0].stpes"
 
@@ -827,14 +827,14 @@ def test_missing_parameter(tmp_path):
     error, _ = load_error(tmp_path, [SERIAL], [reform("time_limit", procedure="p", steps="all")])
     assert "give either `scale:` or `cap:`" in str(error)
     error, _ = load_error(tmp_path, [SERIAL], [reform("skip", procedure="p")])
-    assert "skip needs `steps:`" in str(error)
+    assert "missing required field 'steps'" in str(error)
     assert error.field == "variants[0].reforms[0].steps"
 
 
 def test_unknown_variant(tmp_path):
     scenario = load_scenario(write(tmp_path, [SERIAL]))
     with pytest.raises(InputError, match="unknown variant 'w'"):
-        resolve(scenario, "w")
+        resolve_variant(scenario, "w")
 
 
 # --------------------------------------------------------------------------- property
@@ -946,7 +946,7 @@ def test_no_reform_package_makes_a_deterministic_procedure_slower(spec, data):
             event(kind)
             reforms.append(as_reform(kind, names, version, position))
             scenario = load_scenario(write(folder, [spec], reforms, arrivals=1.0))
-            version = resolve(scenario, "v").demands[0].version()
+            version = resolve_variant(scenario, "v").demands[0].version()
         base, _ = run(folder / "scenario.yaml", "baseline")
         cases, _ = run(folder / "scenario.yaml", "v")
     slower = (
@@ -958,7 +958,7 @@ def test_no_reform_package_makes_a_deterministic_procedure_slower(spec, data):
 
 def test_fixed_model_objects_are_frozen(tmp_path):
     scenario = load_scenario(write(tmp_path, [SERIAL], [reform("fast_lane", procedure="p")]))
-    model: Model = resolve(scenario, "v")
+    model: Model = resolve_variant(scenario, "v")
     with pytest.raises(AttributeError):
         model.demands[0].procedure.steps = ()  # type: ignore[misc]
 
@@ -970,8 +970,8 @@ def test_queue_figures_from_the_light_step_columns_equal_the_step_table_ones(tmp
     are where the two could part; the bundled scenario's full package has joint
     inspections, the small one here a revocation.
     """
-    from sim.records import step_frame
-    from sim.statistics import queue_totals
+    from sim.engines.records import step_frame
+    from sim.run.reduce import queue_totals
 
     revoking = write(
         tmp_path, [review_procedure()], [tolerate({"kind": "revoke"}, share=1.0)], {"office": 1}
@@ -979,7 +979,7 @@ def test_queue_figures_from_the_light_step_columns_equal_the_step_table_ones(tmp
     bundled = Path(__file__).resolve().parents[1] / "scenarios" / "demo.yaml"
     for path, variant, mark in ((revoking, "v", "revoked"), (bundled, "full_package", "+")):
         scenario = load_scenario(path)
-        records = simulate(resolve(scenario, variant), np.random.SeedSequence(3))
+        records = simulate(resolve_variant(scenario, variant), np.random.SeedSequence(3))
         light = records.queue_columns(scenario.calendar)
         joint = {"+" for agency in light["agency"] if "+" in agency}
         assert mark in set(light["outcome"]) | joint

@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import engine, engine_numpy
-from sim.deterministic import critical_path
-from sim.loader import load_scenario
-from sim.model import Model
-from sim.reforms import resolve
+from sim import load_scenario
+from sim.domain.model import Model
+from sim.engines import compiled as engine
+from sim.engines import vectorised as engine_numpy
+from sim.engines.deterministic import schedule as critical_path
+from sim.reforms import resolve_variant
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RELATIVE = 1e-9  # room for floating-point differences between machines, nothing else
@@ -95,7 +96,7 @@ def demo():
 @pytest.mark.parametrize("variant", ["baseline", "full_package"])
 def test_pin_demo_discrete_event_run(demo, variant):
     seed = np.random.SeedSequence(demo.seed).spawn(1)[0]
-    cases, steps = engine.simulate(resolve(demo, variant), seed, 0).frames(demo.calendar)
+    cases, steps = engine.simulate(resolve_variant(demo, variant), seed, 0).frames(demo.calendar)
     found = {}
     for procedure, rows in cases.groupby("procedure", sort=False):
         done = rows[rows["status"] == "completed"]
@@ -130,7 +131,7 @@ def test_pin_numpy_engine_on_the_standard_model():
 
 @pytest.mark.parametrize("variant", ["baseline", "full_package"])
 def test_pin_demo_doing_business_critical_paths(demo, variant):
-    for demand in resolve(demo, variant).demands:
+    for demand in resolve_variant(demo, variant).demands:
         procedure = demand.version(tuple(False for _ in demand.conditions))
         result = critical_path(procedure, demo.calendar, demo.start)
         found = (result.total_working_days, result.calendar_days, len(result.path))

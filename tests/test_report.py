@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import casepath
-from sim.contributions import contribution_variants, reform_contributions
-from sim.loader import PROJECT_ROOT, load_scenario
-from sim.model import Horizon
-from sim.report import build_context, render_html, render_markdown, write_report
+from sim import load_scenario
+from sim.analysis import casepath
+from sim.analysis.contributions import contribution_variants, reform_contributions
+from sim.domain.model import Horizon
+from sim.inputs.loader import PROJECT_ROOT
+from sim.output.report import build_context, render_html, render_markdown, write_report
 from tests.conftest import scenario_text, write_case
 
 # Names carry markup on purpose: the report must show it as text.
@@ -102,7 +103,7 @@ def run(tmp_path_factory):
 
 @pytest.fixture
 def no_cjk_font(monkeypatch):
-    from sim import plots
+    from sim.output import figures as plots
 
     monkeypatch.setattr(plots, "find_cjk_font", lambda: None)
     plots.reset_font_warning()
@@ -237,7 +238,7 @@ def test_report_without_cjk_font_falls_back_to_english(run, tmp_path, no_cjk_fon
 def test_plot_functions_draw_into_a_given_axes(run):
     from matplotlib.figure import Figure
 
-    from sim import plots
+    from sim.output import figures as plots
 
     result, contributions = run
     scenario = result.scenario
@@ -251,17 +252,17 @@ def test_plot_functions_draw_into_a_given_axes(run):
 
 def test_only_the_plot_module_imports_matplotlib():
     code = (
-        "import sys, sim, sim.report, sim.eventlog, sim.casepath, sim.contributions;"
+        "import sys, sim, sim.output.report, sim.output.eventlog, sim.analysis.casepath, sim.analysis.contributions, sim.cli;"
         "bad = [m for m in ('matplotlib', 'simpy') if m in sys.modules];"
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
     importing = [
-        path.name
-        for path in (PROJECT_ROOT / "sim").glob("*.py")
+        path.relative_to(PROJECT_ROOT).as_posix()
+        for path in (PROJECT_ROOT / "sim").rglob("*.py")
         if re.search(r"^\s*(import|from)\s+matplotlib", path.read_text(encoding="utf-8"), re.M)
     ]
-    assert importing == ["plots.py"]
+    assert importing == ["sim/output/figures.py"]
 
 
 # --------------------------------------------------------------------------- critical path

@@ -13,11 +13,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.conditions import compile_condition, evaluate_columns
-from sim.distributions import Fixed, Uniform
-from sim.model import Attribute, Name, Procedure, Step
-from sim.sampling import attribute_json, sample_procedure
-from sim.streams import Streams
+from sim.domain.conditions import compile_condition, evaluate_columns
+from sim.domain.distributions import Fixed, Uniform
+from sim.domain.model import Attribute, Name, Procedure, Step
+from sim.engines.draws import attribute_json, sample_procedure
+from sim.engines.streams import Streams
 
 VALUES = ["small", "large", "大型", "A", "B", ""]
 TEMPLATES = [

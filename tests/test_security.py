@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.conditions import ConditionError, compile_condition
-from sim.errors import InputError
-from sim.loader import load_scenario
+from sim import load_scenario
+from sim.domain.conditions import ConditionError, compile_condition
+from sim.domain.errors import InputError
 
 VALID = Path(__file__).parent / "bad_inputs" / "_valid"
 KINDS = {"big": "boolean", "size": "categorical", "investment": "numeric"}
@@ -199,7 +199,7 @@ def test_local_dask_cluster_listens_on_loopback_only():
     # and the scheduler's HTTP server must listen on 127.0.0.1 only, never on a network.
     pytest.importorskip("distributed")
     psutil = pytest.importorskip("psutil")
-    from sim.experiment import _dask_executor
+    from sim.run.executors import _dask_executor
 
     me = psutil.Process()
     before = _listening(me)
@@ -216,7 +216,7 @@ def test_local_dask_cluster_listens_on_loopback_only():
 def test_a_given_scheduler_address_is_used_as_is(monkeypatch):
     # With --scheduler the run joins that cluster and starts no local one.
     distributed = pytest.importorskip("distributed")
-    from sim import experiment
+    from sim.run import executors as experiment
 
     seen = {}
 

@@ -10,25 +10,21 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim import statistics
-from sim.model import Agency, Horizon, Name, Procedure
-from sim.records import CASE_COLUMNS, STEP_COLUMNS
-from sim.statistics import (
-    AGENCY_COLUMNS,
-    COMPARISON_COLUMNS,
-    MEASURES,
-    SUMMARY_COLUMNS,
-    agency_load,
+from sim.analysis import intervals
+from sim.analysis.agencies import AGENCY_COLUMNS, agency_load, busiest_agency
+from sim.analysis.cases import MEASURES
+from sim.analysis.comparison import COMPARISON_COLUMNS, COMPARISON_METRICS, compare
+from sim.analysis.intervals import (
     batch_means_interval,
-    busiest_agency,
-    compare,
     quantile_interval,
-    queue_totals,
-    summarize,
     t_interval,
     welch_interval,
     wilson_interval,
 )
+from sim.analysis.summary import SUMMARY_COLUMNS, summarize
+from sim.domain.model import Agency, Horizon, Name, Procedure
+from sim.engines.records import CASE_COLUMNS, STEP_COLUMNS
+from sim.run.reduce import queue_totals
 
 
 def procedure(pid: str, target: float) -> Procedure:
@@ -47,6 +43,7 @@ def make_scenario(
         variant_names=tuple(variants),
         demands=tuple(SimpleNamespace(procedure=p) for p in built),
         procedure_index={p.id: p for p in built},
+        models=(SimpleNamespace(procedure_index={p.id: p for p in built}),),
         horizon=Horizon(arrival_days=arrival_days, drain_days=10, warmup_days=warmup),
         agencies=tuple(agencies),
     )
@@ -245,7 +242,7 @@ def test_summary_of_one_replication_by_hand():
     assert len(table) == 1
     row = table.iloc[0]
     assert row["replications"] == 1
-    assert row["interval_basis"] == statistics.BASIS_ONE_RUN
+    assert row["interval_basis"] == intervals.BASIS_ONE_RUN
     assert (row["arrived"], row["completed"], row["withdrawn"], row["open"]) == (10, 8, 1, 1)
     elapsed = np.arange(1.0, 9.0)
     ref = stats.t.interval(0.95, 7, loc=elapsed.mean(), scale=stats.sem(elapsed))
@@ -286,7 +283,7 @@ def test_summary_across_replications_uses_t_on_replication_figures():
     cases = case_rows(rows)
     row = summarize(cases, make_scenario(variants=("baseline",))).iloc[0]
     assert row["replications"] == 3
-    assert row["interval_basis"] == statistics.BASIS_REPLICATIONS
+    assert row["interval_basis"] == intervals.BASIS_REPLICATIONS
     per_replication = np.array([2.0, 3.0, 5.0])
     ref = stats.t.interval(0.95, 2, loc=per_replication.mean(), scale=stats.sem(per_replication))
     assert row["mean_days"] == pytest.approx(per_replication.mean())
@@ -345,7 +342,7 @@ def test_compare_one_replication_pairs_cases_by_case_id():
     variant = variant.iloc[::-1]  # a different row order: pairing is by case_id
     table = compare(pd.concat([base, variant]), make_scenario())
     assert tuple(table.columns) == COMPARISON_COLUMNS
-    assert set(table.metric) == set(statistics.COMPARISON_METRICS)
+    assert set(table.metric) == set(COMPARISON_METRICS)
     rows = table.set_index("metric")
     days = rows.loc["mean_days"]
     differences = -np.array(cut)

@@ -22,11 +22,13 @@ import pandas as pd
 import pytest
 from scipy import optimize, stats
 
-from sim import statistics
-from sim.engine import simulate
-from sim.loader import load_scenario
-from sim.model import Model, Scenario
-from sim.statistics import agency_load, summarize, t_interval
+from sim import load_scenario
+from sim.analysis import intervals
+from sim.analysis.agencies import agency_load
+from sim.analysis.intervals import t_interval
+from sim.analysis.summary import summarize
+from sim.domain.model import Model, Scenario
+from sim.engines.compiled import simulate
 
 MU = 10.0  # handling rate per staff member, per working day (mean handling 0.1 days)
 
@@ -177,7 +179,7 @@ def test_one_long_queue_by_batch_means(tmp_path):
     # time W, and is at least three times wider than a t interval that wrongly treats
     # the cases as independent.
     summary = summarize(cases, scenario, confidence=0.99).iloc[0]
-    assert summary["interval_basis"] == statistics.BASIS_ONE_RUN
+    assert summary["interval_basis"] == intervals.BASIS_ONE_RUN
     sojourn = wait + 1 / mu
     assert summary["mean_days_low"] <= sojourn <= summary["mean_days_high"]
     completed = cases[(cases.status == "completed") & (cases.arrival_day >= 30)]

@@ -47,7 +47,8 @@ if "ipykernel" not in sys.modules and "MPLBACKEND" not in os.environ:
 import pandas as pd
 
 import sim
-from sim.loader import PROJECT_ROOT, load_scenario
+from sim import load_scenario
+from sim.inputs.loader import PROJECT_ROOT
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_columns", 20)
@@ -202,8 +203,8 @@ busy[
 # out to report on every procedure run.
 
 # %%
-from sim.experiment import write_tables
-from sim.report import write_report
+from sim.output.report import write_report
+from sim.output.tables import write_tables
 
 output = Path(tempfile.mkdtemp(prefix="approvalsim_tutorial01_"))
 written = write_tables(result, output)
@@ -215,12 +216,12 @@ print("open in a browser:", (output / "report.html").as_uri())
 # %% [markdown]
 # ## One figure
 #
-# Every plot function in `sim.plots` returns a matplotlib `Figure` and takes `ax=` (draw
+# Every plot function in `sim.output.figures` returns a matplotlib `Figure` and takes `ax=` (draw
 # into your own axes) and `lang=`. Here: the share of water connections finished within
 # the 10-working-day target, per variant, with its interval.
 
 # %%
-from sim.plots import plot_share_within_target
+from sim.output.figures import plot_share_within_target
 
 figure = plot_share_within_target(result.summary, "water_connection", small, lang="en")
 figure.savefig(output / "water_share_within_target.png", dpi=120)

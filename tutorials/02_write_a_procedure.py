@@ -42,9 +42,10 @@ from pathlib import Path
 import pandas as pd
 
 import sim
-from sim.deterministic import critical_path, format_critical_path
-from sim.errors import InputError
-from sim.loader import load_procedure, load_scenario
+from sim import load_procedure, load_scenario
+from sim.domain.errors import InputError
+from sim.engines.deterministic import schedule as critical_path
+from sim.output.console import format_schedule as format_critical_path
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_columns", 20)

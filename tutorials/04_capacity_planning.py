@@ -49,7 +49,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 import sim
-from sim.loader import load_scenario
+from sim import load_scenario
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_columns", 20)

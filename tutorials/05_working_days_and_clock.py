@@ -55,9 +55,10 @@ import numpy as np
 import pandas as pd
 
 import sim
-from sim.calendar import CalendarError, WorkingCalendar, YearOverride
-from sim.deterministic import critical_path, format_critical_path
-from sim.loader import load_scenario
+from sim import load_scenario
+from sim.domain.calendar import CalendarError, WorkingCalendar, YearOverride
+from sim.engines.deterministic import schedule as critical_path
+from sim.output.console import format_schedule as format_critical_path
 
 pd.set_option("display.width", 170)
 pd.set_option("display.max_columns", 20)
@@ -361,12 +362,12 @@ print(f"  (by hand from the log: {by_hand:.2f})")
 assert np.isclose(by_hand, case["approval_clock_days"])
 
 # %% [markdown]
-# The same case as a Gantt chart (`sim.plots.plot_gantt`): time off the approval clock is
+# The same case as a Gantt chart (`sim.output.figures.plot_gantt`): time off the approval clock is
 # hatched, the applicant's correction is red, the bottom bar is the approval clock.
 
 # %%
-from sim.casepath import case_timeline
-from sim.plots import plot_gantt
+from sim.analysis.casepath import case_timeline
+from sim.output.figures import plot_gantt
 
 timeline = case_timeline(result.steps, case, scenario)
 figure = plot_gantt(timeline, lang="en", title=f"{case['case_id']} (working days from application)")

@@ -17,7 +17,7 @@ import math
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from sim.loader import load_scenario
+from sim import load_scenario
 
 HERE = Path(__file__).resolve().parent
 DAY = 86_400.0

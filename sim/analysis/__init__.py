@@ -1,0 +1,36 @@
+"""Analysis of a run: summary, paired comparison and agency load, with their intervals."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sim.analysis.agencies import agency_load
+from sim.analysis.cases import split_cases
+from sim.analysis.comparison import compare
+from sim.analysis.summary import summarize
+from sim.engines.collector import collector_paused
+from sim.run.experiment import RunResult
+
+
+def summarize_run(result: RunResult, workers: int | None = None) -> RunResult:
+    """The run with its summary, comparison and agency tables.
+
+    Args:
+        result: The run (`sim.run.experiment.run_experiment`).
+        workers: Processes making the per-replication figures side by side (None: one
+            a core; 1: this process).
+    """
+    scenario = result.scenario
+    agencies = {name: scenario.model(name).agencies for name in result.variants}
+    with collector_paused():
+        split = split_cases(result.cases, scenario) if len(result.cases) else None
+        if split is not None:
+            split.make_figures(workers)
+        return replace(
+            result,
+            summary=summarize(result.cases, scenario, split=split),
+            comparison=compare(result.cases, scenario, split=split),
+            agencies=agency_load(
+                result.steps, result.busy, scenario, agencies=agencies, queues=result.queues
+            ),
+        )

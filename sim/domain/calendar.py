@@ -1,0 +1,342 @@
+"""Chinese working-day calendar: maps the simulation clock (working days) to dates.
+
+The simulation clock counts working days as a float. Working day 0 is the first working
+day on or after the scenario's start date. Which days are worked comes from the
+`chinesecalendar` package (holidays and the adjusted working weekends, 调休), or, for
+years it does not know, from year overrides the user supplies (`sim.inputs.overrides`
+reads them from a file).
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+from dataclasses import dataclass
+
+import chinese_calendar
+import numpy as np
+
+_NAT = np.datetime64("NaT", "D")
+
+
+class CalendarError(ValueError):
+    """A date outside what the calendar knows; the message names the year and what to do."""
+
+
+@dataclass(frozen=True)
+class YearOverride:
+    """The official working-day arrangement of one year, supplied by the user.
+
+    Attributes:
+        year: The calendar year this override covers.
+        holidays: Weekdays (Monday to Friday) that are days off.
+        working_weekends: Saturdays and Sundays that are worked (调休).
+    """
+
+    year: int
+    holidays: tuple[datetime.date, ...]
+    working_weekends: tuple[datetime.date, ...]
+
+
+# --------------------------------------------------------------------------- year tables
+
+
+def _days_of_year(year: int) -> np.ndarray:
+    """Return every date of a year as datetime64[D]."""
+    return np.arange(f"{year:04d}-01-01", f"{year + 1:04d}-01-01", dtype="datetime64[D]")
+
+
+def _chinese_calendar_range() -> str:
+    """Return the years chinesecalendar knows, as text like `2004-2026`."""
+    try:
+        years = [d.year for d in chinese_calendar.holidays]
+        return f"{min(years)}-{max(years)}"
+    except (AttributeError, TypeError, ValueError):  # internals changed: parse the error
+        pass
+    try:
+        chinese_calendar.is_workday(datetime.date(1, 1, 1))
+    except NotImplementedError as exc:
+        found = re.search(r"(\d{4})\D+(\d{4})", str(exc))
+        if found:
+            return f"{found[1]}-{found[2]}"
+    return "a limited range of years"
+
+
+@functools.cache
+def _chinese_year(year: int) -> np.ndarray:
+    """Classify every day of a year with chinesecalendar (cached: it is slow per day).
+
+    Args:
+        year: The year.
+
+    Returns:
+        Read-only boolean array, True on working days, one entry per day of the year.
+
+    Raises:
+        CalendarError: chinesecalendar has no data for the year.
+    """
+    try:
+        table = np.array(
+            [chinese_calendar.is_workday(d) for d in _days_of_year(year).tolist()], dtype=bool
+        )
+    except NotImplementedError:
+        raise CalendarError(
+            f"the calendar has no data for {year} (chinesecalendar knows "
+            f"{_chinese_calendar_range()}); add an override file listing {year}'s holidays "
+            "and working weekends under `calendar: overrides:` in the scenario"
+        ) from None
+    table.flags.writeable = False
+    return table
+
+
+def _override_year(override: YearOverride) -> np.ndarray:
+    """Classify every day of an override's year: weekdays work unless listed, weekends don't."""
+    days = _days_of_year(override.year)
+    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
+    table = weekday < 5
+    for dates, worked in ((override.holidays, False), (override.working_weekends, True)):
+        for d in dates:
+            if d.year != override.year:  # a wrong year would silently mark another day
+                raise CalendarError(f"the override for {override.year} lists {d}")
+            table[d.timetuple().tm_yday - 1] = worked
+    return table
+
+
+def _as_date(d: datetime.date) -> datetime.date:
+    """Drop the time of a datetime, which would not compare with dates."""
+    return d.date() if isinstance(d, datetime.datetime) else d
+
+
+# --------------------------------------------------------------------------- calendar
+
+
+@dataclass(frozen=True, eq=False)
+class WorkingCalendar:
+    """The working days of a scenario, indexed by the simulation clock.
+
+    Build it with `WorkingCalendar.build`; the constructor only stores.
+
+    Attributes:
+        workdays: Every working day from the first working day on or after the start
+            through the last working day on or before the end, sorted, datetime64[D].
+        span: The (start, end) dates the calendar was built for, so that dates in the
+            range but before the first or after the last working day can be answered.
+            Defaults to the first and last working day.
+    """
+
+    workdays: np.ndarray
+    span: tuple[datetime.date, datetime.date] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        start: datetime.date,
+        end: datetime.date,
+        overrides: tuple[YearOverride, ...] = (),
+    ) -> WorkingCalendar:
+        """Classify every day in [start, end] once and keep the working days.
+
+        A year covered by an override uses it; other years use chinesecalendar.
+
+        Args:
+            start: First date of the scenario.
+            end: Last date the calendar must cover.
+            overrides: Arrangements for years chinesecalendar does not know (or to correct
+                it); they take precedence.
+
+        Returns:
+            The calendar.
+
+        Raises:
+            CalendarError: A year in the range is known to neither chinesecalendar nor an
+                override, end is before start, or the range holds no working day.
+        """
+        start, end = _as_date(start), _as_date(end)
+        if end < start:
+            raise CalendarError(f"the calendar end {end} is before its start {start}")
+        by_year = {o.year: o for o in overrides}
+        lo, hi = np.datetime64(start, "D"), np.datetime64(end, "D")
+        parts = []
+        for year in range(start.year, end.year + 1):
+            days = _days_of_year(year)
+            table = _override_year(by_year[year]) if year in by_year else _chinese_year(year)
+            keep = table & (days >= lo) & (days <= hi)
+            parts.append(days[keep])
+        workdays = np.concatenate(parts)
+        if workdays.size == 0:
+            raise CalendarError(f"there is no working day between {start} and {end}")
+        workdays.flags.writeable = False
+        return cls(workdays, (start, end))
+
+    def __len__(self) -> int:
+        """Return the number of working days."""
+        return int(self.workdays.size)
+
+    @property
+    def start_date(self) -> datetime.date:
+        """The first working day (clock 0)."""
+        return self.workdays[0].item()
+
+    @property
+    def end_date(self) -> datetime.date:
+        """The last working day (clock len - 1)."""
+        return self.workdays[-1].item()
+
+    @functools.cached_property
+    def _offsets(self) -> np.ndarray:
+        """Calendar days from the first working day to each working day, as float."""
+        return (self.workdays - self.workdays[0]).astype(np.int64).astype(float)
+
+    def _span(self) -> tuple[datetime.date, datetime.date]:
+        return self.span if self.span is not None else (self.start_date, self.end_date)
+
+    def _check_date(self, d: datetime.date, *, end_exclusive: bool = False) -> datetime.date:
+        """Return d as a date, or raise CalendarError if the calendar does not cover it."""
+        d = _as_date(d)
+        first, last = self._span()
+        if end_exclusive:
+            last = last + datetime.timedelta(days=1)
+        if not first <= d <= last:
+            raise CalendarError(
+                f"{d} is outside the calendar, which covers {first} to {last}; "
+                f"extend the scenario's calendar to cover {d.year}"
+            )
+        return d
+
+    def _clock_error(self, clock: float) -> CalendarError:
+        """Explain why a clock value has no date."""
+        if np.isnan(clock):
+            return CalendarError("the clock is NaN, which has no date")
+        if clock < 0:
+            return CalendarError(
+                f"clock {clock} is before the calendar's first working day {self.start_date}"
+            )
+        return CalendarError(
+            f"clock {clock} runs past the calendar's end date: it has {len(self)} working "
+            f"days, the last on {self.end_date}; extend the scenario's calendar beyond "
+            f"{self._span()[1]}"
+        )
+
+    def _indices(self, clock: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return floor(clock) as indices (0 where NaN) and the NaN mask; check the range."""
+        nan = np.isnan(clock)
+        finite = np.isfinite(clock)
+        index = np.floor(np.where(finite, clock, 0.0)).astype(np.int64)
+        bad = ~nan & (~finite | (index < 0) | (index >= len(self)))
+        if bad.any():
+            raise self._clock_error(float(clock[bad][0]))
+        return index, nan
+
+    def is_workday(self, d: datetime.date) -> bool:
+        """Tell whether a date is a working day.
+
+        Args:
+            d: A date within the range the calendar was built for.
+
+        Returns:
+            True if d is a working day.
+
+        Raises:
+            CalendarError: d is outside the calendar.
+        """
+        d = self._check_date(d)
+        day = np.datetime64(d, "D")
+        i = int(np.searchsorted(self.workdays, day))
+        return i < len(self) and bool(self.workdays[i] == day)
+
+    def date_of(self, clock: float) -> datetime.date:
+        """Return the date of working day floor(clock).
+
+        Args:
+            clock: Simulation time in working days.
+
+        Returns:
+            The date.
+
+        Raises:
+            CalendarError: clock is NaN, negative, or past the last working day.
+        """
+        if np.isnan(clock):
+            raise self._clock_error(clock)
+        index, _ = self._indices(np.asarray([clock], dtype=float))
+        return self.workdays[index[0]].item()
+
+    def dates_of(self, clock: np.ndarray) -> np.ndarray:
+        """Vectorised `date_of`: NaN becomes NaT.
+
+        Args:
+            clock: Simulation times in working days, any shape.
+
+        Returns:
+            datetime64[D] array of the same shape.
+
+        Raises:
+            CalendarError: A value is negative, infinite or past the last working day.
+        """
+        clock = np.asarray(clock, dtype=float)
+        index, nan = self._indices(clock)
+        return np.where(nan, _NAT, self.workdays[index])
+
+    def calendar_days(self, clock: np.ndarray | float) -> np.ndarray | float:
+        """Continuous calendar-day position of clock values, counted from the first working day.
+
+        Working day floor(c) sits at its calendar offset; the fraction of a working day is
+        added as a fraction of a calendar day. The elapsed calendar days of an interval are
+        therefore `calendar_days(end) - calendar_days(start)`.
+
+        Args:
+            clock: Simulation time(s) in working days.
+
+        Returns:
+            A float for a scalar, else a float array of the same shape; NaN stays NaN.
+
+        Raises:
+            CalendarError: A value is negative, infinite or past the last working day.
+        """
+        values = np.asarray(clock, dtype=float)
+        index, _ = self._indices(values)
+        position = self._offsets[index] + (values - np.floor(values))  # NaN propagates
+        if np.ndim(clock) == 0 and not isinstance(clock, np.ndarray):
+            return float(position)
+        return position
+
+    def clock_of(self, d: datetime.date) -> float:
+        """Return the working-day index of the first working day on or after a date.
+
+        Args:
+            d: A date within the range the calendar was built for.
+
+        Returns:
+            The clock value (a whole number, as float).
+
+        Raises:
+            CalendarError: d is outside the calendar, or no working day follows it in the
+                calendar.
+        """
+        d = self._check_date(d)
+        i = int(np.searchsorted(self.workdays, np.datetime64(d, "D")))
+        if i >= len(self):
+            raise CalendarError(
+                f"no working day on or after {d} within the calendar (last working day "
+                f"{self.end_date}); extend the scenario's calendar"
+            )
+        return float(i)
+
+    def working_days_between(self, a: datetime.date, b: datetime.date) -> int:
+        """Count the working days in [a, b).
+
+        Args:
+            a: First date, counted.
+            b: Last date, not counted; may be the day after the calendar's end.
+
+        Returns:
+            The count; negative (minus the count in [b, a)) if b is before a.
+
+        Raises:
+            CalendarError: a or b is outside the calendar.
+        """
+        a = self._check_date(a, end_exclusive=True)
+        b = self._check_date(b, end_exclusive=True)
+        lo, hi = np.searchsorted(self.workdays, np.array([a, b], dtype="datetime64[D]"))
+        return int(hi - lo)

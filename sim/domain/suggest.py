@@ -1,0 +1,28 @@
+"""The one "did you mean" of every message: the closest known name, or the known names."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+def did_you_mean(word: object, known: Iterable[str], listing: str | None = "known") -> str:
+    """A hint for a name that is not known, to append to a message.
+
+    Args:
+        word: The name as written.
+        known: The names that would have been accepted, in the order to list them.
+        listing: The word introducing the list of known names when none is close
+            (``known``, ``allowed``), or None to add nothing then.
+
+    Returns:
+        ``; did you mean 'x'?``, or ``; known: a, b`` (with ``listing``), or ``""``.
+    """
+    names = [str(name) for name in known]
+    text = str(word)
+    close = [name for name in difflib.get_close_matches(text, names, n=2) if name != text]
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    if listing is None or not names:
+        return ""
+    return f"; {listing}: {', '.join(names)}"

@@ -1,0 +1,140 @@
+"""What the command line prints: a run's figures per procedure, and fixed-time schedules.
+
+Each function prints to a `rich.console.Console` it is given (the command line's
+standard output), as tables that wrap on a narrow terminal.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+from rich.table import Table
+
+from sim.analysis.agencies import busiest_agency
+from sim.engines.deterministic import Schedule, schedule
+from sim.output.text import SCHEDULE, pad, width
+from sim.run.experiment import RunResult
+
+
+def format_schedule(result: Schedule, lang: str = "zh") -> str:
+    """The critical path step by step, with the total, as text for the command line.
+
+    Args:
+        result: What `sim.engines.deterministic.schedule` found.
+        lang: ``zh`` or ``en``.
+
+    Returns:
+        Lines of text.
+    """
+    labels = SCHEDULE["zh" if lang == "zh" else "en"]
+    procedure = result.procedure
+    lines = [f"{procedure.name.label(lang)} — {labels['title']}"]
+    header = labels["header"]
+    names = [procedure.step(item.step).name.label(lang) for item in result.path]
+    columns = max([len(header[1])] + [width(name) for name in names])
+    lines.append(
+        f"{header[0]:>3}  {pad(header[1], columns)}  {header[2]:>6}  {header[3]:>6}  {header[4]:>6}"
+    )
+    for number, (item, name) in enumerate(zip(result.path, names, strict=True), start=1):
+        lines.append(
+            f"{number:>3}  {pad(name, columns)}  {item.start_day:>6g}  {item.end_day:>6g}  "
+            f"{item.days:>6g}"
+        )
+    total = labels["total"].format(wd=round(result.total_working_days, 3))
+    if result.calendar_days is not None:
+        total += labels["calendar"].format(
+            cd=round(result.calendar_days, 3), start=result.start_date, end=result.end_date
+        )
+    lines.append(total)
+    rules = [
+        labels[name]
+        for name in ("minimum_one_day", "online_half_day", "consecutive_starts")
+        if result.options.get(name)
+    ]
+    if result.conditional:
+        key = (
+            "conditional"
+            if result.options.get("include_conditional", True)
+            else ("conditional_dropped")
+        )
+        rules.append(labels[key].format(steps=", ".join(result.conditional)))
+    if rules:
+        lines.append(labels["options"].format(rules="; ".join(rules)))
+    return "\n".join(lines)
+
+
+def _interval(row, column: str, percent: bool = False, digits: int = 1) -> str:
+    value, low, high = row[column], row.get(f"{column}_low"), row.get(f"{column}_high")
+
+    def fmt(x: float) -> str:
+        return f"{100 * x:.0f}%" if percent else f"{x:.{digits}f}"
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    text = fmt(value)
+    if low is not None and high is not None and not (math.isnan(low) or math.isnan(high)):
+        text += f" [{fmt(low)}-{fmt(high)}]"
+    return text
+
+
+def print_result(console: Console, result: RunResult) -> None:
+    """Per procedure: each variant's figures with their intervals, then the agencies."""
+    summary = result.summary
+    scenario = result.scenario
+    names = {demand.procedure.id: demand.procedure for demand in scenario.demands}
+    for procedure_id, rows in summary.groupby("procedure", sort=False):
+        procedure = names.get(procedure_id)
+        title = f"{procedure.name.zh} / {procedure.name.en}" if procedure else procedure_id
+        table = Table(
+            title=f"{title} — target {rows['target_days'].iloc[0]:g} working days",
+            title_justify="left",
+        )
+        for column in ("variant", "done", "mean wd", "median", "P90", "within target"):
+            table.add_column(column, justify="left" if column == "variant" else "right")
+        table.add_column("clock wd", justify="right")
+        table.add_column("within (clock)", justify="right")
+        measures = Table(title="  per case (六减)", title_justify="left", box=None)
+        for column in ("variant", "steps", "materials", "certificates", "trips", "days", "fees ¥"):
+            measures.add_column(column, justify="left" if column == "variant" else "right")
+        for _, row in rows.iterrows():
+            table.add_row(
+                row["variant"],
+                f"{row['completed']:.0f}/{row['arrived']:.0f}",
+                _interval(row, "mean_days"),
+                _interval(row, "median_days"),
+                _interval(row, "p90_days"),
+                _interval(row, "share_within_target", percent=True),
+                _interval(row, "mean_clock_days"),
+                _interval(row, "share_within_target_clock", percent=True),
+            )
+            measures.add_row(
+                row["variant"],
+                *(f"{row[c]:.1f}" for c in ("steps", "materials", "certificates", "trips")),
+                f"{row['mean_days']:.1f}",
+                f"{row['fees_cny']:.0f}",
+            )
+        console.print(table)
+        console.print(measures)
+        basis = rows["interval_basis"].iloc[0]
+        console.print(f"  [95% intervals; {basis}]", style="dim", highlight=False)
+    agencies = result.agencies
+    for variant in result.variants:
+        busiest = busiest_agency(agencies, variant)
+        if busiest:
+            console.print(
+                f"Busiest agency ({variant}): {busiest[0]}, utilisation {100 * busiest[1]:.0f}%"
+            )
+    for _, row in agencies[agencies["overloaded"]].iterrows():
+        console.print(f"[bold yellow]warning:[/] {row['variant']}: {row['warning']}")
+
+
+def print_schedules(console: Console, result: RunResult, lang: str) -> None:
+    """Each variant's procedures timed by the Doing Business method, step by step."""
+    scenario = result.scenario
+    for name in result.variants:
+        console.print(f"\n[bold]{name}[/]")
+        for demand in scenario.model(name).demands:
+            procedure = demand.version(tuple(False for _ in demand.conditions))
+            timed = schedule(procedure, scenario.calendar, scenario.start)
+            console.print(format_schedule(timed, lang), markup=False, highlight=False)

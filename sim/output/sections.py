@@ -1,0 +1,447 @@
+"""The parts of the report's context: numbers formatted with their intervals, and the
+sentences and tables of each procedure's section (`sim.output.report` assembles them)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from sim.analysis import summarize_run
+from sim.domain.model import Name, Scenario
+from sim.output.text import REPORT, has_cjk
+from sim.reforms import touches
+from sim.run.experiment import RunResult
+
+MEASURE_ROWS = (
+    ("steps", "steps", 1),
+    ("materials", "materials", 1),
+    ("certificates", "certificates", 1),
+    ("trips", "trips", 1),
+    ("mean_days", "mean_days", 1),
+    ("fees_cny", "fees_cny", 0),
+)
+"""The six measures (六减) as (summary column, comparison metric, decimals); time is
+the mean elapsed working days."""
+
+EXTRA_ROWS = (
+    ("p90_days", "p90_days", 1),
+    ("mean_clock_days", "mean_clock_days", 1),
+    ("share_within_target", "share_within_target", None),
+)
+
+
+SHARE = {"lower": 0.0, "upper": 1.0}
+POINTS = {"lower": -100.0, "upper": 100.0}
+NONNEGATIVE = {"lower": 0.0}
+def finite(value: Any) -> bool:
+    try:
+        return value is not None and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    """A number with ``digits`` decimals; ``–`` for missing."""
+    if not finite(value):
+        return "–"
+    return f"{float(value):,.{digits}f}"
+
+
+def pct(value: Any, digits: int = 0) -> str:
+    """A share as a percentage."""
+    return f"{100 * float(value):.{digits}f}%" if finite(value) else "–"
+
+
+def interval(
+    low: Any,
+    high: Any,
+    digits: int = 1,
+    percent: bool = False,
+    lower: float | None = None,
+    upper: float | None = None,
+) -> str:
+    """``[low, high]`` (``[9–15%]`` for shares); empty when either bound is missing.
+
+    ``lower`` and ``upper`` clip the bounds for display: a t interval over a few
+    replications can reach below 0 for a count or past 100% for a share, values the
+    quantity cannot take.
+    """
+    if not (finite(low) and finite(high)):
+        return ""
+    low, high = float(low), float(high)
+    if lower is not None:
+        low, high = max(low, lower), max(high, lower)
+    if upper is not None:
+        low, high = min(low, upper), min(high, upper)
+    if percent:
+        return f"[{100 * low:.0f}–{100 * high:.0f}%]"
+    return f"[{_minus(f'{low:,.{digits}f}')}, {_minus(f'{high:,.{digits}f}')}]"
+
+
+def _minus(text: str) -> str:
+    return text.replace("-", "−")
+
+
+def signed(value: Any, digits: int = 1, scale: float = 1.0) -> str:
+    """A difference with its sign."""
+    if not finite(value):
+        return "–"
+    number = scale * float(value)
+    return _minus(f"{number:+,.{digits}f}")
+
+
+def _label(name: Name | None, lang: str, fallback: str) -> str:
+    return name.label(lang) if name is not None else fallback
+
+
+def variant_title(scenario: Scenario, variant: str, lang: str) -> str:
+    """The display title of a variant (``baseline`` translated)."""
+    if variant == "baseline":
+        return REPORT[lang]["baseline"]
+    for declared in scenario.variants:
+        if declared.name == variant:
+            return declared.title or declared.name
+    return variant
+
+
+def procedure_name(scenario: Scenario, procedure: str, lang: str) -> str:
+    found = scenario.procedure_index.get(procedure)
+    return _label(found.name if found else None, lang, procedure)
+
+
+def agency_name(scenario: Scenario, agency: str, lang: str) -> str:
+    parts = [p for p in str(agency).split("+") if p]
+    return "+".join(
+        _label(scenario.agency_index[p].name if p in scenario.agency_index else None, lang, p)
+        for p in parts
+    )
+
+
+
+def ensure_tables(result: RunResult) -> RunResult:
+    """The run with its summary tables: as it is, or summarised if it has none yet."""
+    if len(result.summary) and len(result.agencies):
+        return result
+    return summarize_run(result)
+
+
+def comparison_index(comparison: pd.DataFrame) -> pd.DataFrame:
+    if len(comparison) == 0:
+        return comparison
+    return comparison.set_index(["variant", "procedure", "metric"])
+
+
+def lookup(frame: pd.DataFrame, key: tuple) -> pd.Series | None:
+    if len(frame) == 0 or key not in frame.index:
+        return None
+    found = frame.loc[key]
+    return found.iloc[0] if isinstance(found, pd.DataFrame) else found
+
+
+def touches_procedure(scenario: Scenario, variant: str, procedure: str) -> bool:
+    """Whether a variant's reforms name the procedure or change staff it may use."""
+    declared = {v.name: v for v in scenario.variants}.get(variant)
+    return declared is not None and any(touches(r, procedure) for r in declared.reforms)
+
+
+def highlight(
+    scenario: Scenario,
+    procedure: str,
+    variant: str,
+    base: pd.Series,
+    other: pd.Series,
+    compared: pd.Series | None,
+    lang: str,
+) -> str:
+    """One plain-language sentence on the share within target of a variant."""
+    target = f"{float(base['target_days']):g}"
+    name = procedure_name(scenario, procedure, lang)
+    title = variant_title(scenario, variant, lang)
+    before = f"{pct(base['share_within_target'])} " + interval(
+        base["share_within_target_low"], base["share_within_target_high"], percent=True, **SHARE
+    )
+    after = f"{pct(other['share_within_target'])} " + interval(
+        other["share_within_target_low"], other["share_within_target_high"], percent=True, **SHARE
+    )
+    mean_before, mean_after = (
+        " ".join(
+            part
+            for part in (
+                fmt(row["mean_days"]),
+                interval(row["mean_days_low"], row["mean_days_high"], lower=0.0),
+            )
+            if part
+        )
+        for row in (base, other)
+    )
+    replications = int(other["replications"]) if finite(other["replications"]) else 0
+    difference = ""
+    verdict = ""
+    if compared is not None and finite(compared["difference"]):
+        bounds = interval(
+            100 * float(compared["difference_low"])
+            if finite(compared["difference_low"])
+            else None,
+            100 * float(compared["difference_high"])
+            if finite(compared["difference_high"])
+            else None,
+            digits=0,
+            **POINTS,
+        )
+        points = signed(compared["difference"], 0, 100)
+        if lang == "zh":
+            difference = f"（配对差 {points} 个百分点 {bounds}）"
+        else:
+            difference = f" (paired difference {points} points {bounds})"
+        if not bool(compared["distinguishable"]):
+            needed = compared["replications_needed"]
+            more = (
+                (
+                    f"，约需 {float(needed):.0f} 次"
+                    if lang == "zh"
+                    else f"; about {float(needed):.0f} needed"
+                )
+                if finite(needed)
+                else ""
+            )
+            verdict = (
+                f"；以 {replications} 次重复尚不能与基线区分{more}"
+                if lang == "zh"
+                else "; not distinguishable from the baseline with "
+                f"{replications} replications{more}"
+            )
+    if lang == "zh":
+        title = title + (" " if title and not has_cjk(title[-1]) else "")
+        verdict = verdict.replace("；以", "，这一比例以", 1)
+        return (
+            f"{title}使{name}在 {target} 个工作日内办结的比例从 {before.strip()} "
+            f"变为 {after.strip()}{difference}{verdict}；平均用时从 {mean_before} 变为 "
+            f"{mean_after} 个工作日。"
+        )
+    verdict = verdict.replace("; not distinguishable", ", a share not distinguishable", 1)
+    return (
+        f"{title} brings the share of {name} cases completed within {target} working days from "
+        f"{before.strip()} to {after.strip()}{difference}{verdict}; the mean from "
+        f"{mean_before} to {mean_after} working days."
+    )
+
+
+def measure_table(
+    summary: pd.DataFrame,
+    comparison: pd.DataFrame,
+    procedure: str,
+    variants: Sequence[str],
+    lang: str,
+) -> dict[str, Any]:
+    text = REPORT[lang]
+    level = summary.set_index(["variant", "procedure"])
+    rows = []
+    for column, metric, digits in MEASURE_ROWS + EXTRA_ROWS:
+        cells = []
+        for variant in variants:
+            found = lookup(level, (variant, procedure))
+            if found is None:
+                cells.append({"value": "–", "change": "", "strong": False})
+                continue
+            share = digits is None
+            value = pct(found[column]) if share else fmt(found[column], digits)
+            low_col, high_col = f"{column}_low", f"{column}_high"
+            if low_col in found.index:
+                bounds = SHARE if share else NONNEGATIVE
+                value += " " + interval(
+                    found[low_col], found[high_col], digits or 1, share, **bounds
+                )
+            cell = {"value": value.strip(), "change": "", "strong": False}
+            compared = lookup(comparison, (variant, procedure, metric))
+            if variant != "baseline" and compared is not None:
+                scale = 100.0 if share else 1.0
+                places = 0 if share else max(digits, 1)
+                unit = (" pp" if lang == "en" else " 个百分点") if share else ""
+                bounds = ""
+                if finite(compared["difference_low"]) and finite(compared["difference_high"]):
+                    bounds = " " + interval(
+                        scale * float(compared["difference_low"]),
+                        scale * float(compared["difference_high"]),
+                        places,
+                        **(POINTS if share else {}),
+                    )
+                cell["change"] = f"{signed(compared['difference'], places, scale)}{unit}{bounds}"
+                cell["strong"] = bool(compared["distinguishable"])
+            cells.append(cell)
+        rows.append({"label": text[column], "cells": cells})
+    return {"rows": rows}
+
+
+def contribution_rows(frame: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
+    if "relevant" in frame:
+        frame = frame[frame["relevant"].fillna(True).astype(bool)]
+    rows = []
+    alone = frame[frame["mode"] == "alone"].set_index("position")
+    cumulative = frame[frame["mode"] == "cumulative"].set_index("position")
+    for position in sorted(set(alone.index) | set(cumulative.index)):
+        a = alone.loc[position] if position in alone.index else None
+        c = cumulative.loc[position] if position in cumulative.index else None
+        first = a if a is not None else c
+        share_bounds = ""
+        days_bounds = ""
+        if a is not None:
+            share_bounds = interval(
+                100 * a["share_within_target_change_low"],
+                100 * a["share_within_target_change_high"],
+                0,
+                **POINTS,
+            )
+            days_bounds = interval(a["mean_days_change_low"], a["mean_days_change_high"], 1)
+        rows.append(
+            {
+                "position": int(position),
+                "reform": str(first["reform"]),
+                "type": str(first["reform_type"]),
+                "alone": (
+                    f"{signed(a['share_within_target_change'], 0, 100)} {share_bounds}".strip()
+                    if a is not None
+                    else "–"
+                ),
+                "alone_days": (
+                    f"{signed(a['mean_days_change'], 1)} {days_bounds}".strip()
+                    if a is not None
+                    else "–"
+                ),
+                "cumulative": (
+                    f"{pct(c['share_within_target'])} "
+                    + interval(
+                        c["share_within_target_low"],
+                        c["share_within_target_high"],
+                        percent=True,
+                        **SHARE,
+                    )
+                ).strip()
+                if c is not None
+                else "–",
+                "step": (
+                    f"{signed(c['share_within_target_step'], 0, 100)} "
+                    + interval(
+                        100 * c["share_within_target_step_low"],
+                        100 * c["share_within_target_step_high"],
+                        0,
+                        **POINTS,
+                    )
+                ).strip()
+                if c is not None
+                else "–",
+                "note": " ".join(
+                    dict.fromkeys(str(x["note"]) for x in (a, c) if x is not None and x["note"])
+                ),
+            }
+        )
+    return rows
+
+
+def contribution_metric(frame: pd.DataFrame) -> str:
+    """The metric of the contribution figures: ``share_within_target`` or ``mean_days``.
+
+    The share within target, unless no reform moves it by half a point (every case
+    misses the target, or every case meets it); then the mean working days.
+    """
+    columns = [c for c in ("share_within_target_change", "share_within_target_step") if c in frame]
+    moved = frame[columns].abs().max().max() if columns else float("nan")
+    return "share_within_target" if finite(moved) and moved >= 0.005 else "mean_days"
+
+
+def tail_tables(drivers: pd.DataFrame, lang: str, top: int = 6) -> dict[str, Any]:
+    text = REPORT[lang]
+    if len(drivers) == 0:
+        return {"steps": [], "agencies": [], "threshold": "–", "cases": 0}
+    by_step = (
+        drivers.groupby(["step", "agency"], sort=False)
+        .agg(
+            tail_days=("tail_days", "sum"),
+            tail_share=("tail_share", "sum"),
+            all_share=("all_share", "sum"),
+            step_zh=("step_zh", "first"),
+            step_en=("step_en", "first"),
+            agency_zh=("agency_zh", "first"),
+            agency_en=("agency_en", "first"),
+        )
+        .sort_values("tail_days", ascending=False)
+        .head(top)
+    )
+    main_kind = (
+        drivers.sort_values("tail_days", ascending=False)
+        .drop_duplicates(["step", "agency"])
+        .set_index(["step", "agency"])["kind"]
+    )
+    steps = [
+        {
+            "step": Name(row.step_zh, row.step_en).label(lang),
+            "agency": Name(row.agency_zh, row.agency_en).label(lang),
+            "tail_days": fmt(row.tail_days),
+            "tail_share": pct(row.tail_share),
+            "all_share": pct(row.all_share),
+            "kind": text[f"{main_kind.get(key, 'handling')}_kind"],
+        }
+        for key, row in zip(by_step.index, by_step.itertuples(index=False), strict=True)
+    ]
+    per_agency = drivers.assign(
+        one=drivers["agency"].astype(str),
+    )
+    agencies = (
+        per_agency.groupby("one", sort=False)
+        .agg(
+            tail_days=("tail_days", "sum"),
+            tail_share=("tail_share", "sum"),
+            all_share=("all_share", "sum"),
+            agency_zh=("agency_zh", "first"),
+            agency_en=("agency_en", "first"),
+        )
+        .sort_values("tail_days", ascending=False)
+        .head(top)
+    )
+    return {
+        "steps": steps,
+        "agencies": [
+            {
+                "agency": Name(row.agency_zh, row.agency_en).label(lang) or "–",
+                "tail_days": fmt(row.tail_days),
+                "tail_share": pct(row.tail_share),
+                "all_share": pct(row.all_share),
+            }
+            for row in agencies.itertuples(index=False)
+        ],
+        "threshold": fmt(drivers["threshold_days"].iloc[0]),
+        "cases": int(drivers["tail_cases"].iloc[0]),
+    }
+
+
+def agency_rows(result: RunResult, lang: str) -> list[dict[str, Any]]:
+    text = REPORT[lang]
+    rows = []
+    for row in result.agencies.itertuples(index=False):
+        staff = row.staff
+        rows.append(
+            {
+                "agency": agency_name(result.scenario, row.agency, lang),
+                "variant": variant_title(result.scenario, row.variant, lang),
+                "staff": text["unlimited"] if pd.isna(staff) else str(int(staff)),
+                "utilisation": (
+                    f"{pct(row.utilisation)} "
+                    + interval(
+                        row.utilisation_low, row.utilisation_high, percent=True, **NONNEGATIVE
+                    )
+                ).strip()
+                if finite(row.utilisation)
+                else "–",
+                "queue": (
+                    f"{fmt(row.mean_queue_days, 2)} "
+                    + interval(row.mean_queue_days_low, row.mean_queue_days_high, 2, **NONNEGATIVE)
+                ).strip(),
+                "p90_queue": fmt(row.p90_queue_days, 2),
+                "growth": fmt(row.queue_growth, 2),
+                "overloaded": bool(row.overloaded),
+                "warning": str(row.warning) if isinstance(row.warning, str) else "",
+            }
+        )
+    return rows
