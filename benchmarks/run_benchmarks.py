@@ -64,7 +64,7 @@ import plain_simpy  # noqa: E402
 
 from sim import load_scenario  # noqa: E402
 from sim.domain.model import Model  # noqa: E402
-from sim.engines import compiled as engine
+from sim.engines import compiled as engine  # noqa: E402
 from sim.engines import vectorised as engine_numpy  # noqa: E402
 
 RATE = 50.0  # arrivals per working day in standard_scenario.yaml

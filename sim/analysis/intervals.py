@@ -43,6 +43,7 @@ def _stats():
 
 
 def finite(values: Iterable[float] | np.ndarray | pd.Series) -> np.ndarray:
+    """The finite values, as a flat float array."""
     array = np.asarray(values, dtype=float).ravel()
     return array[np.isfinite(array)]
 

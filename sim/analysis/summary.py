@@ -1,4 +1,4 @@
-"""The summary table: per variant and procedure, how long cases take and what share meets the target.
+"""The summary table: per variant and procedure, time taken and the share within target.
 
 Statistics from random runs are claims, so every figure here carries a confidence
 interval or the number of replications it rests on.

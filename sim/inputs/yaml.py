@@ -256,5 +256,3 @@ def field_path(loc: Sequence[Any]) -> str:
     for key in loc:
         text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
     return text
-
-

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextvars
 import inspect
+import io
 import os
 import re
 import shutil
@@ -919,8 +920,6 @@ def to_svg(figure: Figure, prefix: str = "") -> str:
     Returns:
         The ``<svg>`` element as text.
     """
-    import io
-
     buffer = io.StringIO()
     with _style("zh" if cjk_font() is not None else "en"):
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})

@@ -22,7 +22,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pandas as pd
+from markupsafe import Markup
 
 from sim.analysis import casepath
 from sim.analysis.cases import groups_by
@@ -351,8 +353,6 @@ def _md_escape(value: Any) -> Any:
 
 
 def _environment(markdown: bool):
-    import jinja2
-
     loader = jinja2.PackageLoader("sim.output", "templates")
     if markdown:
         return jinja2.Environment(
@@ -376,8 +376,6 @@ def _environment(markdown: bool):
 
 def render_html(context: dict[str, Any]) -> str:
     """The HTML report from a `build_context` context (SVG embedded as is)."""
-    from markupsafe import Markup
-
     context = dict(context)
     context["svg"] = lambda text: Markup(text or "")
     return _environment(False).get_template("report.html.j2").render(**context)

@@ -1,5 +1,8 @@
-"""The parts of the report's context: numbers formatted with their intervals, and the
-sentences and tables of each procedure's section (`sim.output.report` assembles them)."""
+"""The parts of the report's context, which `sim.output.report` assembles.
+
+Numbers formatted with their intervals, and the sentences and tables of each
+procedure's section.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +39,10 @@ EXTRA_ROWS = (
 SHARE = {"lower": 0.0, "upper": 1.0}
 POINTS = {"lower": -100.0, "upper": 100.0}
 NONNEGATIVE = {"lower": 0.0}
+
+
 def finite(value: Any) -> bool:
+    """Whether a value is a finite number."""
     try:
         return value is not None and math.isfinite(float(value))
     except (TypeError, ValueError):
@@ -108,17 +114,18 @@ def variant_title(scenario: Scenario, variant: str, lang: str) -> str:
 
 
 def procedure_name(scenario: Scenario, procedure: str, lang: str) -> str:
+    """The display name of a procedure id."""
     found = scenario.procedure_index.get(procedure)
     return _label(found.name if found else None, lang, procedure)
 
 
 def agency_name(scenario: Scenario, agency: str, lang: str) -> str:
+    """The display name of an agency id, or of a joint ``a+b``."""
     parts = [p for p in str(agency).split("+") if p]
     return "+".join(
         _label(scenario.agency_index[p].name if p in scenario.agency_index else None, lang, p)
         for p in parts
     )
-
 
 
 def ensure_tables(result: RunResult) -> RunResult:
@@ -129,12 +136,14 @@ def ensure_tables(result: RunResult) -> RunResult:
 
 
 def comparison_index(comparison: pd.DataFrame) -> pd.DataFrame:
+    """The comparison table indexed by variant, procedure and metric."""
     if len(comparison) == 0:
         return comparison
     return comparison.set_index(["variant", "procedure", "metric"])
 
 
 def lookup(frame: pd.DataFrame, key: tuple) -> pd.Series | None:
+    """The row of an indexed table at ``key``, or None."""
     if len(frame) == 0 or key not in frame.index:
         return None
     found = frame.loc[key]
@@ -182,9 +191,7 @@ def highlight(
     verdict = ""
     if compared is not None and finite(compared["difference"]):
         bounds = interval(
-            100 * float(compared["difference_low"])
-            if finite(compared["difference_low"])
-            else None,
+            100 * float(compared["difference_low"]) if finite(compared["difference_low"]) else None,
             100 * float(compared["difference_high"])
             if finite(compared["difference_high"])
             else None,
@@ -236,6 +243,7 @@ def measure_table(
     variants: Sequence[str],
     lang: str,
 ) -> dict[str, Any]:
+    """The six measures (and time figures) of a procedure, a cell per variant."""
     text = REPORT[lang]
     level = summary.set_index(["variant", "procedure"])
     rows = []
@@ -276,6 +284,7 @@ def measure_table(
 
 
 def contribution_rows(frame: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
+    """The contributions table of a procedure: each relevant reform alone and cumulative."""
     if "relevant" in frame:
         frame = frame[frame["relevant"].fillna(True).astype(bool)]
     rows = []
@@ -352,6 +361,7 @@ def contribution_metric(frame: pd.DataFrame) -> str:
 
 
 def tail_tables(drivers: pd.DataFrame, lang: str, top: int = 6) -> dict[str, Any]:
+    """The slow tail's largest parts by step and by agency."""
     text = REPORT[lang]
     if len(drivers) == 0:
         return {"steps": [], "agencies": [], "threshold": "–", "cases": 0}
@@ -417,6 +427,7 @@ def tail_tables(drivers: pd.DataFrame, lang: str, top: int = 6) -> dict[str, Any
 
 
 def agency_rows(result: RunResult, lang: str) -> list[dict[str, Any]]:
+    """The agency table's rows, formatted."""
     text = REPORT[lang]
     rows = []
     for row in result.agencies.itertuples(index=False):

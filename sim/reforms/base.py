@@ -305,4 +305,6 @@ def _change_each(params, reform: Reform, change, pick, procedure: Procedure) -> 
 
 def redirect(after: tuple[str, ...], members: set[str], to: tuple[str, ...]) -> tuple[str, ...]:
     """``after`` with each member replaced by ``to``."""
-    return unique(itertools.chain.from_iterable(to if name in members else (name,) for name in after))
+    return unique(
+        itertools.chain.from_iterable(to if name in members else (name,) for name in after)
+    )

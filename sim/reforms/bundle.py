@@ -99,7 +99,8 @@ class _Layout:
 
     def lift(self, part: str, reform: ConditionalReform) -> ConditionalReform:
         """A part's reform as a reform of the bundle (it changes that part only)."""
-        return ConditionalReform(reform.label, reform.condition, partial(_lifted, self, part, reform))
+        lifted = partial(_lifted, self, part, reform)
+        return ConditionalReform(reform.label, reform.condition, lifted)
 
 
 def _lifted(layout: _Layout, part: str, reform: ConditionalReform, bundle: Procedure) -> Procedure:

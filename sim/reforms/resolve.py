@@ -129,7 +129,9 @@ def _parameters(entry: ReformType, spec: ReformSpec, where: Location) -> Params:
     except ValidationError as error:
         message, loc = explain(error, entry.params, data)
         if loc == ["when"] and message.startswith("unknown field") and not entry.of_procedure:
-            message = f"`when:` is not allowed: {spec.type} changes the whole variant, not some cases"
+            message = (
+                f"`when:` is not allowed: {spec.type} changes the whole variant, not some cases"
+            )
         raise where.error(message, *loc) from None
 
 

@@ -306,10 +306,6 @@ TYPES = (
     ReformType("single_window", MergeParams, single_window, removes="merged it into '{id}'"),
     ReformType("joint_acceptance", JointParams, joint_acceptance, removes="joined it into '{id}'"),
     ReformType("skip", SkipParams, skip, removes="skipped it"),
-    ReformType(
-        "regional_assessment", SkipParams, skip, removes="skipped it (regional assessment)"
-    ),
-    ReformType(
-        "no_application", SkipParams, skip, removes="skipped it (no application needed)"
-    ),
+    ReformType("regional_assessment", SkipParams, skip, removes="skipped it (regional assessment)"),
+    ReformType("no_application", SkipParams, skip, removes="skipped it (no application needed)"),
 )

@@ -15,16 +15,17 @@ from sim.run.files import write_atomically
 
 
 def replication_file(folder: Path, replication: int) -> Path:
+    """The file of a finished replication."""
     return folder / f"replication_{replication:05d}.pkl"
 
 
 def keeps_steps(steps: str, replication: int) -> bool:
+    """Whether a replication keeps its step rows (``steps``: ``first`` or ``all``)."""
     return steps == "all" or replication == 0
 
 
-def load_finished(
-    folder: Path | None, replications: int, steps: str
-) -> dict[int, Any]:
+def load_finished(folder: Path | None, replications: int, steps: str) -> dict[int, Any]:
+    """The replications finished by an earlier run that this run can use, by number."""
     finished: dict[int, Any] = {}
     if folder is None or not folder.is_dir():
         return finished
@@ -34,8 +35,15 @@ def load_finished(
             try:
                 with path.open("rb") as handle:
                     result = pickle.load(handle)
-            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ImportError):
-                continue  # unreadable: compute it again
+            except (
+                OSError,
+                EOFError,
+                pickle.UnpicklingError,
+                ImportError,
+                AttributeError,
+                TypeError,
+            ):
+                continue  # unreadable, or saved by another version: compute it again
             lacks_steps = (
                 keeps_steps(steps, replication) and len(result.cases) and not len(result.steps)
             )

@@ -79,5 +79,3 @@ def worker_count(pool: Executor, workers: int | None) -> int:
     if isinstance(pool, SerialExecutor):
         return 1
     return workers or getattr(pool, "_max_workers", None) or os.cpu_count() or 1
-
-
