@@ -12,10 +12,6 @@ interval or the number of replications it rests on.
   distribution-free order-statistic (binomial) interval for a median or a quantile.
   Cases that queue for the same staff are positively correlated, so these intervals are
   too narrow under load; the column ``interval_basis`` says which basis was used.
-* Variants are compared *paired*: every variant runs on the same cases with the same
-  random numbers (common random numbers), so the difference within a replication (or,
-  with one replication, within a case) is far less noisy than the difference of two
-  independent estimates. The unpaired (Welch) interval of the mean is shown beside it.
 
 Cases arriving before ``scenario.horizon.warmup_days`` are dropped; open cases (still
 running when the run stopped) count as arrived but not as meeting the target.

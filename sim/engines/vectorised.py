@@ -24,10 +24,8 @@ each event was put on its queue; here the withdrawal is taken to come first. Ref
 fired at the same instant are listed in the order their timers were set, then in file
 order. With continuous durations such ties have probability zero.
 
-Text columns are handed over as codes (`sim.engines.records.Coded`), expanded by
-`Records.frames`, and the step rows in the arrays they were computed in
-(`sim.engines.records.Pieces`), joined by `Records.frames`. It refuses a scenario whose steps
-use an agency with a staff limit (`InputError`): queues need the discrete-event engine.
+It refuses a scenario whose steps use an agency with a staff limit (`InputError`):
+queues need the discrete-event engine.
 """
 
 from __future__ import annotations
