@@ -13,7 +13,6 @@ that day).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,8 +23,8 @@ from sim.engines import compiled as engine
 from sim.engines import vectorised as engine_numpy
 from sim.engines.deterministic import schedule as critical_path
 from sim.reforms import resolve_variant
+from tests.factories import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RELATIVE = 1e-9  # room for floating-point differences between machines, nothing else
 
 # The demo scenario, replication 0 of its own seed, discrete-event engine:

@@ -21,8 +21,9 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from sim.cli import app
+from tests.factories import BAD_INPUTS
 
-CORPUS = Path(__file__).parent / "bad_inputs"
+CORPUS = BAD_INPUTS
 CASES = sorted(p for p in CORPUS.iterdir() if p.is_dir() and not p.name.startswith("_"))
 VALID = CORPUS / "_valid"
 

@@ -1,7 +1,6 @@
-"""Failure safety: atomic writes, interrupted runs, full disks and unwritable folders.
+"""Failure safety: interrupted runs, full disks and unwritable folders.
 
-- Every result file is written to a temporary file in its folder and renamed into place,
-  so a reader (or a crash) sees the old file or the new one, never half of one.
+- Every result file is written atomically (tests/unit/run/test_files.py checks how).
 - A run stopped by SIGTERM or SIGINT keeps its finished replications (each complete),
   leaves no temporary file and no table, and the next run resumes from them.
 - A full disk or an unwritable results folder is one clear error line, exit code 2, and
@@ -26,9 +25,7 @@ from typer.testing import CliRunner
 import sim.cli
 from sim.cli import app
 from sim.run.experiment import ReplicationResult
-from sim.run.files import write_atomically
-from tests.conftest import scenario_text, write_case
-from tests.test_experiment import AGENCIES, PROCEDURE
+from tests.factories import intake_review_scenario, leftovers
 
 # The report (HTML, figures) is slow to draw and not what these tests are about.
 NO_REPORT = ["--no-report"] if "report" in inspect.signature(sim.cli.run).parameters else []
@@ -36,59 +33,14 @@ NO_REPORT = ["--no-report"] if "report" in inspect.signature(sim.cli.run).parame
 
 @pytest.fixture
 def scenario_path(tmp_path):
-    text = scenario_text(agencies=AGENCIES, rate=2.0, days=60, drain=60)
-    return write_case(tmp_path, PROCEDURE, text)
+    """`INTAKE_REVIEW` without variants."""
+    return intake_review_scenario(tmp_path, variants=False)
 
 
-def leftovers(folder: Path) -> list[Path]:
-    """Temporary files (``.<name>.<pid>.tmp``) anywhere under ``folder``."""
-    return [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
-
-
-# --------------------------------------------------------------------------- atomic writes
-
-
-def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
-    target = tmp_path / "cases.csv"
-    target.write_bytes(b"old complete file\n")
-
-    def half_then_fail(path: Path) -> None:
-        path.write_bytes(b"new but only ha")
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    with pytest.raises(OSError, match="No space"):
-        write_atomically(target, half_then_fail)
-    assert target.read_bytes() == b"old complete file\n"
-    assert leftovers(tmp_path) == []
-
-
-def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path):
-    # SIGTERM/SIGINT become SystemExit (sim.cli._interrupted), which unwinds the same way.
-    target = tmp_path / "summary.csv"
-    target.write_bytes(b"old\n")
-
-    def interrupted(path: Path) -> None:
-        path.write_bytes(b"partial")
-        raise SystemExit(143)
-
-    with pytest.raises(SystemExit):
-        write_atomically(target, interrupted)
-    assert target.read_bytes() == b"old\n"
-    assert leftovers(tmp_path) == []
-
-
-def test_a_write_goes_through_a_temporary_file_in_the_same_folder(tmp_path):
-    # The rename is atomic only within one file system, hence the same folder.
-    seen = []
-
-    def write(path: Path) -> None:
-        seen.append(path)
-        path.write_text("x")
-
-    write_atomically(tmp_path / "deep" / "file.csv", write)
-    assert seen[0].parent == tmp_path / "deep" and seen[0].name.endswith(".tmp")
-    assert (tmp_path / "deep" / "file.csv").read_text() == "x"
-    assert leftovers(tmp_path) == []
+@pytest.fixture
+def variant_scenario_path(tmp_path):
+    """`INTAKE_REVIEW` with the variant ``faster_review``."""
+    return intake_review_scenario(tmp_path)
 
 
 # --------------------------------------------------------------------------- interrupted runs
@@ -149,6 +101,37 @@ def test_a_killed_run_keeps_complete_replications_and_resumes(
     for name in ("cases.csv", "steps.csv", "summary.csv"):
         assert (output / name).read_bytes() == (whole / name).read_bytes(), name
     assert leftovers(output) == []
+
+
+def test_killed_run_resumes_without_losing_or_doubling(variant_scenario_path, tmp_path):
+    scenario_path = variant_scenario_path
+    output = tmp_path / "out"
+    command = [
+        sys.executable, "-m", "sim", "run", str(scenario_path), "-q",
+        "--replications", "60", "--executor", "serial", "--output", str(output), "--no-report",
+    ]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        finished = list(output.glob("runs/*/replication_*.pkl"))
+        if len(finished) >= 2:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    assert process.returncode == 128 + signal.SIGTERM
+    finished = list(output.glob("runs/*/replication_*.pkl"))
+    assert 2 <= len(finished) < 60, "the run should have been interrupted part-way"
+    assert not list(output.glob("runs/*/.*tmp")), "no half-written file is left behind"
+    assert not (output / "cases.csv").exists()
+    resumed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "reused from an earlier run" in resumed.stdout
+    whole = tmp_path / "whole"
+    command[command.index(str(output))] = str(whole)
+    subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
+    for name in ("cases.csv", "steps.csv", "summary.csv", "comparison.csv"):
+        assert (output / name).read_bytes() == (whole / name).read_bytes(), name
 
 
 # --------------------------------------------------------------------------- full disk

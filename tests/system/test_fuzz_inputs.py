@@ -15,7 +15,7 @@ to the one-line error), or a load that hangs is a bug in the loader.
 
 CI runs a fixed number of examples per target (200, four targets). To fuzz longer on demand::
 
-    APPROVALSIM_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz_inputs.py -q
+    APPROVALSIM_FUZZ_EXAMPLES=20000 python -m pytest tests/system/test_fuzz_inputs.py -q
 
 (hypothesis prints the seed and the smallest failing input when it finds one; rerun it
 with ``--hypothesis-seed=N``.)
@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 
 from sim import load_procedure, load_scenario
 from sim.domain.errors import InputError
+from tests.factories import BAD_INPUTS
 
 EXAMPLES = int(os.environ.get("APPROVALSIM_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(
@@ -42,7 +43,7 @@ FUZZ = settings(
     database=None,
 )
 
-VALID = Path(__file__).parent / "bad_inputs" / "_valid"
+VALID = BAD_INPUTS / "_valid"
 PROCEDURE = (VALID / "proc.yaml").read_text(encoding="utf-8")
 SCENARIO = (VALID / "scenario.yaml").read_text(encoding="utf-8")
 REFORMS = (VALID / "reforms.yaml").read_text(encoding="utf-8")

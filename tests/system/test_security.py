@@ -13,8 +13,9 @@ import pytest
 from sim import load_scenario
 from sim.domain.conditions import ConditionError, compile_condition
 from sim.domain.errors import InputError
+from tests.factories import BAD_INPUTS, OVERRIDE_2027
 
-VALID = Path(__file__).parent / "bad_inputs" / "_valid"
+VALID = BAD_INPUTS / "_valid"
 KINDS = {"big": "boolean", "size": "categorical", "investment": "numeric"}
 
 PAYLOADS = [
@@ -80,15 +81,6 @@ def test_yaml_tags_do_not_build_python_objects(tmp_path, tagged):
 
 
 # --------------------------------------------------------------------------- paths
-
-OVERRIDE_2027 = """\
-years:
-  - year: 2027
-    holidays: [2027-01-01, 2027-02-05]
-    working_weekends: [2027-02-14]
-    source: "made up for the test"
-"""
-
 
 def scenario_with_override(tmp_path: Path, name: str, allow: bool = False) -> Path:
     """A copy of the valid scenario starting in December 2026 with `overrides: name`."""

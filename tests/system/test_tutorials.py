@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
+from tests.factories import PROJECT_ROOT
+
+TUTORIALS = PROJECT_ROOT / "tutorials"
 
 # Tutorial -> a file it must have written into its temporary folder.
 EXPECTED = {

@@ -6,11 +6,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import load_scenario
 from sim.engines.draws import arrival_times
 from sim.engines.streams import Streams
-from sim.run.experiment import run_experiment
-from tests.conftest import run, scenario_text, write_case
+from tests.factories import agencies, run, scenario_text, write_case
 
 
 @st.composite
@@ -41,11 +39,7 @@ def procedures(draw):
     return "\n".join(lines) + "\n"
 
 
-STAFFED = """
-agencies:
-  - {id: desk, name: {zh: 窗口, en: Desk}, staff: 2, source: "test"}
-  - {id: review, name: {zh: 审查, en: Review}, staff: 1, source: "test"}
-"""
+STAFFED = agencies(desk=2, review=1)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -90,20 +84,3 @@ def test_same_seed_same_bytes(tmp_path):
     other = run(path, seed=12)[1].to_csv(index=False).encode()
     assert first == second
     assert first != other
-
-
-def test_replications_do_not_depend_on_how_many_are_asked(tmp_path):
-    path = write_case(tmp_path, _SIMPLE, scenario_text(agencies=STAFFED))
-    scenario = load_scenario(path)
-    three = run_experiment(scenario, replications=3, seed=5)
-    two = run_experiment(scenario, replications=2, seed=5)
-    assert three.cases[three.cases.replication < 2].reset_index(drop=True).equals(two.cases)
-
-
-_SIMPLE = """
-id: proc
-name: {zh: 测试, en: Test}
-target: {working_days: 3, source: "test"}
-steps:
-  - {id: a, name: {zh: 甲, en: A}, agency: desk, handling: {type: exponential, mean: 0.5}, source: "test"}
-"""

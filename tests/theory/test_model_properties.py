@@ -10,7 +10,7 @@
 - Adding staff never raises the mean wait in a single-agency procedure.
 - Results do not depend on the executor or the number of workers.
 
-(tests/test_engine_properties.py checks conservation on random step graphs without
+(tests/theory/test_engine_properties.py checks conservation on random step graphs without
 reforms; these add reforms, attributes, conditions and all distribution families.)
 """
 
@@ -29,7 +29,7 @@ from sim.domain.model import Model
 from sim.engines.compiled import simulate
 from sim.engines.deterministic import schedule as critical_path
 from sim.run.experiment import run_experiment
-from tests.conftest import write_case
+from tests.factories import agencies, scenario_text, write_case
 
 PROPERTY = settings(
     deadline=None,
@@ -125,20 +125,14 @@ def scenarios(draw):
         variants = "variants:\n  - name: reformed\n    reforms:\n" + "".join(
             f"      - {reform}\n" for reform in reforms
         )
-    return f"""
-name: random
-title: random scenario
-seed: 5
-calendar: {{start: {draw(st.sampled_from(["2024-01-02", "2024-09-25", "2025-01-20"]))}}}
-horizon:
-  working_days: {draw(st.integers(3, 15))}
-  drain_working_days: {draw(st.sampled_from([0, 5, 40]))}
-procedures:
-  - {{procedure: proc, arrivals_per_day: {draw(st.sampled_from([0.3, 1, 3]))}, source: test}}
-agencies:
-  - {{id: desk, name: {{zh: 窗口, en: Desk}}, staff: {draw(staff())}, source: test}}
-  - {{id: review, name: {{zh: 审查, en: Review}}, staff: {draw(staff())}, source: test}}
-{variants}"""
+    start = draw(st.sampled_from(["2024-01-02", "2024-09-25", "2025-01-20"]))
+    days = draw(st.integers(3, 15))
+    drain = draw(st.sampled_from([0, 5, 40]))
+    rate = draw(st.sampled_from([0.3, 1, 3]))
+    staffed = agencies(desk=draw(staff()), review=draw(staff()))
+    return scenario_text(
+        staffed, rate, start, days, drain, variants, seed=5, name="random", title="random scenario"
+    )
 
 
 # --------------------------------------------------------------------------- conservation
@@ -225,18 +219,10 @@ def fixed_procedures(draw, defects: bool):
     return "\n".join(plain) + "\n", "\n".join(degenerate) + "\n"
 
 
-FIXED_SCENARIO = """
-name: fixed
-title: fixed times
-seed: 3
-calendar: {{start: 2025-03-03}}
-horizon: {{working_days: 10, drain_working_days: 40}}
-procedures:
-  - {{procedure: proc, arrivals_per_day: {rate}, source: test}}
-agencies:
-  - {{id: desk, name: {{zh: 窗口, en: Desk}}, staff: {desk}, source: test}}
-  - {{id: review, name: {{zh: 审查, en: Review}}, staff: {review}, source: test}}
-"""
+def fixed_scenario(rate: float, desk: str, review: str) -> str:
+    return scenario_text(
+        agencies(desk, review), rate, days=10, drain=40, seed=3, name="fixed", title="fixed times"
+    )
 
 
 @settings(PROPERTY, max_examples=25)
@@ -247,7 +233,7 @@ def test_fixed_times_without_queues_give_the_deterministic_critical_path(
     # Unlimited staff and no defects: nothing random is left, so every case takes the
     # critical path (the Doing Business method without its day-rounding rules).
     procedure, _ = pair
-    text = FIXED_SCENARIO.format(rate=2, desk="unlimited", review="unlimited")
+    text = fixed_scenario(rate=2, desk="unlimited", review="unlimited")
     path = write_case(tmp_path_factory.mktemp("fixed"), procedure, text)
     scenario = load_scenario(path)
     expected = critical_path(
@@ -274,7 +260,7 @@ def test_degenerate_distributions_equal_fixed_numbers(tmp_path_factory, pair, de
     # uses the random streams exactly as a fixed number does: identical results even with
     # queues for staff and random send-backs.
     plain, degenerate = pair
-    text = FIXED_SCENARIO.format(rate=3, desk=desk, review=review)
+    text = fixed_scenario(rate=3, desk=desk, review=review)
     tables = []
     for procedure in (plain, degenerate):
         path = write_case(tmp_path_factory.mktemp("degenerate"), procedure, text)
@@ -286,19 +272,6 @@ def test_degenerate_distributions_equal_fixed_numbers(tmp_path_factory, pair, de
 
 
 # --------------------------------------------------------------------------- staff
-
-
-SINGLE_AGENCY = """
-name: staffing
-title: staffing
-seed: 3
-calendar: {{start: 2025-03-03}}
-horizon: {{working_days: {days}, drain_working_days: 60}}
-procedures:
-  - {{procedure: proc, arrivals_per_day: {rate}, source: test}}
-agencies:
-  - {{id: desk, name: {{zh: 窗口, en: Desk}}, staff: {staff}, source: test}}
-"""
 
 
 @st.composite
@@ -335,7 +308,10 @@ def test_more_staff_never_raise_the_mean_wait(tmp_path_factory, procedure, staff
     # staff and the mean elapsed time cannot rise.
     waits, elapsed = [], []
     for count in (staff, staff + more):
-        text = SINGLE_AGENCY.format(days=10, rate=rate, staff=count)
+        text = scenario_text(
+            agencies(desk=count, review=None), rate, days=10, drain=60, seed=3, name="staffing",
+            title="staffing",
+        )
         path = write_case(tmp_path_factory.mktemp("staff"), procedure, text)
         scenario = load_scenario(path)
         records = simulate(Model.baseline(scenario), np.random.SeedSequence(seed))

@@ -1,75 +1,119 @@
-"""More checks of the engine against theory: M/M/c over ten parameter sets, M/G/1 with a
-lognormal step (Pollaczek-Khinchine), a tandem of two M/M/1 queues (Jackson), the
-critical path of a series-parallel procedure, and capped geometric rework.
+"""Queues against theory: M/M/c (Erlang C) over many loads, one long M/M/1 queue by batch
+means, M/G/1 with a lognormal step (Pollaczek-Khinchine), and a tandem of two M/M/1 queues
+(Jackson).
 
-These extend tests/test_theory.py (M/M/1, M/M/2, M/M/3 at one load each, the maximum of
-parallel exponentials, uncapped geometric send-backs) and use its helpers and its time
-scaling: handling rates of tens to hundreds a working day keep many thousands of cases
-inside the calendar data (2015-2026) without changing any queueing formula.
-
-Each check states its tolerance. Means over replications (each replication its own
-random numbers, i.e. many seeds) are compared through a 99% t interval across
-replications: theory must lie inside it, and the relative error must stay under a stated
-bound so that the check has teeth. Every check prints its estimate, the theory and the
-relative error (``pytest -s`` shows them).
+Each check states its tolerance. Checks of a confidence interval against theory use a
+99% interval, so a correct engine fails one by chance about once in a hundred seeds; the
+seeds are fixed, so the outcome is reproducible. Means over replications (each
+replication its own random numbers, i.e. many seeds) are compared through a 99% t
+interval across replications: theory must lie inside it, and the relative error must
+stay under a stated bound so that the check has teeth. The checks of `check` print their
+estimate, the theory and the relative error (``pytest -s`` shows them). Time is scaled
+as `tests.theory.queueing` says: handling rates of tens to hundreds a working day keep
+many thousands of cases inside the calendar data without changing any queueing formula.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 from scipy import stats
 
-from tests.test_theory import erlang_c_wait, replicate, scenario_file
+from sim.analysis import intervals
+from sim.analysis.agencies import agency_load
+from sim.analysis.intervals import t_interval
+from sim.analysis.summary import summarize
+from tests.factories import one_step
+from tests.theory.queueing import (
+    MU,
+    check,
+    erlang_c_wait,
+    per_replication,
+    replicate,
+    scenario_file,
+)
 
-# --------------------------------------------------------------------------- helpers
-
-
-def write_scenario(folder, procedure: str, rate: float, days: float, drain: float,
-                   warmup: float, desk: str | int, review: str | int = "unlimited"):
-    return scenario_file(folder, procedure, rate, days, drain, warmup, staff=desk, review=review)
-
-
-def one_step(handling: str, agency: str = "desk") -> str:
-    return f"""
-    id: proc
-    name: {{zh: 测试, en: Test}}
-    target: {{working_days: 1, source: "test"}}
-    steps:
-      - {{id: a, name: {{zh: 甲, en: A}}, agency: {agency}, handling: {handling}, source: "test"}}
-    """
+# --------------------------------------------------------------------------- M/M/c, Erlang C
 
 
-def per_replication(frame, column: str, warmup: float, day_column: str = "ready_day"):
-    """Mean of ``column`` per replication over rows that began after the warm-up."""
-    kept = frame[frame[day_column] >= warmup]
-    return kept.groupby("replication")[column].mean().to_numpy(float)
-
-
-def interval(values: np.ndarray, confidence: float = 0.99) -> tuple[float, float, float]:
-    mean = float(values.mean())
-    half = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * stats.sem(values))
-    return mean, mean - half, mean + half
-
-
-def check(name: str, values: np.ndarray, theory: float, max_half_width: float) -> float:
-    """Theory inside the 99% interval across replications, whose half-width is bounded.
-
-    The bound on the half-width (relative to theory) gives the check its teeth: with
-    theory inside the interval, the relative error is at most that much.
-    """
-    mean, low, high = interval(values)
-    error = (mean - theory) / theory
-    half = (high - low) / 2 / theory
-    print(
-        f"\n[theory] {name}: estimate {mean:.5g}, theory {theory:.5g}, error {100 * error:+.2f}% "
-        f"(99% interval +-{100 * half:.1f}%, {len(values)} replications)"
+@pytest.mark.parametrize(
+    ("servers", "rho", "replications", "days", "seed"),
+    [(1, 0.8, 20, 430, 11), (2, 0.7, 10, 330, 12), (3, 0.7, 10, 330, 13)],
+    ids=["M/M/1 rho=0.8", "M/M/2 rho=0.7", "M/M/3 rho=0.7"],
+)
+def test_queue_matches_erlang_c(tmp_path, servers, rho, replications, days, seed):
+    # Poisson arrivals, exponential handling, `servers` staff, first come first served:
+    # M/M/c. For c = 1, Erlang C reduces to Wq = rho / (mu - lambda). Replications of
+    # ~3,000-7,000 cases after a warm-up of 30 working days (the queue forgets its empty
+    # start within a few days at these loads: the M/M/1 relaxation time is
+    # 1 / (mu (1 - sqrt(rho))^2), about 9 working days here).
+    # Tolerance: theory lies inside the 99% interval over the replications (for the mean
+    # elapsed time Wq + 1/mu from `summarize`, the mean queue Wq and the utilisation rho
+    # from `agency_load`), and each interval's half-width is under 20% of theory, so
+    # that the check has teeth. (Waits at rho = 0.8 are strongly correlated: a run of
+    # 3,000 cases estimates Wq only to about +-25%.)
+    arrival = rho * servers * MU
+    wait = erlang_c_wait(servers, arrival, MU)
+    path = scenario_file(
+        tmp_path,
+        one_step(f"{{type: exponential, mean: {1 / MU}}}"),
+        rate=arrival,
+        days=days,
+        drain=20,
+        warmup=30,
+        staff=servers,
     )
-    assert low <= theory <= high, (name, mean, low, high, theory)
-    assert half <= max_half_width, (name, half)
-    return error
+    scenario, cases, steps, busy = replicate(path, replications, seed=seed)
+    assert (cases.status != "open").all()
+    summary = summarize(cases, scenario, confidence=0.99).iloc[0]
+    assert summary["replications"] == replications
+    sojourn = wait + 1 / MU
+    assert summary["mean_days_low"] <= sojourn <= summary["mean_days_high"]
+    assert summary["mean_days_high"] - summary["mean_days_low"] < 0.4 * sojourn
+    load = agency_load(steps, busy, scenario, confidence=0.99).set_index("agency").loc["desk"]
+    assert load["mean_queue_days_low"] <= wait <= load["mean_queue_days_high"]
+    assert load["mean_queue_days_high"] - load["mean_queue_days_low"] < 0.4 * wait
+    assert load["utilisation_low"] <= rho <= load["utilisation_high"]
+    assert not load["overloaded"]
+
+
+def test_one_long_queue_by_batch_means(tmp_path):
+    # One replication of M/M/1 at rho = 0.8 with ~32,000 cases (time scaled four times
+    # further, mu = 40 a day, to stay inside the calendar). The batch-means interval of
+    # `agency_load` (20 batches in order of arrival) allows for the correlation between
+    # neighbouring waits. Tolerance: theory inside the 99% batch-means interval, whose
+    # half-width is under 30% of theory. The case-based interval of `summarize` (which
+    # assumes independent cases, as its `interval_basis` says) is several times too
+    # narrow here: checked as at least three times narrower than batch means.
+    mu = 4 * MU
+    arrival = 0.8 * mu
+    wait = erlang_c_wait(1, arrival, mu)
+    path = scenario_file(
+        tmp_path,
+        one_step(f"{{type: exponential, mean: {1 / mu}}}"),
+        rate=arrival,
+        days=1030,
+        drain=20,
+        warmup=30,
+        staff=1,
+    )
+    scenario, cases, steps, busy = replicate(path, replications=1, seed=21)
+    load = agency_load(steps, busy, scenario, confidence=0.99).set_index("agency").loc["desk"]
+    assert load["replications"] == 1
+    assert load["mean_queue_days_low"] <= wait <= load["mean_queue_days_high"]
+    batch_width = load["mean_queue_days_high"] - load["mean_queue_days_low"]
+    assert batch_width < 0.6 * wait
+    # `summarize` uses batch means for the mean of one run too: it covers the sojourn
+    # time W, and is at least three times wider than a t interval that wrongly treats
+    # the cases as independent.
+    summary = summarize(cases, scenario, confidence=0.99).iloc[0]
+    assert summary["interval_basis"] == intervals.BASIS_ONE_RUN
+    sojourn = wait + 1 / mu
+    assert summary["mean_days_low"] <= sojourn <= summary["mean_days_high"]
+    completed = cases[(cases.status == "completed") & (cases.arrival_day >= 30)]
+    _, naive_low, naive_high = t_interval(completed.elapsed_working_days, 0.99)
+    assert 3 * (naive_high - naive_low) < summary["mean_days_high"] - summary["mean_days_low"]
 
 
 # --------------------------------------------------------------------------- M/M/c
@@ -113,9 +157,9 @@ def test_mmc_mean_wait_matches_erlang_c(tmp_path, servers, rho, mu, days, replic
     # rho * days / (days + drain).
     arrival = rho * servers * mu
     theory = erlang_c_wait(servers, arrival, mu)
-    path = write_scenario(
+    path = scenario_file(
         tmp_path, one_step(f"{{type: exponential, mean: {1 / mu}}}"),
-        rate=arrival, days=days, drain=10, warmup=20, desk=servers,
+        rate=arrival, days=days, drain=10, warmup=20, staff=servers,
     )
     _, cases, steps, busy = replicate(path, replications, seed=100 + servers * 10 + int(rho * 10))
     assert (cases.status == "completed").all()
@@ -143,9 +187,9 @@ def test_mg1_lognormal_matches_pollaczek_khinchine(tmp_path):
     rho = 0.7
     arrival = rho / mean
     theory = arrival * second / (2 * (1 - rho))
-    path = write_scenario(
+    path = scenario_file(
         tmp_path, one_step(f"{{type: lognormal, median: {median}, p90: {3 * median}}}"),
-        rate=arrival, days=80, drain=10, warmup=20, desk=1,
+        rate=arrival, days=80, drain=10, warmup=20, staff=1,
     )
     _, cases, steps, _ = replicate(path, replications=10, seed=201)
     assert (cases.status == "completed").all()
@@ -178,8 +222,8 @@ def test_tandem_of_two_mm1_queues_matches_jackson(tmp_path):
     # interval across 10 replications, whose half-width is at most 20% of theory.
     mu1, mu2, arrival = 40.0, 50.0, 30.0
     procedure = TANDEM.replace("MEAN_A", str(1 / mu1)).replace("MEAN_B", str(1 / mu2))
-    path = write_scenario(tmp_path, procedure, rate=arrival, days=80, drain=10, warmup=20,
-                          desk=1, review=1)
+    path = scenario_file(tmp_path, procedure, rate=arrival, days=80, drain=10, warmup=20,
+                          staff=1, review=1)
     _, cases, steps, _ = replicate(path, replications=10, seed=301)
     assert (cases.status == "completed").all()
     steps = steps.assign(sojourn=steps.end_day - steps.ready_day)
@@ -195,92 +239,3 @@ def test_tandem_of_two_mm1_queues_matches_jackson(tmp_path):
         1 / (mu1 - arrival) + 1 / (mu2 - arrival),
         0.20,
     )
-
-
-# --------------------------------------------------------------------------- critical path
-
-SERIES_PARALLEL = """
-id: proc
-name: {zh: 测试, en: Test}
-target: {working_days: 5, source: "test"}
-steps:
-  - {id: a, name: {zh: 甲, en: A}, agency: review, source: "test",
-     handling: {type: uniform, min: 0, max: 1}}
-  - {id: b, name: {zh: 乙, en: B}, agency: review, after: [a], source: "test",
-     handling: {type: exponential, mean: 1}}
-  - {id: c, name: {zh: 丙, en: C}, agency: review, after: [a], source: "test",
-     handling: {type: exponential, mean: 2}}
-  - {id: d, name: {zh: 丁, en: D}, agency: review, after: [b, c], source: "test",
-     handling: {type: triangular, min: 0, mode: 1, max: 2}}
-"""
-
-
-def test_series_parallel_critical_path_is_the_sum_of_its_parts(tmp_path):
-    # a, then b and c side by side, then d; unlimited staff, so no queue. The elapsed time
-    # is a + max(b, c) + d: mean 0.5 + (1 + 2 - 1/(1 + 1/2)) + 1 = 23/6, and (independent
-    # parts) variance 1/12 + Var(max) + 1/6 with Var(max) = E[max^2] - E[max]^2,
-    # E[max^2] = 2*1 + 2*4 - 2/(1.5^2). Tolerance: the mean within 3 standard errors over
-    # ~3,000 cases in each of 5 replications (as one sample) and the variance within 8%.
-    mean_max = 1 + 2 - 1 / 1.5
-    var_max = (2 + 8 - 2 / 1.5**2) - mean_max**2
-    theory_mean = 0.5 + mean_max + 1
-    theory_var = 1 / 12 + var_max + 1 / 6
-    path = write_scenario(tmp_path, SERIES_PARALLEL, rate=30.0, days=100, drain=60,
-                          warmup=0, desk="unlimited")
-    _, cases, _, _ = replicate(path, replications=5, seed=401, keep_steps=False)
-    assert (cases.status == "completed").all()
-    elapsed = cases.elapsed_working_days.to_numpy()
-    error = (elapsed.mean() - theory_mean) / theory_mean
-    print(f"\n[theory] series-parallel critical path mean: estimate {elapsed.mean():.5g}, "
-          f"theory {theory_mean:.5g}, error {100 * error:+.2f}% ({len(elapsed)} cases)")
-    assert abs(elapsed.mean() - theory_mean) <= 3 * stats.sem(elapsed)
-    variance_error = elapsed.var(ddof=1) / theory_var - 1
-    print(f"[theory] series-parallel critical path variance: estimate {elapsed.var(ddof=1):.5g}, "
-          f"theory {theory_var:.5g}, error {100 * variance_error:+.2f}%")
-    assert abs(variance_error) < 0.08
-    per_case = cases.groupby("replication").elapsed_working_days.mean().to_numpy()
-    check("series-parallel mean over replications", per_case, theory_mean, 0.03)
-
-
-# --------------------------------------------------------------------------- capped rework
-
-
-def test_capped_send_backs_follow_the_truncated_geometric(tmp_path):
-    # A main material defective with probability p on every submission and at most k
-    # resubmissions: a case is sent back j times and then accepted with probability
-    # p^j (1 - p) for j = 0..k, and withdrawn after k + 1 defective submissions with
-    # probability p^(k+1). p = 0.5, k = 2: 1/2, 1/4, 1/8 accepted after 0, 1, 2
-    # send-backs and 1/8 withdrawn. Tolerance: a chi-square goodness-of-fit test over the
-    # four outcomes does not reject at the 0.1% level (~4,000 cases), and the withdrawn
-    # share is within 15% of 1/8.
-    p, cap = 0.5, 2
-    procedure = f"""
-    id: proc
-    name: {{zh: 测试, en: Test}}
-    target: {{working_days: 5, source: "test"}}
-    steps:
-      - id: a
-        name: {{zh: 甲, en: A}}
-        agency: review
-        handling: 0.1
-        materials: [{{id: form, name: 申请表, kind: main, probability_defective: {p}}}]
-        send_back: {{response: 0.5, max_resubmissions: {cap}}}
-        source: "test"
-    """
-    path = write_scenario(tmp_path, procedure, rate=40.0, days=100, drain=20, warmup=0,
-                          desk="unlimited")
-    _, cases, _, _ = replicate(path, replications=1, seed=501, keep_steps=False)
-    assert set(cases.status) == {"completed", "withdrawn"}
-    completed = cases[cases.status == "completed"]
-    observed = [int((completed.send_backs == j).sum()) for j in range(cap + 1)]
-    observed.append(int((cases.status == "withdrawn").sum()))
-    expected_shares = [p**j * (1 - p) for j in range(cap + 1)] + [p ** (cap + 1)]
-    expected = np.array(expected_shares) * len(cases)
-    _, p_value = stats.chisquare(observed, expected)
-    withdrawn = observed[-1] / len(cases)
-    error = withdrawn / p ** (cap + 1) - 1
-    print(f"\n[theory] capped geometric rework: outcomes {observed}, expected "
-          f"{np.round(expected).astype(int).tolist()}, chi-square p = {p_value:.3f}; "
-          f"withdrawn share error {100 * error:+.2f}%")
-    assert p_value > 0.001
-    assert abs(error) < 0.15

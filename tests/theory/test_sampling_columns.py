@@ -1,7 +1,7 @@
 """Whole-column shortcuts give what the case-by-case definitions give.
 
-`sim.conditions.evaluate_columns` (with and without the categorical columns' codes) must
-equal the rule engine evaluated case by case, and `sim.sampling.attribute_json` must equal
+`sim.domain.conditions.evaluate_columns` (with and without the categorical columns' codes) must
+equal the rule engine evaluated case by case, and `sim.engines.draws.attribute_json` must equal
 ``json.dumps`` of each case's attributes.
 """
 

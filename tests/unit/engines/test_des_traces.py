@@ -7,7 +7,7 @@ import datetime
 import numpy as np
 import pytest
 
-from tests.conftest import run, scenario_text
+from tests.factories import agencies, run, scenario_text
 
 SERIAL = """
 id: proc
@@ -129,13 +129,9 @@ def test_step_when_condition_skips_for_some_cases(write):
 
 
 def test_single_staff_queue_is_first_come_first_served(write):
-    agencies = """
-    agencies:
-      - {id: desk, name: {zh: 窗口, en: Desk}, staff: 1, source: "test"}
-      - {id: review, name: {zh: 审查, en: Review}, staff: unlimited, source: "test"}
-    """
     procedure = PARALLEL.replace("handling: 1,", "handling: 0.5,")
-    _, cases, steps = run(write(procedure, scenario_text(agencies=agencies, rate=4, days=3)))
+    one_at_the_desk = agencies(desk=1)
+    _, cases, steps = run(write(procedure, scenario_text(agencies=one_at_the_desk, rate=4, days=3)))
     desk = steps[steps.step == "a"].sort_values("start_day")
     starts = desk.start_day.to_numpy()
     ends = desk.handled_day.to_numpy()
@@ -158,11 +154,7 @@ def test_every_case_is_accounted_for(write, seed):
         send_back: {response: {type: exponential, mean: 2}, max_resubmissions: 1}
         source: "test"
     """
-    agencies = """
-    agencies:
-      - {id: desk, name: {zh: 窗口, en: Desk}, staff: 1, source: "test"}
-    """
-    scenario = scenario_text(agencies=agencies, rate=3, days=20, drain=1)
+    scenario = scenario_text(agencies=agencies(desk=1, review=None), rate=3, days=20, drain=1)
     _, cases, _ = run(write(procedure, scenario), seed=seed)
     counts = cases.status.value_counts()
     assert set(counts.index) <= {"completed", "withdrawn", "open"}

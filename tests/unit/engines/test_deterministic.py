@@ -12,29 +12,13 @@ from sim.domain.model import Model
 from sim.engines.deterministic import schedule as critical_path
 from sim.engines.deterministic import simulate
 from sim.output.console import format_schedule as format_critical_path
-from tests.conftest import scenario_text, write_case
-
-HEAD = """
-id: proc
-name: {zh: 测试事项, en: Test procedure}
-target: {working_days: 5, source: "test"}
-attributes:
-  - {id: big, kind: boolean, probability: 0.5, source: "test"}
-steps:
-"""
+from tests.factories import PROCEDURE_HEAD as HEAD
+from tests.factories import scenario_text, write_case, write_procedure
+from tests.factories import step_line as step
 
 
 def procedure(tmp_path, steps: str):
-    (tmp_path / "proc.yaml").write_text(HEAD + steps, encoding="utf-8")
-    return load_procedure(tmp_path / "proc.yaml")
-
-
-def step(id_, handling, after=(), extra=""):
-    after_text = f", after: [{', '.join(after)}]" if after else ""
-    return (
-        f"  - {{id: {id_}, name: {{zh: 步{id_}, en: Step {id_}}}, agency: desk, "
-        f"handling: {handling}{after_text}{extra}, source: test}}\n"
-    )
+    return load_procedure(write_procedure(tmp_path, HEAD + steps))
 
 
 def path_of(result):
@@ -136,15 +120,6 @@ def test_calendar_days_across_the_national_day_holiday(tmp_path):
     later = critical_path(proc, calendar=calendar, start=datetime.date(2024, 10, 3))
     assert later.end_date == datetime.date(2024, 10, 11)
     assert later.calendar_days == pytest.approx(8.0)
-
-
-def test_formatted_path_in_both_languages(tmp_path):
-    proc = procedure(tmp_path, step("a", 1) + step("b", 2, ["a"]))
-    zh = format_critical_path(critical_path(proc), "zh")
-    en = format_critical_path(critical_path(proc), "en")
-    assert "测试事项" in zh and "步b" in zh and "3 个工作日" in zh
-    assert "Test procedure" in en and "Step b" in en and "Total: 3 working days" in en
-    assert "consecutive days" in en
 
 
 def test_simulate_gives_one_representative_case_per_procedure(write):

@@ -1,36 +1,13 @@
-"""Bad input gets one clear message naming file, line and field; nothing is written."""
+"""Loading a procedure and a scenario: every mistake is one `InputError` naming file, line and field."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
 from sim import load_scenario
 from sim.domain.errors import InputError
-from tests.conftest import scenario_text, write_case
-
-GOOD = """
-id: proc
-name: {zh: 测试, en: Test}
-target: {working_days: 5, source: "test"}
-attributes:
-  - {id: big, kind: boolean, probability: 0.5, source: "test"}
-steps:
-  - id: a
-    name: {zh: 甲, en: A}
-    agency: desk
-    handling: {type: triangular, min: 1, mode: 2, max: 3}
-    source: "test"
-  - id: b
-    name: {zh: 乙, en: B}
-    agency: review
-    handling: 1
-    after: [a]
-    source: "test"
-"""
+from tests.factories import TWO_STEPS as GOOD
+from tests.factories import agencies, scenario_text, write_case
 
 # (name, text replaced in GOOD, replacement, expected line, expected words in the message)
 PROCEDURE_CASES = [
@@ -79,12 +56,7 @@ def test_unknown_agency_names_the_procedure_file(tmp_path):
 
 
 def test_zero_staff_with_arrivals(tmp_path):
-    agencies = """
-    agencies:
-      - {id: desk, name: {zh: 窗口, en: Desk}, staff: 0, source: "test"}
-      - {id: review, name: {zh: 审查, en: Review}, staff: 1, source: "test"}
-    """
-    path = write_case(tmp_path, GOOD, scenario_text(agencies=agencies))
+    path = write_case(tmp_path, GOOD, scenario_text(agencies=agencies(desk=0, review=1)))
     with pytest.raises(InputError, match="no staff") as caught:
         load_scenario(path)
     assert caught.value.field == "agencies[0].staff"
@@ -106,48 +78,3 @@ def test_missing_procedure_file(tmp_path):
     path = write_case(tmp_path, GOOD, scenario_text().replace("procedure: proc", "procedure: prc"))
     with pytest.raises(InputError, match="no procedure file 'prc.yaml'"):
         load_scenario(path)
-
-
-@pytest.mark.parametrize(
-    ("content", "words"),
-    [(b"", "empty"), (b"\xff\xfe\x00bad", "UTF-8"), (b"- just\n- a list\n", "mapping")],
-)
-def test_unreadable_files(tmp_path, content, words):
-    path = tmp_path / "scenario.yaml"
-    path.write_bytes(content)
-    with pytest.raises(InputError, match=words):
-        load_scenario(path)
-
-
-def test_directory_instead_of_file(tmp_path):
-    with pytest.raises(InputError, match="folder"):
-        load_scenario(tmp_path)
-
-
-def test_cli_reports_one_line_exit_2_and_writes_nothing(tmp_path):
-    path = write_case(tmp_path, GOOD.replace("after: [a]", "after: [aa]"), scenario_text())
-    output = tmp_path / "out"
-    done = subprocess.run(
-        [sys.executable, "-m", "sim", "run", str(path), "--output", str(output), "-q"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 2
-    assert "Traceback" not in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
-    assert "proc.yaml:17" in done.stderr and "unknown step 'aa'" in done.stderr
-    assert not output.exists()
-
-
-def test_validate_command(tmp_path):
-    path = write_case(tmp_path, GOOD, scenario_text())
-    done = subprocess.run(
-        [sys.executable, "-m", "sim", "validate", str(path), str(tmp_path / "proc.yaml")],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "is valid" in done.stdout
-    _ = textwrap

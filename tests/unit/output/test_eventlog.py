@@ -11,7 +11,7 @@ import pytest
 import sim
 from sim import load_scenario
 from sim.output.eventlog import timestamps, write_eventlog
-from tests.conftest import scenario_text, write_case
+from tests.factories import agencies, scenario_text, write_case
 
 PROCEDURE = """
 id: proc
@@ -38,10 +38,7 @@ steps:
     source: "test"
 """
 
-AGENCIES = """
-agencies:
-  - {id: desk, name: {zh: 窗口, en: Desk}, staff: 1, source: "test"}
-  - {id: review, name: {zh: 审查, en: Review}, staff: 1, source: "test"}
+FASTER = """
 variants:
   - name: faster
     reforms:
@@ -55,7 +52,9 @@ XES = "{http://www.xes-standard.org/}"
 def result(tmp_path_factory):
     folder = tmp_path_factory.mktemp("eventlog")
     # 2025-09-30 is followed by the National Day holiday (2025-10-01 to 10-08).
-    text = scenario_text(agencies=AGENCIES, rate=1.5, start="2025-09-30", days=10, drain=40)
+    text = scenario_text(
+        agencies(desk=1, review=1), rate=1.5, start="2025-09-30", days=10, drain=40, extra=FASTER
+    )
     scenario = load_scenario(write_case(folder, PROCEDURE, text))
     return sim.run(scenario, replications=2, seed=5)
 

@@ -1,104 +1,24 @@
-"""The HTML and Markdown report, its figures, the median case and reform contributions."""
+"""The HTML and Markdown report: every section and figure, escaped user text, languages,
+figures drawn side by side, and the whole demo's report (slow)."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 import sim
 from sim import load_scenario
-from sim.analysis import casepath
-from sim.analysis.contributions import contribution_variants, reform_contributions
+from sim.analysis.contributions import reform_contributions
 from sim.domain.model import Horizon
 from sim.inputs.loader import PROJECT_ROOT
 from sim.output.report import build_context, render_html, render_markdown, write_report
-from tests.conftest import scenario_text, write_case
-
-# Names carry markup on purpose: the report must show it as text.
-PROCEDURE = """
-id: proc
-name: {zh: "测试事项<script>alert('p')</script>", en: "Test procedure <script>alert('p')</script>"}
-target: {working_days: 6, source: "test"}
-attributes:
-  - {id: size, kind: categorical, shares: {small: 0.7, large: 0.3}, source: "test"}
-steps:
-  - id: intake
-    name: {zh: 受理, en: Intake}
-    agency: desk
-    handling: {type: exponential, mean: 0.3}
-    materials: [{id: form, name: 表, kind: main, probability_defective: 0.25}]
-    send_back: {response: {type: exponential, mean: 2}, max_resubmissions: 2}
-    trips: 1
-    source: "test"
-  - id: review
-    name: {zh: "审查<b>", en: "Review <b>"}
-    agency: review
-    handling: {type: lognormal, median: 0.6, p90: 1.5}
-    waiting: {type: uniform, min: 1, max: 3}
-    after: [intake]
-    fees_cny: 100
-    source: "test"
-  - id: survey
-    name: {zh: 勘察, en: Survey}
-    agency: review
-    handling: {type: lognormal, median: 0.4, p90: 1.0}
-    waiting: {type: uniform, min: 0.5, max: 2}
-    waiting_on_clock: true
-    after: [intake]
-    when: "size == 'large'"
-    source: "test"
-  - id: permit
-    name: {zh: 发证, en: Permit}
-    agency: desk
-    handling: 0.2
-    after: [review, survey]
-    trips: 1
-    source: "test"
-"""
-
-AGENCIES = """
-agencies:
-  - {id: desk, name: {zh: 窗口, en: Desk}, staff: 2, source: "test"}
-  - id: review
-    name: {zh: "审查科<img src=x onerror=alert(1)>", en: "Review office <img src=x>"}
-    staff: 2
-    source: "test"
-"""
-
-VARIANTS = """
-title: "<script>alert('title')</script> 报告测试"
-variants:
-  - name: package
-    title: "Package B <script>alert('v')</script>"
-    reforms:
-      - {type: time_limit, procedure: proc, steps: [review], scale: 0.5, source: "test"}
-      - {type: online, procedure: proc, steps: all, source: "test"}
-      - {type: add_staff, agency: review, add: 1, source: "test"}
-"""
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
-
-
-def _scenario_file(folder: Path) -> Path:
-    text = scenario_text(agencies=AGENCIES, rate=2.0, days=20, drain=40, extra="")
-    text = text.replace("title: test scenario\n", "") + VARIANTS
-    return write_case(folder, PROCEDURE, text)
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("report")
-    scenario = load_scenario(_scenario_file(folder))
-    result = sim.run(scenario, replications=2, seed=11)
-    contributions = reform_contributions(scenario, replications=2, seed=11)
-    return result, contributions
 
 
 @pytest.fixture
@@ -117,8 +37,8 @@ def _svgs(html: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def report(run, tmp_path_factory):
-    result, contributions = run
+def report(small_run, tmp_path_factory):
+    result, contributions = small_run
     folder = tmp_path_factory.mktemp("written")
     written = write_report(result, folder, lang="zh", contributions=contributions)
     assert [p.name for p in written] == ["report.html", "report.md"]
@@ -128,8 +48,8 @@ def report(run, tmp_path_factory):
     )
 
 
-def test_figures_drawn_side_by_side_give_the_same_report(run, report, tmp_path):
-    result, contributions = run
+def test_figures_drawn_side_by_side_give_the_same_report(small_run, report, tmp_path):
+    result, contributions = small_run
     serial, forked = tmp_path / "serial", tmp_path / "forked"
     seen = {"serial": [], "forked": []}
     for name, folder, workers in (("serial", serial, 1), ("forked", forked, 2)):
@@ -166,8 +86,8 @@ def _baseline_only(result):
     )
 
 
-def test_report_has_every_section_and_figure(run, report):
-    result, _ = run
+def test_report_has_every_section_and_figure(small_run, report):
+    result, _ = small_run
     html, markdown = report
     variants = len(result.variants)
     for name, count in {
@@ -200,8 +120,8 @@ def test_report_has_every_section_and_figure(run, report):
     assert "time_limit#1" in markdown
 
 
-def test_user_text_is_escaped(run, report):
-    result, contributions = run
+def test_user_text_is_escaped(small_run, report):
+    result, contributions = small_run
     html, markdown = report
     context = build_context(result, lang="en", contributions=contributions, figures=False)
     for text in (html, markdown, render_html(context), render_markdown(context)):
@@ -212,8 +132,8 @@ def test_user_text_is_escaped(run, report):
     assert "&lt;b&gt;" in "".join(_svgs(html))
 
 
-def test_lang_en_uses_english_names(run):
-    result, _ = run
+def test_lang_en_uses_english_names(small_run):
+    result, _ = small_run
     context = build_context(result, lang="en", figures=False)
     markdown = render_markdown(context)
     assert "Intake" in markdown and "Desk" in markdown
@@ -221,8 +141,8 @@ def test_lang_en_uses_english_names(run):
     assert "受理" not in markdown
 
 
-def test_report_without_cjk_font_falls_back_to_english(run, tmp_path, no_cjk_font):
-    result, _ = run
+def test_report_without_cjk_font_falls_back_to_english(small_run, tmp_path, no_cjk_font):
+    result, _ = small_run
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         write_report(_baseline_only(result), tmp_path, lang="zh")
@@ -233,115 +153,6 @@ def test_report_without_cjk_font_falls_back_to_english(run, tmp_path, no_cjk_fon
     figures = "".join(_svgs(html))
     assert "Intake" in figures and "受理" not in figures and "窗口" not in figures
     assert "受理" in html  # the page text keeps the language asked for
-
-
-def test_plot_functions_draw_into_a_given_axes(run):
-    from matplotlib.figure import Figure
-
-    from sim.output import figures as plots
-
-    result, contributions = run
-    scenario = result.scenario
-    figure = Figure()
-    first, second = figure.subplots(1, 2)
-    assert plots.plot_cycle_times(result.cases, "proc", scenario, ax=first, lang="en") is figure
-    assert plots.plot_waterfall(contributions, "proc", scenario, ax=second) is figure
-    alone = plots.plot_share_within_target(result.summary, "proc", scenario, lang="en")
-    assert isinstance(alone, Figure) and alone is not figure
-
-
-def test_only_the_plot_module_imports_matplotlib():
-    code = (
-        "import sys, sim, sim.output.report, sim.output.eventlog, sim.analysis.casepath, sim.analysis.contributions, sim.cli;"
-        "bad = [m for m in ('matplotlib', 'simpy') if m in sys.modules];"
-        "assert not bad, bad"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
-    importing = [
-        path.relative_to(PROJECT_ROOT).as_posix()
-        for path in (PROJECT_ROOT / "sim").rglob("*.py")
-        if re.search(r"^\s*(import|from)\s+matplotlib", path.read_text(encoding="utf-8"), re.M)
-    ]
-    assert importing == ["sim/output/figures.py"]
-
-
-# --------------------------------------------------------------------------- critical path
-
-
-def _steps(rows):
-    columns = ["step", "agency", "attempt", "outcome", "ready_day", "start_day", "handled_day"]
-    frame = pd.DataFrame(rows, columns=[*columns, "end_day"])
-    return frame
-
-
-def test_critical_path_walks_back_through_send_backs_and_joins():
-    steps = _steps(
-        [
-            ("intake", "desk", 1, "sent_back", 0.0, 0.0, 0.5, 0.5),
-            ("intake", "desk", 2, "accepted", 1.5, 1.5, 2.0, 2.0),
-            ("review", "review", 1, "accepted", 2.0, 2.2, 2.5, 4.0),
-            ("survey", "review", 1, "accepted", 2.0, 2.0, 2.3, 3.0),
-            ("permit", "desk", 1, "accepted", 4.0, 4.0, 4.2, 4.2),
-        ]
-    )
-    path = casepath.critical_path(steps)
-    assert list(steps.loc[path, "step"]) == ["intake", "intake", "review", "permit"]
-    parts = casepath.path_parts(steps, 0.0, path)
-    assert sum(days for _, _, days in parts) == pytest.approx(4.2)
-    kinds = {}
-    for _, kind, days in parts:
-        kinds[kind] = kinds.get(kind, 0.0) + days
-    assert kinds == pytest.approx(
-        {"handling": 0.5 + 0.5 + 0.3 + 0.2, "correction": 1.0, "queue": 0.2, "waiting": 1.5}
-    )
-
-
-def test_median_case_is_the_same_case_in_every_variant(run):
-    result, _ = run
-    chosen = casepath.median_case(result.cases, "proc", list(result.variants))
-    assert set(chosen) == set(result.variants)
-    assert len(set(chosen.values())) == 1
-
-
-def test_tail_drivers_shares_add_up(run):
-    result, _ = run
-    drivers = casepath.tail_drivers(result.cases, result.steps, result.scenario, "proc", "baseline")
-    assert len(drivers)
-    assert drivers["tail_share"].sum() == pytest.approx(1.0)
-    assert drivers["all_share"].sum() == pytest.approx(1.0)
-
-
-# --------------------------------------------------------------------------- contributions
-
-
-def test_contributions_alone_and_cumulative(run):
-    result, contributions = run
-    rows = contributions[contributions["procedure"] == "proc"]
-    assert sorted(rows["mode"].unique()) == ["alone", "cumulative"]
-    assert list(rows.loc[rows["mode"] == "cumulative", "position"]) == [1, 2, 3]
-    # The last prefix is the package itself: same seed, same numbers as the main run.
-    last = rows[rows["mode"] == "cumulative"].iloc[-1]
-    package = result.summary.query("variant == 'package' and procedure == 'proc'").iloc[0]
-    assert last["share_within_target"] == pytest.approx(package["share_within_target"])
-    steps = rows.loc[rows["mode"] == "cumulative", "share_within_target_step"].sum()
-    assert steps == pytest.approx(last["share_within_target_change"])
-
-
-def test_a_reform_that_cannot_stand_alone_gets_a_note(tmp_path):
-    extra = """
-variants:
-  - name: merged
-    reforms:
-      - {type: merge, procedure: proc, steps: [review, permit], id: joint_review,
-         name: {zh: 联合审查, en: Joint review}, agency: review, handling: 0.5, source: "test"}
-      - {type: time_limit, procedure: proc, steps: [joint_review], scale: 0.5, source: "test"}
-"""
-    text = scenario_text(agencies=AGENCIES, rate=1.0, days=5, drain=30, extra=extra)
-    scenario = load_scenario(write_case(tmp_path, PROCEDURE, text))
-    changed, plan = contribution_variants(scenario, "merged")
-    second = [e for e in plan if e["mode"] == "alone" and e["position"] == 2][0]
-    assert second["synthetic"] is None and "joint_review" in second["note"]
-    assert [v.name for v in changed.variants] == ["merged__alone_1", "merged__upto_2"]
 
 
 # --------------------------------------------------------------------------- the demo
@@ -412,6 +223,7 @@ def test_chromium_renders_the_report(demo, tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
+        cwd=tmp_path,
     )
     assert completed.returncode == 0, completed.stderr
     assert shot.is_file() and shot.stat().st_size > 10_000
