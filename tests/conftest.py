@@ -10,7 +10,18 @@ from hypothesis import settings
 import sim
 from sim import load_scenario
 from sim.analysis.contributions import reform_contributions
-from tests.factories import four_step_scenario, intake_review_scenario, scenario_text, write_case
+from tests.factories import (
+    AGENCIES,
+    four_step_scenario,
+    intake_review_scenario,
+    run,
+    scenario_text,
+    write_case,
+)
+
+# Tests written before tests/factories.py import these from here; new tests import them
+# from tests.factories.
+__all__ = ["AGENCIES", "run", "scenario_text", "write_case"]
 
 # Hypothesis keeps failing examples in ./.hypothesis by default; tests leave the working
 # directory alone, so it keeps them nowhere (a failure prints the seed to rerun it with).
