@@ -272,8 +272,6 @@ def _raw(rows: list[tuple], columns: dict[str, np.ndarray] | None, fields) -> pd
 
 def _rows_frame(rows: list[tuple], fields) -> pd.DataFrame:
     """Tuple rows as a frame, column by column with the known types (no type inference)."""
-    if not rows:
-        return pd.DataFrame.from_records(rows, columns=list(fields))
     return pd.DataFrame(
         {
             name: np.array(list(map(itemgetter(index), rows)), dtype=_FIELD_TYPES[name])

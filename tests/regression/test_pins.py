@@ -1,0 +1,138 @@
+"""Labelled regression pins: figures of fixed runs of the bundled files, written down.
+
+Unlike the traces and the statistical tests, these do not say the numbers are right:
+they say they have not changed. A failure after a change that should not move any
+number (a refactoring, an optimisation) is a bug. After a change that should (a new
+rule in the engine, new data in a bundled file, new library versions that change a
+random stream), check the new figures, then update the pin and say why in the commit.
+
+Pins set on 2026-11-22 (the engine booking free staff without an event; data as of
+that day).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from sim import load_scenario
+from sim.domain.model import Model
+from sim.engines import compiled as engine
+from sim.engines import vectorised as engine_numpy
+from sim.engines.deterministic import schedule as critical_path
+from sim.reforms import resolve_variant
+from tests.factories import PROJECT_ROOT
+
+RELATIVE = 1e-9  # room for floating-point differences between machines, nothing else
+
+# The demo scenario, replication 0 of its own seed, discrete-event engine:
+# (variant, procedure): (cases, completed, mean elapsed working days of completed cases);
+# (variant, "step rows"): (step rows,).
+DES_DEMO = {
+    ("baseline", "property_mortgage"): (3614, 3605, 4.808020038185154),
+    ("baseline", "gas_no_external"): (678, 671, 6.779272085881005),
+    ("baseline", "water_connection"): (968, 952, 16.528803385213873),
+    ("baseline", "property_general"): (6064, 6024, 8.705335617635946),
+    ("baseline", "power_low_voltage"): (2462, 2422, 17.415038829872575),
+    ("baseline", "company_setup"): (4768, 4723, 10.188897183283292),
+    ("baseline", "gas_small_external"): (391, 381, 28.212238145206985),
+    ("baseline", "construction_small"): (239, 239, 49.64424286635094),
+    ("baseline", "construction_social"): (267, 263, 151.64955420443633),
+    ("baseline", "construction_government"): (90, 87, 223.58037001443617),
+    ("baseline", "step rows"): (120734,),
+    ("full_package", "property_mortgage"): (3614, 3605, 4.811389092597442),
+    ("full_package", "property_general"): (6064, 5879, 7.485030473319006),
+    ("full_package", "company_setup"): (4768, 4723, 6.300200738137271),
+    ("full_package", "gas_no_external"): (678, 671, 6.810867955497546),
+    ("full_package", "water_connection"): (968, 952, 13.614782407537797),
+    ("full_package", "power_low_voltage"): (2462, 2422, 13.021396012266365),
+    ("full_package", "gas_small_external"): (391, 385, 18.610531515636527),
+    ("full_package", "construction_small"): (239, 239, 44.34852194238382),
+    ("full_package", "construction_social"): (267, 245, 90.81749859780903),
+    ("full_package", "construction_government"): (90, 87, 161.3217799173214),
+    ("full_package", "step rows"): (104789,),
+}
+
+# The benchmark's standard model with unlimited staff, about 2,000 cases, seed 7, NumPy
+# engine: (cases, completed, mean and 90th percentile of elapsed working days, step rows,
+# staff-days of the technical agency).
+NUMPY_STANDARD_MODEL = (2025, 2025, 2.8721130654083433, 5.4475122176484, 24865, 1106.3500515571977)
+
+# The demo's procedures by the Doing Business method (default options), as a case
+# meeting no condition gets them: (working days, calendar days from the calendar start,
+# steps on the critical path).
+DETERMINISTIC_DEMO = {
+    ("baseline", "company_setup"): (8.4, 12.4, 6),
+    ("baseline", "construction_social"): (129.3, 193.3, 20),
+    ("baseline", "construction_government"): (180.09999999999994, 264.0999999999999, 24),
+    ("baseline", "construction_small"): (38.95, 60.95, 8),
+    ("baseline", "power_low_voltage"): (23.3, 39.3, 9),
+    ("baseline", "water_connection"): (21.7, 36.7, 8),
+    ("baseline", "gas_no_external"): (5.4, 7.4, 4),
+    ("baseline", "gas_small_external"): (24.099999999999998, 40.099999999999994, 9),
+    ("baseline", "property_general"): (8.33, 12.33, 5),
+    ("baseline", "property_mortgage"): (5.15, 7.15, 4),
+    ("full_package", "company_setup"): (4.550000000000001, 6.550000000000001, 3),
+    ("full_package", "construction_social"): (77.50000000000001, 115.50000000000001, 11),
+    ("full_package", "construction_government"): (128.3, 190.3, 15),
+    ("full_package", "construction_small"): (33.550000000000004, 53.550000000000004, 7),
+    ("full_package", "power_low_voltage"): (14.6, 20.6, 6),
+    ("full_package", "water_connection"): (15.2, 21.2, 6),
+    ("full_package", "gas_no_external"): (5.2, 7.2, 4),
+    ("full_package", "gas_small_external"): (15.4, 21.4, 6),
+    ("full_package", "property_general"): (6.28, 8.280000000000001, 3),
+    ("full_package", "property_mortgage"): (4.65, 6.65, 4),
+}
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_scenario(PROJECT_ROOT / "scenarios" / "demo.yaml")
+
+
+@pytest.mark.parametrize("variant", ["baseline", "full_package"])
+def test_pin_demo_discrete_event_run(demo, variant):
+    seed = np.random.SeedSequence(demo.seed).spawn(1)[0]
+    cases, steps = engine.simulate(resolve_variant(demo, variant), seed, 0).frames(demo.calendar)
+    found = {}
+    for procedure, rows in cases.groupby("procedure", sort=False):
+        done = rows[rows["status"] == "completed"]
+        found[(variant, procedure)] = (len(rows), len(done), done["elapsed_working_days"].mean())
+    found[(variant, "step rows")] = (len(steps),)
+    pinned = {key: value for key, value in DES_DEMO.items() if key[0] == variant}
+    assert found.keys() == pinned.keys()
+    for key, value in pinned.items():
+        assert found[key] == pytest.approx(value, rel=RELATIVE), key
+
+
+def test_pin_numpy_engine_on_the_standard_model():
+    sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
+    try:
+        from run_benchmarks import load_standard
+    finally:
+        sys.path.remove(str(PROJECT_ROOT / "benchmarks"))
+    scenario = load_standard(2000, unlimited=True)
+    records = engine_numpy.simulate(Model.baseline(scenario), np.random.SeedSequence(7))
+    cases, steps = records.frames(scenario.calendar)
+    done = cases.loc[cases["status"] == "completed", "elapsed_working_days"].to_numpy(float)
+    found = (
+        len(cases),
+        len(done),
+        done.mean(),
+        np.quantile(done, 0.9),
+        len(steps),
+        records.agency_busy["technical"],
+    )
+    assert found == pytest.approx(NUMPY_STANDARD_MODEL, rel=RELATIVE)
+
+
+@pytest.mark.parametrize("variant", ["baseline", "full_package"])
+def test_pin_demo_doing_business_critical_paths(demo, variant):
+    for demand in resolve_variant(demo, variant).demands:
+        procedure = demand.version(tuple(False for _ in demand.conditions))
+        result = critical_path(procedure, demo.calendar, demo.start)
+        found = (result.total_working_days, result.calendar_days, len(result.path))
+        key = (variant, procedure.id)
+        assert found == pytest.approx(DETERMINISTIC_DEMO[key], rel=RELATIVE), key

@@ -1,0 +1,235 @@
+"""The bad-input corpus (tests/bad_inputs/): one clear line, exit code 2, nothing written.
+
+Every case folder holds a broken procedure (checked with ``validate``) or a scenario with
+its procedure (run with ``run``) and an ``expected.yaml`` naming the file, line and field
+the message must point at and words it must contain (see tests/bad_inputs/README.md).
+The corpus runs in-process through typer's CliRunner against `sim.cli.app` (fast); a
+handful of cases also run through ``python -m sim`` in a subprocess, which is what a
+planner sees. Inputs that cannot live in git cleanly (empty files, folders, other
+encodings, oversized files) are written at test time.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+from typer.testing import CliRunner
+
+from sim.cli import app
+from tests.factories import BAD_INPUTS
+
+CORPUS = BAD_INPUTS
+CASES = sorted(p for p in CORPUS.iterdir() if p.is_dir() and not p.name.startswith("_"))
+VALID = CORPUS / "_valid"
+
+
+def expected_of(case: Path) -> dict:
+    return YAML(typ="safe").load((case / "expected.yaml").read_text(encoding="utf-8"))
+
+
+def command_for(case: Path, expected: dict, output: Path) -> list[str]:
+    if expected["command"] == "validate":
+        return ["validate", "proc.yaml"]
+    return ["run", "scenario.yaml", "--output", str(output), "-q", "--executor", "serial"]
+
+
+def check_message(code: int, stdout: str, stderr: str, expected: dict) -> None:
+    """Exit code 2, one line on stderr naming file, line and field, nothing else."""
+    assert code == 2, (code, stdout, stderr)
+    assert "Traceback" not in stderr and "Traceback" not in stdout, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    message = lines[0]
+    assert message.startswith("error: "), message
+    where = f"{expected['file']}:"
+    if expected.get("line") is not None:
+        where += f"{expected['line']}:"
+    assert where in message, (where, message)
+    if expected.get("field"):
+        assert f"[{expected['field']}]" in message, (expected["field"], message)
+    for word in expected["words"]:
+        assert word in message, (word, message)
+    assert not stdout.strip(), stdout
+
+
+def invoke(args: list[str], cwd: Path, monkeypatch) -> tuple[int, str, str]:
+    monkeypatch.chdir(cwd)
+    result = CliRunner().invoke(app, args)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_corpus_is_large_and_well_formed():
+    assert len(CASES) >= 50
+    for case in CASES:
+        expected = expected_of(case)
+        assert set(expected) <= {"mistake", "command", "file", "line", "field", "words"}, case
+        assert expected["command"] in ("run", "validate"), case
+        assert expected["words"] and expected["mistake"], case
+        wanted = "proc.yaml" if expected["command"] == "validate" else "scenario.yaml"
+        assert (case / wanted).is_file(), case
+
+
+def test_the_valid_base_is_valid(tmp_path, monkeypatch):
+    # Every case is a copy of _valid/ with one mistake: the base itself must pass.
+    work = tmp_path / "valid"
+    shutil.copytree(VALID, work)
+    args = ["validate", "scenario.yaml", "proc.yaml", "reforms.yaml"]
+    code, stdout, stderr = invoke(args, work, monkeypatch)
+    assert code == 0, stderr
+    assert stdout.count("is valid") == 3
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_corpus_case(case, tmp_path, monkeypatch):
+    expected = expected_of(case)
+    work = tmp_path / case.name
+    shutil.copytree(case, work)
+    output = tmp_path / "out"
+    code, stdout, stderr = invoke(command_for(case, expected, output), work, monkeypatch)
+    check_message(code, stdout, stderr, expected)
+    assert not output.exists()
+    assert not (work / "results").exists()
+    assert sorted(p.name for p in work.iterdir()) == sorted(p.name for p in case.iterdir())
+
+
+SUBPROCESS_CASES = [
+    "proc_yaml_syntax",
+    "scenario_bad_date",
+    "scenario_alias_bomb",
+    "scenario_too_many_cases",
+]
+
+
+@pytest.mark.parametrize("name", SUBPROCESS_CASES)
+def test_corpus_case_through_python_m_sim(name, tmp_path):
+    case = CORPUS / name
+    expected = expected_of(case)
+    work = tmp_path / name
+    shutil.copytree(case, work)
+    output = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", *command_for(case, expected, output)],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        timeout=60,  # an alias bomb or a huge run must fail at load, not run for hours
+    )
+    check_message(done.returncode, done.stdout, done.stderr, expected)
+    assert not output.exists()
+
+
+def test_earlier_results_are_left_byte_identical(tmp_path):
+    # A failed run must not truncate or replace the results of an earlier run.
+    work = tmp_path / "case"
+    shutil.copytree(CORPUS / "scenario_reform_unknown_step", work)
+    output = tmp_path / "out"
+    output.mkdir()
+    earlier = b"replication,variant,case_id\n0,baseline,1\n"
+    (output / "cases.csv").write_bytes(earlier)
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "run", "scenario.yaml", "-o", str(output), "-q"],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        timeout=60,
+    )
+    check_message(done.returncode, done.stdout, done.stderr, expected_of(work))
+    assert (output / "cases.csv").read_bytes() == earlier
+    assert sorted(p.name for p in output.iterdir()) == ["cases.csv"]
+
+
+# --------------------------------------------------------------------------- written at test time
+
+
+def _valid_copy(folder: Path) -> Path:
+    shutil.copytree(VALID, folder)
+    return folder
+
+
+GENERATED = {
+    # name: (file to break, bytes or "folder", words)
+    "empty_scenario": ("scenario.yaml", b"", ["file is empty"]),
+    "blank_scenario": ("scenario.yaml", b"  \n\n\t\n", ["file is empty"]),
+    "comments_only_procedure": ("proc.yaml", b"# nothing here yet\n", ["only comments"]),
+    "scenario_is_a_folder": ("scenario.yaml", "folder", ["is a folder, not a file"]),
+    "procedure_is_a_folder": ("proc.yaml", "folder", ["proc.yaml is a folder, not a procedure"]),
+    "utf16_scenario": ("scenario.yaml", "utf-16", ["is not UTF-8 text", "save it as UTF-8"]),
+    "gbk_procedure": ("proc.yaml", "gbk", ["is not UTF-8 text", "save it as UTF-8"]),
+    "nul_bytes_scenario": ("scenario.yaml", b"name: a\x00b\n", ["YAML"]),
+    "oversized_procedure": ("proc.yaml", "huge", ["larger than"]),
+    "scalar_scenario": ("scenario.yaml", b"just some text\n", ["a single value"]),
+    "deeply_nested_scenario": (
+        "scenario.yaml", b"name: x\nnotes: " + b"[" * 5000 + b"]" * 5000 + b"\n", ["too deeply"]
+    ),
+    "mapping_as_key_procedure": ("proc.yaml", b"id: p\nname: {zh: a, {b: [1]}: 2}\n", ["as a key"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_generated_bad_files(name, tmp_path, monkeypatch):
+    broken, content, words = GENERATED[name]
+    work = _valid_copy(tmp_path / "case")
+    target = work / broken
+    original = target.read_text(encoding="utf-8")
+    target.unlink()
+    if content == "folder":
+        target.mkdir()
+    elif content == "utf-16":
+        target.write_bytes(original.encode("utf-16"))
+    elif content == "gbk":
+        target.write_bytes(original.encode("gbk"))
+    elif content == "huge":
+        target.write_bytes(original.encode() + b"#" * 5_000_001 + b"\n")
+    else:
+        target.write_bytes(content)
+    output = tmp_path / "out"
+    code, stdout, stderr = invoke(
+        ["run", "scenario.yaml", "--output", str(output), "-q", "--executor", "serial"],
+        work,
+        monkeypatch,
+    )
+    expected = {"file": broken, "line": None, "field": None, "words": words}
+    if name == "procedure_is_a_folder":  # the scenario's line naming the procedure
+        expected.update(file="scenario.yaml", line=15, field="procedures[0].procedure")
+    check_message(code, stdout, stderr, expected)
+    assert not output.exists()
+
+
+def test_missing_scenario_file(tmp_path, monkeypatch):
+    code, stdout, stderr = invoke(
+        ["run", "nowhere.yaml", "-o", str(tmp_path / "out"), "-q"], tmp_path, monkeypatch
+    )
+    check_message(code, stdout, stderr, {"file": "nowhere.yaml", "words": ["no such file"]})
+    assert not (tmp_path / "out").exists()
+
+
+def test_utf8_with_byte_order_mark_is_accepted(tmp_path, monkeypatch):
+    # Notepad on Windows writes UTF-8 with a BOM: that is UTF-8 and must load.
+    work = _valid_copy(tmp_path / "case")
+    text = (work / "proc.yaml").read_text(encoding="utf-8")
+    (work / "proc.yaml").write_bytes(text.encode("utf-8-sig"))
+    code, _, stderr = invoke(["validate", "scenario.yaml"], work, monkeypatch)
+    assert code == 0, stderr
+
+
+def test_error_text_is_not_read_as_markup(tmp_path, monkeypatch):
+    # The message is printed with rich: `[horizon]` and a condition's brackets must show
+    # as written, and a `[/]` in user text must not crash the printer.
+    work = _valid_copy(tmp_path / "case")
+    text = (work / "proc.yaml").read_text(encoding="utf-8")
+    broken = text.replace("when: 'big and investment > 50'", "when: 'size in [\"a\", \"[/]\"] and'")
+    (work / "proc.yaml").write_text(broken, encoding="utf-8")
+    code, stdout, stderr = invoke(["validate", "proc.yaml"], work, monkeypatch)
+    check_message(
+        code,
+        stdout,
+        stderr,
+        {"file": "proc.yaml", "line": 31, "field": "steps[2].when", "words": ['"[/]"]']},
+    )

@@ -1,0 +1,86 @@
+"""Send-backs against theory: geometric rework, and truncated geometric with a cap.
+
+Each check states its tolerance.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+from tests.theory.queueing import replicate, scenario_file
+
+
+def one_form(p: float, resubmissions: int, agency: str) -> str:
+    """One step of 0.1 days whose form is defective with probability ``p`` every time;
+    a correction takes 0.5 days."""
+    return f"""
+    id: proc
+    name: {{zh: 测试, en: Test}}
+    target: {{working_days: 5, source: "test"}}
+    steps:
+      - id: a
+        name: {{zh: 甲, en: A}}
+        agency: {agency}
+        handling: 0.1
+        materials: [{{id: form, name: 申请表, kind: main, probability_defective: {p}}}]
+        send_back: {{response: 0.5, max_resubmissions: {resubmissions}}}
+        source: "test"
+    """
+
+
+# --------------------------------------------------------------------------- uncapped
+
+
+def test_send_backs_are_geometric(tmp_path):
+    # A main material defective with probability p on every submission, independently;
+    # with a cap of 20 resubmissions (withdrawal has probability p^21, negligible) the
+    # number of send-backs is geometric: mean p / (1 - p), P(none) = 1 - p.
+    # Tolerance: both within 3 standard errors over ~4,000 cases.
+    p = 0.3
+    procedure = one_form(p, resubmissions=20, agency="desk")
+    path = scenario_file(tmp_path, procedure, rate=40.0, days=100, drain=30)
+    _, cases, _, _ = replicate(path, replications=1, seed=41, keep_steps=False)
+    assert (cases.status == "completed").all() and len(cases) > 3500
+    send_backs = cases.send_backs.to_numpy(float)
+    assert abs(send_backs.mean() - p / (1 - p)) <= 3 * stats.sem(send_backs)
+    none = (send_backs == 0).mean()
+    assert abs(none - (1 - p)) <= 3 * math.sqrt(p * (1 - p) / len(send_backs))
+    # Each round is one handling (0.1) plus, after a defect, a correction (0.5).
+    np.testing.assert_allclose(
+        cases.elapsed_working_days, 0.1 * (1 + send_backs) + 0.5 * send_backs, atol=1e-9
+    )
+
+
+# --------------------------------------------------------------------------- capped rework
+
+
+def test_capped_send_backs_follow_the_truncated_geometric(tmp_path):
+    # A main material defective with probability p on every submission and at most k
+    # resubmissions: a case is sent back j times and then accepted with probability
+    # p^j (1 - p) for j = 0..k, and withdrawn after k + 1 defective submissions with
+    # probability p^(k+1). p = 0.5, k = 2: 1/2, 1/4, 1/8 accepted after 0, 1, 2
+    # send-backs and 1/8 withdrawn. Tolerance: a chi-square goodness-of-fit test over the
+    # four outcomes does not reject at the 0.1% level (~4,000 cases), and the withdrawn
+    # share is within 15% of 1/8.
+    p, cap = 0.5, 2
+    procedure = one_form(p, resubmissions=cap, agency="review")
+    path = scenario_file(tmp_path, procedure, rate=40.0, days=100, drain=20, warmup=0,
+                          staff="unlimited")
+    _, cases, _, _ = replicate(path, replications=1, seed=501, keep_steps=False)
+    assert set(cases.status) == {"completed", "withdrawn"}
+    completed = cases[cases.status == "completed"]
+    observed = [int((completed.send_backs == j).sum()) for j in range(cap + 1)]
+    observed.append(int((cases.status == "withdrawn").sum()))
+    expected_shares = [p**j * (1 - p) for j in range(cap + 1)] + [p ** (cap + 1)]
+    expected = np.array(expected_shares) * len(cases)
+    _, p_value = stats.chisquare(observed, expected)
+    withdrawn = observed[-1] / len(cases)
+    error = withdrawn / p ** (cap + 1) - 1
+    print(f"\n[theory] capped geometric rework: outcomes {observed}, expected "
+          f"{np.round(expected).astype(int).tolist()}, chi-square p = {p_value:.3f}; "
+          f"withdrawn share error {100 * error:+.2f}%")
+    assert p_value > 0.001
+    assert abs(error) < 0.15

@@ -1,0 +1,147 @@
+"""Event logs: CSV and XES of the simulated step executions, real timestamps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+
+import pandas as pd
+import pytest
+
+import sim
+from sim import load_scenario
+from sim.output.eventlog import timestamps, write_eventlog
+from tests.factories import agencies, scenario_text, write_case
+
+PROCEDURE = """
+id: proc
+name: {zh: 测试, en: Test}
+target: {working_days: 3, source: "test"}
+attributes:
+  - {id: size, kind: categorical, shares: {small: 0.7, large: 0.3}, source: "test"}
+  - {id: urgent, kind: boolean, probability: 0.5, source: "test"}
+  - {id: area, kind: numeric, distribution: {type: uniform, min: 1, max: 5}, source: "test"}
+steps:
+  - id: intake
+    name: {zh: 受理, en: Intake}
+    agency: desk
+    handling: {type: exponential, mean: 0.3}
+    materials: [{id: form, name: 表, kind: main, probability_defective: 0.3}]
+    send_back: {response: {type: exponential, mean: 2}, max_resubmissions: 2}
+    source: "test"
+  - id: review
+    name: {zh: "审查 & <核>", en: "Review & <check>"}
+    agency: review
+    handling: {type: lognormal, median: 0.6, p90: 1.5}
+    waiting: {type: uniform, min: 1, max: 3}
+    after: [intake]
+    source: "test"
+"""
+
+FASTER = """
+variants:
+  - name: faster
+    reforms:
+      - {type: time_limit, procedure: proc, steps: [review], scale: 0.5, source: "test"}
+"""
+
+XES = "{http://www.xes-standard.org/}"
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("eventlog")
+    # 2025-09-30 is followed by the National Day holiday (2025-10-01 to 10-08).
+    text = scenario_text(
+        agencies(desk=1, review=1), rate=1.5, start="2025-09-30", days=10, drain=40, extra=FASTER
+    )
+    scenario = load_scenario(write_case(folder, PROCEDURE, text))
+    return sim.run(scenario, replications=2, seed=5)
+
+
+def _value(element, key):
+    for child in element:
+        if child.get("key") == key:
+            return child.tag.replace(XES, ""), child.get("value")
+    return None, None
+
+
+def test_timestamps_follow_the_working_day_calendar(result):
+    scenario = result.scenario
+    stamps = timestamps([0.0, 0.5, 1.25, float("nan")], scenario)
+    tz = dt.timezone(dt.timedelta(hours=8))
+    assert stamps[0] == dt.datetime(2025, 9, 30, 9, 0, tzinfo=tz)
+    assert stamps[1] == dt.datetime(2025, 9, 30, 13, 0, tzinfo=tz)
+    # The holiday week is skipped: working day 1 is 2025-10-09.
+    assert stamps[2] == dt.datetime(2025, 10, 9, 11, 0, tzinfo=tz)
+    assert stamps[3] is None
+
+
+def test_xes_round_trips_through_the_standard_library(result, tmp_path):
+    path = write_eventlog(result, tmp_path / "log.xes", format="xes", lang="en")
+    root = ET.parse(path).getroot()
+    assert root.tag == f"{XES}log"
+    extensions = {e.get("prefix") for e in root.findall(f"{XES}extension")}
+    assert {"concept", "lifecycle", "time", "org"} <= extensions
+    traces = root.findall(f"{XES}trace")
+    steps = result.steps
+    expected_traces = steps.groupby(["variant", "replication", "case_id"]).ngroups
+    assert len(traces) == expected_traces
+    events = root.findall(f"{XES}trace/{XES}event")
+    revoked = int((steps["outcome"] == "revoked").sum())
+    assert len(events) == 2 * (len(steps) - revoked) + revoked
+    scenario = result.scenario
+    activities = set()
+    for trace in traces:
+        kind, name = _value(trace, "concept:name")
+        variant, replication, case_id = name.split("/")
+        assert variant in result.variants and case_id.startswith("proc-")
+        assert _value(trace, "size")[0] == "string"
+        assert _value(trace, "urgent")[0] == "boolean"
+        assert _value(trace, "area")[0] == "float"
+        assert _value(trace, "replication") == ("int", replication)
+        previous = None
+        for event in trace.findall(f"{XES}event"):
+            _, activity = _value(event, "concept:name")
+            activities.add(activity)
+            assert _value(event, "lifecycle:transition")[1] in ("start", "complete")
+            assert _value(event, "org:resource")[1] in ("desk", "review", "")
+            kind, stamp = _value(event, "time:timestamp")
+            assert kind == "date"
+            moment = dt.datetime.fromisoformat(stamp)
+            assert moment.utcoffset() == dt.timedelta(hours=8)
+            assert dt.time(9) <= moment.time() <= dt.time(17)
+            assert scenario.calendar.is_workday(moment.date())
+            assert previous is None or moment >= previous
+            previous = moment
+    assert {"Intake", "Review & <check>"} <= activities
+
+
+def test_csv_event_log(result, tmp_path):
+    path = write_eventlog(result, tmp_path, format="csv", replications=[0], variants=["baseline"])
+    assert path.name == "eventlog.csv"
+    log = pd.read_csv(path)
+    assert list(log.columns[:5]) == ["case_id", "activity", "lifecycle", "timestamp", "resource"]
+    assert {"case:size", "case:urgent", "case:area", "case:status"} <= set(log.columns)
+    steps = result.steps.query("replication == 0 and variant == 'baseline'")
+    assert len(log) == 2 * len(steps)
+    assert log["case_id"].str.startswith("baseline/0/").all()
+    assert set(log["activity"]) == {"受理", "审查 & <核>"}
+    stamps = pd.to_datetime(log["timestamp"])
+    assert str(stamps.dt.tz) == "UTC+08:00"
+
+
+def test_unknown_format_is_refused(result, tmp_path):
+    with pytest.raises(ValueError, match="unknown event-log format"):
+        write_eventlog(result, tmp_path / "log.json", format="json")
+
+
+def test_pm4py_reads_the_xes(result, tmp_path):
+    pm4py = pytest.importorskip("pm4py")
+    path = write_eventlog(result, tmp_path / "log.xes", format="xes")
+    log = pm4py.read_xes(str(path))
+    frame = log if isinstance(log, pd.DataFrame) else pm4py.convert_to_dataframe(log)
+    assert {"concept:name", "lifecycle:transition", "time:timestamp", "org:resource"} <= set(
+        frame.columns
+    )
+    assert len(frame) == 2 * len(result.steps) - int((result.steps["outcome"] == "revoked").sum())
