@@ -25,6 +25,9 @@ What it does:
    - DES engine: ``sim.engine.simulate`` plus ``Records.frames`` (the case and step
      tables with calendar dates), on the staffed scenario: calendar, rules (a `when:`
      condition evaluated for every case) and full records;
+   - SimPy reference model (``sim.engines.reference``, the DES engine's model in plain
+     SimPy, the same records): timed as the DES engine, and checked to give the same
+     case and step tables at 10k cases;
    - plain SimPy: ``plain_simpy.run`` (records arrival and end of each case only);
    - Prosimos: ``run_simulation`` writing its event log (timed inside its own process);
    - NumPy engine, on the same model with ``staff: unlimited`` (it refuses staff
@@ -65,9 +68,11 @@ import plain_simpy  # noqa: E402
 from sim import load_scenario  # noqa: E402
 from sim.domain.model import Model  # noqa: E402
 from sim.engines import compiled as engine  # noqa: E402
+from sim.engines import reference as engine_reference  # noqa: E402
 from sim.engines import vectorised as engine_numpy  # noqa: E402
 
 RATE = 50.0  # arrivals per working day in standard_scenario.yaml
+REFERENCE = "SimPy reference model (staffed; the same records)"
 
 
 def load_standard(cases: int, unlimited: bool = False, drain: int = 100):
@@ -147,10 +152,11 @@ def run_prosimos(python: Path, cases: int, seed: int) -> dict | None:
 # ----------------------------------------------------------------------------- engines
 
 
-def time_des(scenario, seed: int) -> tuple[float, int, object]:
+def time_des(scenario, seed: int, simulate=engine.simulate) -> tuple[float, int, object]:
+    """Time an engine with the same records as the DES engine's (it, or the SimPy reference)."""
     model = Model.baseline(scenario)
     started = time.perf_counter()
-    records = engine.simulate(model, np.random.SeedSequence(seed))
+    records = simulate(model, np.random.SeedSequence(seed))
     cases, steps = records.frames(scenario.calendar)
     seconds = time.perf_counter() - started
     return seconds, len(cases), cases
@@ -204,6 +210,16 @@ def agreement(python: Path | None, cases: int = 10_000, seed: int = 11) -> list[
         f"Largest difference: {100 * worst:.1f}% "
         f"({'within' if worst <= 0.05 else 'NOT within'} 5%).",
     ]
+    # The SimPy reference model against the DES engine, row by row.
+    scenario = load_standard(cases)
+    model = Model.baseline(scenario)
+    fast = engine.simulate(model, np.random.SeedSequence(seed)).frames(scenario.calendar)
+    slow = engine_reference.simulate(model, np.random.SeedSequence(seed)).frames(scenario.calendar)
+    same = fast[0].equals(slow[0]) and fast[1].equals(slow[1])
+    lines.append(
+        f"SimPy reference model vs DES engine, {len(fast[0]):,} cases: "
+        f"{'identical case and step tables' if same else 'DIFFERENT tables'}."
+    )
     # The NumPy engine against the DES engine on unlimited staff, case by case.
     scenario = load_standard(cases, unlimited=True)
     model = Model.baseline(scenario)
@@ -244,6 +260,8 @@ def timing(python: Path | None, sizes: list[int], runs: int, prosimos_max: int) 
             rates["plain SimPy script"] = count / seconds
             seconds, count, _ = time_des(staffed, seed)
             rates["DES engine (staffed; calendar, rules, full records)"] = count / seconds
+            seconds, count, _ = time_des(staffed, seed, engine_reference.simulate)
+            rates[REFERENCE] = count / seconds
             engine_seconds, total_seconds, count, _ = time_numpy(unlimited, seed)
             rates["NumPy engine (unlimited staff), engine only"] = count / engine_seconds
             rates["NumPy engine (unlimited staff), with frames"] = count / total_seconds
@@ -280,6 +298,10 @@ def timing(python: Path | None, sizes: list[int], runs: int, prosimos_max: int) 
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     des = "DES engine (staffed; calendar, rules, full records)"
     for size in sizes:
+        if measured.get((REFERENCE, size)):
+            pairs = zip(measured[(des, size)], measured[(REFERENCE, size)], strict=True)
+            factor = statistics.median(fast / slow for fast, slow in pairs)
+            lines.append(f"\nDES engine / SimPy reference model at {size:,} cases: {factor:.1f}x.")
         prosimos = measured.get(("Prosimos (event log written)", size))
         if prosimos:
             factor = statistics.median(measured[(des, size)]) / statistics.median(prosimos)

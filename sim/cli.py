@@ -75,8 +75,9 @@ def run(
     engine: Annotated[
         str,
         typer.Option(
-            help="des (queues at staffed agencies), numpy (no staff limits, vectorised) or "
-            "deterministic (Doing Business critical path, one replication)."
+            help="des (queues at staffed agencies), numpy (no staff limits, vectorised), "
+            "deterministic (Doing Business critical path, one replication) or simpy (the "
+            "reference model: des's model written plainly in SimPy, the same numbers, slower)."
         ),
     ] = "des",
     output: Annotated[

@@ -6,7 +6,9 @@ Every engine has the same interface, `simulate`, and writes the same records
 
 - ``des``: the discrete-event engine, cases queueing for limited staff (compiled);
 - ``numpy``: every case at once, for scenarios whose agencies have unlimited staff;
-- ``deterministic``: the fixed-time critical path of the Doing Business method.
+- ``deterministic``: the fixed-time critical path of the Doing Business method;
+- ``simpy``: the reference model, ``des``'s model written plainly with SimPy (slow; loaded
+  on first use, so that ``import sim`` does not import SimPy).
 """
 
 from __future__ import annotations
@@ -27,6 +29,18 @@ def _accepts_any(model: Model) -> None:
     """Every model can run."""
 
 
+def _reference(
+    model: Model,
+    seed_sequence: np.random.SeedSequence,
+    replication: int = 0,
+    shared: SharedDraws | None = None,
+) -> Records:
+    """Run one variant once with the SimPy reference model (`sim.engines.reference`)."""
+    from sim.engines import reference  # imports SimPy, which the other engines do without
+
+    return reference.simulate(model, seed_sequence, replication, shared)
+
+
 @dataclass(frozen=True)
 class Engine:
     """An engine: how it runs a model, and what it checks before a run starts."""
@@ -42,6 +56,7 @@ ENGINES: dict[str, Engine] = {
         Engine("des", compiled.simulate),
         Engine("numpy", vectorised.simulate, vectorised.check_unlimited),
         Engine("deterministic", deterministic.simulate),
+        Engine("simpy", _reference),
     )
 }
 
@@ -69,7 +84,7 @@ def simulate(
         replication: The replication's number, written into the records.
         shared: The replication's draws shared by its variants (`SharedDraws` of
             ``seed_sequence``), or None to make them here.
-        engine_name: ``des``, ``numpy`` or ``deterministic``.
+        engine_name: ``des``, ``numpy``, ``deterministic`` or ``simpy``.
 
     Returns:
         The case and step rows of the run.

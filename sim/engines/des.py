@@ -16,7 +16,15 @@ next when it fires. Staff are a priority queue (fast lane first, then request ti
 arrival order); a free member with nobody waiting is taken at once, and a member freed
 while others wait goes at once to the head of the queue, whose step resumes as an event
 at that instant. `sim.engines.reference` is the same model written with SimPy's
-processes and resources, which this engine is tested against.
+processes and resources, which this engine is tested against: the same rows, case by
+case, unless events fall due at exactly the same instant (fixed durations; with
+continuous ones this has probability zero). The reference starts a readied step, and
+hands a freed member to the head of its queue, after the other events due at that
+instant, where this engine does both within the event that caused them. So there (1) a
+resubmission or rework due then asks for staff before the readied step, and what those
+events schedule for a later instant comes first at that instant; (2) a fast-lane
+resubmission or rework due then takes the freed member, which here went to the head of
+the queue.
 
 This module and the kernel are compiled by mypyc at install (`sim.engines.compiled` says
 when they run as Python instead): keep every attribute annotated in its class body, and

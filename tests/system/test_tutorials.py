@@ -27,6 +27,7 @@ EXPECTED = {
     "03_reform_package.py": ("approvalsim_tutorial03_*", "paired_vs_unpaired.png"),
     "04_capacity_planning.py": ("approvalsim_tutorial04_*", "staff_sweep.png"),
     "05_working_days_and_clock.py": ("approvalsim_tutorial05_*", "gantt.png"),
+    "06_how_the_engine_works.py": ("approvalsim_tutorial06_*", "one_case_simpy.csv"),
 }
 
 

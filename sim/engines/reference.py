@@ -1,0 +1,399 @@
+"""The reference model: the discrete-event engine's model written plainly with SimPy.
+
+The same model as `sim.engines.des`, written the way SimPy is meant to be used, to be read
+in one sitting: a process per case and per step, agency staff as `simpy.PriorityResource`
+(the fast lane is the priority), `env.timeout` for handling, waiting, the applicant's
+response and follow-up delays. It takes the same draws (`sim.engines.draws`) and writes
+the same rows (`sim.engines.records`), so the fast engine is tested against it case by
+case (``tests/conformance/test_reference_model.py``); ``approvalsim run --engine simpy``
+runs it, several times slower. ``tutorials/06_how_the_engine_works.py`` walks through it.
+
+Same-instant order. A step's end causes much in one instant: its staff are freed, a
+waiting case gets a freed member, its successors start. The fast engine does all of it
+before the next event: a free member is taken without an event, a freed one goes at once
+to the head of the queue, successors start at once (depth first through steps that do
+not apply). Three choices here give SimPy the same order, each pinned by a test:
+
+- SimPy grants a request for a free member as it is made (the request is triggered at
+  once): `book` goes on to the step's next agency then, without yielding the request;
+- a step's process waits for its ``ready`` event, which its last predecessor triggers:
+  SimPy processes it after that instant's release events, so a freed member has gone to
+  the head of its queue first, and before the case it went to resumes (and books further
+  agencies), as in the fast engine;
+- a step that does not apply to the case has no process: it is done at once and readies
+  its successors depth first. (``simpy.AllOf`` over the predecessors' processes would start
+  a step two events later, breadth first.)
+
+Tie rules. Two things still happen later in an instant here than in the fast engine,
+which carries out each event to its end before the next: a readied step starts when SimPy
+processes its ``ready`` event, and a freed member goes to the head of its queue when SimPy
+processes the release; both after the events already due at that instant. That changes
+nothing unless other events fall due at exactly that instant, which needs their times to
+coincide: common with fixed durations, of probability zero with continuous ones. Then:
+
+1. the other events run before the readied step starts: a resubmission or a follow-up's
+   rework due then asks for staff first, and what they schedule for a later instant
+   comes before what the readied step schedules for it (a row, say, is written first);
+2. a fast-lane resubmission or rework due then takes the freed member, which the fast
+   engine handed at once to the normal case at the head of the queue.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from sim.domain.model import Demand, Model, Procedure, Step
+from sim.engines.draws import ProcedureDraws, SharedDraws, StepDraws, shared_draws
+from sim.engines.records import Records, union_length
+
+# Request priorities: the lower goes first.
+FAST_LANE, NORMAL = 0, 1
+# What the materials of a submission lead to.
+ACCEPTED, TOLERATED, SENT_BACK = "accepted", "tolerated", "sent_back"
+
+
+@dataclass(eq=False)
+class Case:
+    """One case while it runs; its counts go into the case row when it ends."""
+
+    procedure: Procedure
+    draws: ProcedureDraws
+    index: int
+    arrival: float
+    ended: simpy.Event
+    ready: dict[str, simpy.Event]
+    remaining: dict[str, int]
+    unfinished: int
+    fired: dict[str, None]
+    status: str = "running"
+    revoked: bool = False
+    pending: int = 0
+    steps: int = 0
+    materials: int = 0
+    certificates: int = 0
+    send_backs: int = 0
+    trips: float = 0.0
+    fees: float = 0.0
+    clock: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        """The case id, the same in every variant."""
+        return f"{self.procedure.id}-{self.index + 1:06d}"
+
+    @property
+    def priority(self) -> int:
+        """`FAST_LANE` or `NORMAL`."""
+        return FAST_LANE if self.procedure.fast_lane else NORMAL
+
+
+class ReferenceModel:
+    """One run of one variant with SimPy: build with a model and seeds, then call `run`."""
+
+    def __init__(
+        self,
+        model: Model,
+        seed_sequence: np.random.SeedSequence,
+        replication: int = 0,
+        shared: SharedDraws | None = None,
+    ):
+        self.model = model
+        self.seed_sequence = seed_sequence
+        self.replication = replication
+        self.shared = shared
+
+    def run(self) -> Records:
+        """Simulate until the horizon's end and return the records."""
+        model = self.model
+        env = self.env = simpy.Environment()
+        self.staff = {
+            agency.id: simpy.PriorityResource(env, capacity=agency.staff)
+            for agency in model.agencies
+            if agency.staff is not None
+        }
+        self.busy = {agency.id: 0.0 for agency in model.agencies}
+        self.records = Records(self.replication, model.variant)
+        self.live: dict[str, Case] = {}
+        self.successors: dict[int, dict[str, tuple[str, ...]]] = {}
+        shared = shared_draws(self.shared, self.seed_sequence)
+        horizon = model.horizon
+        for demand in model.demands:
+            draws = shared.draws(demand.procedure, demand.arrivals_per_day, horizon.arrival_days)
+            env.process(self.arrivals(demand, draws))
+        env.run(until=horizon.end)
+        for case in list(self.live.values()):
+            self.end(case, "open", math.nan)
+        self.records.agency_busy = self.busy
+        return self.records
+
+    def arrivals(self, demand: Demand, draws: ProcedureDraws) -> Generator:
+        """The cases of one procedure arrive at their drawn times (a Poisson stream)."""
+        previous = 0.0
+        for index, at in enumerate(draws.arrivals.tolist()):
+            yield self.env.timeout(at - previous)
+            previous = at
+            self.env.process(self.case(demand, draws, index))
+
+    def case(self, demand: Demand, draws: ProcedureDraws, index: int) -> Generator:
+        """A case: a process for each step that applies to it, then the first steps start.
+
+        The case's procedure is the version for the reforms' conditions it meets. The
+        process ends with the case (its value is the case's status).
+        """
+        env = self.env
+        signature = tuple(draws.meets(condition, index) for condition in demand.conditions)
+        procedure = demand.version(signature)
+        applies = [step for step in procedure.steps if draws.meets(step.when, index)]
+        case = Case(
+            procedure=procedure,
+            draws=draws,
+            index=index,
+            arrival=env.now,
+            ended=env.event(),
+            ready={step.id: env.event() for step in applies},
+            remaining={step.id: len(step.after) for step in procedure.steps},
+            unfinished=len(procedure.steps),
+            fired=dict.fromkeys(procedure.fired),
+        )
+        self.live[case.id] = case
+        for step in applies:
+            env.process(self.step(case, step))
+        for step in procedure.steps:
+            if not step.after:
+                self.ready(case, step)
+        self.maybe_complete(case)
+        status = yield case.ended
+        return status
+
+    def step(self, case: Case, step: Step) -> Generator:
+        """One step of one case, from its predecessors' end to its own.
+
+        It queues for a member of each of its agencies, holds them for the handling
+        effort, then the materials are judged: a file sent back comes again after the
+        applicant's response time, until the step's cap withdraws the case. An accepted
+        file waits out the step's elapsed waiting holding no one.
+        """
+        env = self.env
+        yield case.ready[step.id]  # one event after its predecessor's end: see the docstring
+        draws = case.draws.step(step)
+        index = case.index
+        # Sorted, so that two joint steps never hold one agency each and wait for the other.
+        staff = [self.staff[agency] for agency in sorted(step.agencies) if agency in self.staff]
+        attempt = 0
+        while True:
+            ready = env.now
+            effort = float(draws.handling[attempt][index])
+            requests = yield from book(staff, case.priority)
+            start = env.now
+            yield env.timeout(effort)
+            handled = env.now
+            for resource, request in zip(staff, requests, strict=True):
+                resource.release(request)
+            for agency in step.agencies:
+                self.busy[agency] += effort
+            if step.handling_on_clock:
+                case.clock.append((ready, handled))
+            if case.status != "running":
+                return
+            outcome = verdict(step, draws, attempt, index)
+            if outcome != SENT_BACK:
+                break
+            case.send_backs += 1
+            attempt += 1
+            if attempt == len(draws.handling):
+                self.row(case, step, attempt, "withdrawn", ready, start, handled, handled)
+                self.end(case, "withdrawn", handled)
+                return
+            self.row(case, step, attempt, "sent_back", ready, start, handled, handled)
+            yield env.timeout(float(draws.response[attempt - 1][index]))
+            if case.status != "running":
+                return
+            case.trips += step.trips  # the resubmission
+        waiting = float(draws.waiting[index])
+        if waiting > 0:
+            yield env.timeout(waiting)
+        if step.waiting_on_clock:
+            case.clock.append((handled, env.now))
+        self.row(case, step, attempt + 1, outcome, ready, start, handled, env.now)
+        self.follow_ups(case, step, draws, tolerated=outcome == TOLERATED)
+        if case.status == "running":
+            self.finish(case, step)
+            self.maybe_complete(case)
+
+    def ready(self, case: Case, step: Step) -> None:
+        """A step whose predecessors are done starts, or is done at once if it does not apply.
+
+        It counts for the case now (a step, its materials, certificates and fees, the
+        first submission's trips), as its process starts only later in this instant.
+        """
+        if case.status != "running":
+            return
+        if step.id not in case.ready:
+            self.finish(case, step)
+            return
+        case.steps += 1
+        case.materials += len(step.materials)
+        case.certificates += step.certificates
+        case.fees += step.fees_cny
+        case.trips += step.trips
+        case.ready[step.id].succeed()
+
+    def finish(self, case: Case, step: Step) -> None:
+        """A step is done: the steps waiting for nothing else are ready (a join)."""
+        case.unfinished -= 1
+        procedure = case.procedure
+        successors = self.successors.get(id(procedure))
+        if successors is None:
+            successors = self.successors[id(procedure)] = procedure.successors()
+        for following in successors[step.id]:
+            case.remaining[following] -= 1
+            if case.remaining[following] == 0:
+                self.ready(case, procedure.step(following))
+
+    def follow_ups(self, case: Case, step: Step, draws: StepDraws, tolerated: bool) -> None:
+        """An accepted step's commitments and post-checks; a failed one costs a rework or revokes.
+
+        A commitment applies only when minor materials were tolerated.
+        """
+        for position, follow_up in enumerate(step.follow_ups):
+            if follow_up.kind == "commitment" and not tolerated:
+                continue
+            case.fired[follow_up.reform] = None
+            if not draws.follow_up_failed[position][case.index]:
+                continue
+            if follow_up.consequence.kind == "revoke":
+                case.revoked = True
+                now = self.env.now
+                self.row(case, step, 1, "revoked", now, now, now, now, agency="")
+            else:
+                case.pending += 1
+                self.env.process(self.rework(case, step, draws, position))
+
+    def rework(self, case: Case, step: Step, draws: StepDraws, position: int) -> Generator:
+        """A failed follow-up's rework, after its delay; the case is not done until it is.
+
+        It queues for a member of its agency and holds them for its effort.
+        """
+        env = self.env
+        yield env.timeout(float(draws.follow_up_delay[position][case.index]))
+        ready = env.now
+        effort = float(draws.follow_up_handling[position][case.index])
+        agency = step.follow_ups[position].consequence.agency or step.agency
+        staff = [self.staff[agency]] if agency in self.staff else []
+        requests = yield from book(staff, case.priority)
+        start = env.now
+        yield env.timeout(effort)
+        for resource, request in zip(staff, requests, strict=True):
+            resource.release(request)
+        self.busy[agency] += effort
+        now = env.now
+        case.clock.append((ready, now))
+        case.steps += 1
+        case.trips += step.trips
+        self.row(case, step, 1, "rework", ready, start, now, now, agency=agency)
+        case.pending -= 1
+        self.maybe_complete(case)
+
+    def maybe_complete(self, case: Case) -> None:
+        """The case ends when nothing is left to do: no step, no rework."""
+        if case.status == "running" and case.unfinished == 0 and case.pending == 0:
+            self.end(case, "revoked" if case.revoked else "completed", self.env.now)
+
+    def end(self, case: Case, status: str, end: float) -> None:
+        """Write the case's row; the case process ends with it."""
+        case.status = status
+        del self.live[case.id]
+        procedure = case.procedure
+        self.records.cases.append(
+            (
+                procedure.id,
+                case.id,
+                status,
+                case.arrival,
+                end,
+                union_length(case.clock),
+                procedure.target_days,
+                case.steps,
+                case.materials,
+                case.certificates,
+                case.trips,
+                case.fees,
+                case.send_backs,
+                ";".join(case.fired),
+                case.draws.attribute_json()[case.index],
+            )
+        )
+        case.ended.succeed(status)
+
+    def row(
+        self,
+        case: Case,
+        step: Step,
+        attempt: int,
+        outcome: str,
+        ready: float,
+        start: float,
+        handled: float,
+        end: float,
+        agency: str | None = None,
+    ) -> None:
+        """Append a step row (the step's agencies joined with ``+`` unless ``agency``)."""
+        self.records.steps.append(
+            (
+                case.procedure.id,
+                case.id,
+                step.id,
+                "+".join(step.agencies) if agency is None else agency,
+                attempt,
+                outcome,
+                ready,
+                start,
+                handled,
+                end,
+            )
+        )
+
+
+def book(staff: list[simpy.PriorityResource], priority: int) -> Generator:
+    """Book a member of each agency, one after the other; the requests, to release.
+
+    A request waits in the agency's queue (fast lane first, then by request time) while
+    every member is busy. A request for a free member is granted as it is made; the step
+    goes on to its next agency at once rather than waiting for SimPy to process the grant.
+    """
+    requests = []
+    for resource in staff:
+        request = resource.request(priority=priority)
+        requests.append(request)
+        if not request.triggered:
+            yield request
+    return requests
+
+
+def verdict(step: Step, draws: StepDraws, attempt: int, index: int) -> str:
+    """What a submission's materials lead to: `ACCEPTED`, `TOLERATED` or `SENT_BACK`.
+
+    A defective main material sends the file back; a defective minor one too, unless a
+    tolerated-deficiency rule accepts it on a written commitment.
+    """
+    main, minor = draws.defects(attempt)
+    main_defective = main is not None and bool(main[index])
+    minor_defective = minor is not None and bool(minor[index])
+    if main_defective or (minor_defective and step.tolerance is None):
+        return SENT_BACK
+    return TOLERATED if minor_defective else ACCEPTED
+
+
+def simulate(
+    model: Model,
+    seed_sequence: np.random.SeedSequence,
+    replication: int = 0,
+    shared: SharedDraws | None = None,
+) -> Records:
+    """Run one variant once (`sim.engines.simulate` documents it)."""
+    return ReferenceModel(model, seed_sequence, replication, shared).run()
