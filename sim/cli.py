@@ -19,7 +19,7 @@ from sim.analysis.contributions import default_variant, reform_contributions
 from sim.domain.errors import InputError
 from sim.inputs.loader import PROJECT_ROOT, load_procedure
 from sim.inputs.yaml import read_yaml
-from sim.output.console import print_result, print_schedules
+from sim.output.console import print_calibration, print_result, print_schedules
 from sim.output.eventlog import write_eventlog
 from sim.output.report import write_report
 from sim.output.tables import write_tables
@@ -170,6 +170,98 @@ def run(
         f"\n{result.replications} replication(s), seed {result.seed}, run {result.run_id}{note}."
     )
     console.print("Wrote " + ", ".join(str(path) for path in written))
+
+
+@app.command()
+def calibrate(
+    records: Annotated[Path, typer.Argument(help="Case records: CSV, XLSX or XES (.xes.gz).")],
+    procedure: Annotated[
+        Path | None,
+        typer.Option(help="Fit the numbers of this procedure file (default: discover the steps)."),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="YAML or CSV mapping the records' step names to the procedure's ids."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Folder (default results/calibrate_<records>)."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="First day of the period to fit (YYYY-MM-DD).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Last day of the period to fit (YYYY-MM-DD).")
+    ] = None,
+    test_share: Annotated[
+        float, typer.Option(help="Share of the latest cases held back for the fit report.")
+    ] = 0.3,
+    calendar: Annotated[
+        str,
+        typer.Option(help="china (default), a country code (holidays package), weekdays or all."),
+    ] = "china",
+    columns: Annotated[
+        str | None,
+        typer.Option(help="Name the columns: case=COL,step=COL,start=COL,end=COL,..."),
+    ] = None,
+    matter: Annotated[
+        str | None, typer.Option(help="The procedure (事项) to fit when the records hold several.")
+    ] = None,
+    criterion: Annotated[str, typer.Option(help="Information criterion: aic or bic.")] = "aic",
+    replications: Annotated[
+        int, typer.Option("--replications", "-r", min=1, help="Replications of the fit report.")
+    ] = 10,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed of the bootstrap and the scenario.")
+    ] = 20250101,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
+    report: Annotated[
+        bool,
+        typer.Option("--report/--no-report", help="Simulate the held-back period and compare."),
+    ] = True,
+    lang: Annotated[str, typer.Option(help="Labels of the report: zh or en.")] = "zh",
+) -> None:
+    """Fit a procedure and scenario to case records; write them and a fit report."""
+    import sim
+
+    created: list[Path] = []
+    try:
+        if lang not in ("zh", "en"):
+            raise InputError(f"--lang takes 'zh' or 'en', not '{lang}'")
+        folder = out or Path("results") / f"calibrate_{records.name.split('.')[0]}"
+        if not records.is_file():
+            raise InputError(
+                "no such file" if not records.exists() else "is not a file", file=records
+            )
+        created = _check_writable(folder)
+        result = sim.calibrate(
+            records,
+            procedure=procedure,
+            out=folder,
+            since=since,
+            until=until,
+            test_share=test_share,
+            calendar=calendar,
+            columns=columns,
+            mapping=mapping,
+            report=report,
+            lang=lang,
+            matter=matter,
+            criterion=criterion,
+            replications=replications,
+            seed=seed,
+            executor="serial" if workers in (None, 1) else "process",
+            workers=workers,
+        )
+    except InputError as error:
+        _remove_empty(created)
+        fail(error)
+    except OSError as error:
+        _remove_empty(created)
+        reason = error.strerror or str(error) or type(error).__name__
+        fail(InputError(f"cannot write results: {reason}", file=error.filename))
+    print_calibration(console, result, lang)
+    console.print("Wrote " + ", ".join(str(path) for path in result.files))
 
 
 @app.command()

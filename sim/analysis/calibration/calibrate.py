@@ -1,0 +1,650 @@
+"""From case records to a fitted procedure and scenario (see docs/calibration.md).
+
+The records of the chosen period are put on the working-day clock of the chosen calendar;
+cases are ordered by their first event and the latest ``test_share`` of them are held
+back for the fit report. From the training cases come the structure (discovered, or a
+given procedure file's), each step's numbers, the arrival rate, the case attributes,
+the staff of each agency and the target; they are written as a procedure and a scenario
+mapping, validated by the loader like any file, and resolved into a runnable scenario
+that starts where the held-back period starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis.calibration import discovery, timeline
+from sim.analysis.calibration.demand import (
+    ArrivalFit,
+    deadline_target,
+    fit_arrivals,
+    fit_attributes,
+)
+from sim.analysis.calibration.discovery import Structure, identifier
+from sim.analysis.calibration.spec import (
+    Comments,
+    Provenance,
+    discovered_procedure,
+    refitted_procedure,
+    route_attribute,
+    scenario_mapping,
+)
+from sim.analysis.calibration.steps import StepFit, fit_steps
+from sim.domain.calendar import CalendarError, DayRule, WorkingCalendar, year_table
+from sim.domain.errors import InputError
+from sim.domain.model import Procedure, Scenario
+from sim.inputs.loader import procedure_from_data, scenario_from_data
+from sim.inputs.records import RecordSet
+from sim.reforms import resolve
+
+# Closed cases: a case counts as still open at the end of the export when its last step
+# is one that ends fewer than this share of the cases that had time to go on.
+END_STEP_SHARE = 0.02
+MIN_TRAINING_CASES = 5
+DRAIN_QUANTILE = 0.99
+WARMUP_BOUNDS = (5.0, 120.0)
+MAX_HORIZON = 5000  # working days, the scenario format's limit
+CLOSED_WORDS = ("办结", "完成", "结束", "已办", "close", "complete", "finish", "done", "end")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What to fit and how.
+
+    Attributes:
+        since: First day of the trusted period (cases starting earlier are left out).
+        until: Last day of it.
+        test_share: Share of the latest cases held back for the fit report.
+        rule: The working-day calendar of the records.
+        criterion: ``aic`` or ``bic``.
+        seed: Seed of the bootstrap and of the fitted scenario.
+        replications: Replications of the fitted scenario (and of the fit report).
+        resamples: Bootstrap resamples of each fit.
+        procedure: A procedure whose numbers to fit (None: discover the structure).
+        mapping: Record step name to step id of ``procedure``.
+        mapping_file: Where the mapping came from (for messages).
+        matter: The procedure (事项) to fit when the records hold several.
+    """
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    test_share: float = 0.3
+    rule: DayRule = field(default_factory=DayRule)
+    criterion: str = "aic"
+    seed: int = 20250101
+    replications: int = 10
+    resamples: int = 200
+    procedure: Procedure | None = None
+    mapping: dict[str, str] | None = None
+    mapping_file: Path | None = None
+    matter: str | None = None
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A fitted procedure and scenario with everything the fit report needs.
+
+    Attributes:
+        records: The records read.
+        settings: How they were fitted.
+        calendar: The records' working-day calendar (covers the whole export).
+        frame: Every execution of the period on the clock (``case``, ``step`` id,
+            ``start``, ``end``, ``agency``, ``begin``, ``attempt``).
+        cases: One row a case of the period (`timeline.case_table`, plus ``test`` and
+            ``open``).
+        structure: The structure fitted.
+        steps: The fits by step id.
+        arrivals: The arrival fit.
+        staff: Agency to its fitted staff (None: unlimited).
+        procedure: The fitted procedure.
+        scenario: The fitted scenario (resolved).
+        procedure_data: The procedure file's mapping.
+        scenario_data: The scenario file's mapping.
+        comments: Comments of the two mappings (``procedure`` and ``scenario``).
+        split: Clock of the first held-back case's first event.
+        export_end: Clock of the last event of the export.
+        end_steps: Steps that can end a case (the open-case rule).
+        findings: Counts of suspicious records and of what was left out.
+        notes: Plain sentences about what was assumed or left out.
+    """
+
+    records: RecordSet
+    settings: Settings
+    calendar: WorkingCalendar
+    frame: pd.DataFrame
+    cases: pd.DataFrame
+    structure: Structure
+    steps: dict[str, StepFit]
+    arrivals: ArrivalFit
+    staff: dict[str, int | None]
+    procedure: Procedure
+    scenario: Scenario
+    procedure_data: dict[str, Any]
+    scenario_data: dict[str, Any]
+    comments: dict[str, Comments]
+    split: float
+    export_end: float
+    end_steps: frozenset[str]
+    findings: dict[str, int]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def training(self) -> pd.DataFrame:
+        """The training cases."""
+        return self.cases[~self.cases["test"]]
+
+    @property
+    def test(self) -> pd.DataFrame:
+        """The held-back cases."""
+        return self.cases[self.cases["test"]]
+
+    def date(self, clock: float) -> dt.date:
+        """The date of a clock value of the records' calendar."""
+        return self.calendar.date_of(min(max(clock, 0.0), len(self.calendar) - 1))
+
+
+# --------------------------------------------------------------------------- the period
+
+
+def _choose_matter(records: RecordSet, matter: str | None) -> pd.DataFrame:
+    executions = records.executions
+    if "procedure" not in records.cases:
+        if matter is not None:
+            raise InputError(
+                "--matter names a procedure, but the records have no procedure column",
+                file=records.file,
+            )
+        return executions
+    per_case = records.cases["procedure"]
+    counts = per_case[per_case != ""].value_counts()
+    if matter is None:
+        if len(counts) <= 1:
+            return executions
+        listing = ", ".join(f"'{name}' ({count} cases)" for name, count in counts.head(8).items())
+        raise InputError(
+            f"the records hold {len(counts)} procedures (column '{records.columns['procedure']}'): "
+            f"{listing}; choose one with --matter",
+            file=records.file,
+        )
+    if matter not in counts.index:
+        from sim.domain.suggest import did_you_mean
+
+        raise InputError(
+            f"no procedure '{matter}' in the records" + did_you_mean(matter, list(counts.index)),
+            file=records.file,
+        )
+    keep = per_case.index[per_case == matter]
+    return executions[executions["case"].isin(keep)]
+
+
+def _calendar(executions: pd.DataFrame, rule: DayRule, file: Path) -> WorkingCalendar:
+    """A calendar from before the first record to well after the last.
+
+    It reaches as far as the rule's source knows years: the fitted scenario's drain runs
+    beyond the export.
+    """
+    moments = pd.concat([executions["start"].dropna(), executions["end"]])
+    first, last = moments.min().date(), moments.max().date()
+    try:
+        for year in range(first.year, last.year + 1):
+            year_table(rule, year)
+    except CalendarError as error:
+        # The error's advice (an override file) is for scenarios; records name a calendar.
+        reason = str(error).split(";")[0]
+        raise InputError(
+            f"{reason}; the records run from {first} to {last}: name their calendar with "
+            "--calendar (a country code such as IT, weekdays or all)",
+            file=file,
+        ) from None
+    low, high = first.year, last.year
+    while low > first.year - 2 and _knows(rule, low - 1):
+        low -= 1
+    while high < last.year + 3 and _knows(rule, high + 1):
+        high += 1
+    return WorkingCalendar.build(dt.date(low, 1, 1), dt.date(high, 12, 31), rule=rule)
+
+
+def _knows(rule: DayRule, year: int) -> bool:
+    try:
+        year_table(rule, year)
+    except CalendarError:
+        return False
+    return 1 <= year <= 9998
+
+
+def _on_clock(
+    executions: pd.DataFrame, calendar: WorkingCalendar, agencies: dict[str, str]
+) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "case": executions["case"].to_numpy(),
+            "step": executions["step"].to_numpy(),
+            "start": calendar.clock_of_moments(executions["start"].to_numpy()),
+            "end": calendar.clock_of_moments(executions["end"].to_numpy()),
+            "agency": executions["step"].map(agencies).to_numpy(),
+        }
+    )
+    # A start at night and its end the next morning fall on one clock moment: keep order.
+    frame["start"] = np.minimum(frame["start"], frame["end"])
+    return timeline.prepare(frame)
+
+
+def _select_period(
+    frame: pd.DataFrame, cases: pd.DataFrame, settings: Settings, calendar, file
+) -> pd.DataFrame:
+    keep = pd.Series(True, index=cases.index)
+    if settings.since is not None:
+        keep &= cases["first"] >= calendar.clock_of(settings.since)
+    if settings.until is not None:
+        keep &= cases["first"] < calendar.clock_of(settings.until + dt.timedelta(days=1))
+    if not keep.any():
+        raise InputError("no case starts in the period given by --since and --until", file=file)
+    return cases[keep]
+
+
+def _split(cases: pd.DataFrame, share: float, file) -> tuple[pd.DataFrame, float]:
+    if not 0 < share < 1:
+        raise InputError(f"--test-share must be between 0 and 1, not {share:g}")
+    ordered = cases.sort_values(["first"], kind="stable")
+    held = max(1, int(round(share * len(ordered))))
+    if len(ordered) - held < MIN_TRAINING_CASES:
+        raise InputError(
+            f"{len(ordered)} cases in the period: too few to fit on {len(ordered) - held} and "
+            f"hold back {held} (at least {MIN_TRAINING_CASES} are needed to fit on)",
+            file=file,
+        )
+    test = pd.Series(False, index=ordered.index)
+    test.iloc[len(ordered) - held :] = True
+    ordered = ordered.assign(test=test)
+    return ordered, float(ordered.loc[ordered["test"], "first"].min())
+
+
+# --------------------------------------------------------------------------- open cases
+
+
+def end_steps(frame: pd.DataFrame, cases: pd.DataFrame, export_end: float) -> frozenset[str]:
+    """Steps that end at least `END_STEP_SHARE` of the cases that had time to go on.
+
+    A case had time to go on when its last event came at least the 95th percentile of the
+    gaps between a case's consecutive events before the end of the export.
+    """
+    gaps = frame.groupby("case", sort=False)["end"].diff().dropna()
+    horizon = float(np.quantile(gaps, 0.95)) if len(gaps) else 0.0
+    settled = cases[cases["last"] <= export_end - horizon]
+    if settled.empty:
+        return frozenset(frame["step"])
+    shares = settled["last_step"].value_counts(normalize=True)
+    return frozenset(shares.index[shares >= END_STEP_SHARE])
+
+
+def open_cases(
+    cases: pd.DataFrame, ends: frozenset[str], status: pd.Series | None = None
+) -> pd.Series:
+    """Whether each case was still open at the end of the export.
+
+    A status column, when the records have one, decides (a status naming completion,
+    e.g. 办结 or closed, is closed); otherwise a case is open when its last step is not one
+    of ``ends``.
+    """
+    if status is not None:
+        text = status.reindex(cases.index).fillna("").astype(str).str.lower()
+        known = text != ""
+        closed = text.apply(lambda value: any(word in value for word in CLOSED_WORDS))
+        by_step = ~cases["last_step"].isin(ends)
+        return pd.Series(np.where(known, ~closed, by_step), index=cases.index)
+    return ~cases["last_step"].isin(ends)
+
+
+# --------------------------------------------------------------------------- agencies
+
+
+def _agencies(executions: pd.DataFrame) -> tuple[dict[str, str], dict[str, str], str]:
+    """Record step name to agency id, agency id to its name, and how they were found.
+
+    The agency column when there is one; else the resource column when every step is
+    always done by one resource (as in this project's own event logs, whose resource is
+    the agency); else each step its own desk.
+    """
+    taken: set[str] = set()
+    names: dict[str, str] = {}
+    by_value: dict[str, str] = {}
+
+    def agency_of(value: str) -> str:
+        if value not in by_value:
+            by_value[value] = identifier(value, taken, "agency")
+            names[by_value[value]] = value
+        return by_value[value]
+
+    steps = list(pd.unique(executions["step"]))
+    stated = executions[executions["agency"] != ""]
+    if not stated.empty:
+        usual = stated.groupby("step")["agency"].agg(lambda v: v.value_counts().index[0])
+        found = {
+            step: agency_of(usual[step]) if step in usual.index else agency_of(step)
+            for step in steps
+        }
+        return found, names, "the agency column"
+    resources = executions[executions["resource"] != ""].groupby("step")["resource"].nunique()
+    if len(resources) == len(steps) and (resources == 1).all():
+        single = executions[executions["resource"] != ""].groupby("step")["resource"].first()
+        return (
+            {step: agency_of(single[step]) for step in steps},
+            names,
+            "the resource column (one resource a step)",
+        )
+    return (
+        {step: agency_of(step) for step in steps},
+        names,
+        "none recorded: each step its own agency",
+    )
+
+
+# --------------------------------------------------------------------------- calibrate
+
+
+def calibrate_records(
+    records: RecordSet, settings: Settings, folder: Path | str = "."
+) -> Calibration:
+    """Fit a procedure and scenario to records (module doc).
+
+    Args:
+        records: The records (`sim.inputs.records.read_records`).
+        settings: What to fit and how.
+        folder: Where the fitted files are to be written (their paths in the objects).
+
+    Raises:
+        InputError: Too few cases, a period without cases, a calendar that does not cover
+            the records, a procedure none of whose steps the records have, or fitted
+            files that do not validate.
+    """
+    file = records.file
+    executions = _choose_matter(records, settings.matter)
+    calendar = _calendar(executions, settings.rule, file)
+    agencies, agency_names, agency_basis = _agencies(executions)
+    frame = _on_clock(executions, calendar, agencies)
+    export_end = float(frame["end"].max())
+    cases = _select_period(frame, timeline.case_table(frame), settings, calendar, file)
+    frame = frame[frame["case"].isin(cases.index)].reset_index(drop=True)
+    cases, split = _split(cases, settings.test_share, file)
+    ends = end_steps(frame, cases[~cases["test"]], export_end)
+    status = records.cases["status"] if "status" in records.cases else None
+    cases["open"] = open_cases(cases, ends, status)
+    training = cases[~cases["test"]]
+    train_frame = frame[frame["case"].isin(training.index)]
+    notes = [f"agencies: {agency_basis}"]
+    if settings.procedure is None:
+        structure = discovery.discover(
+            train_frame, training.index[~training["open"]], agencies, agency_names
+        )
+    else:
+        structure = discovery.match_procedure(
+            settings.procedure,
+            list(pd.unique(frame["step"])),
+            settings.mapping,
+            settings.mapping_file,
+        )
+    # From here on steps are ids; steps the structure leaves out are dropped.
+    frame = _with_ids(frame, structure)
+    ends = frozenset(structure.step_of_name[n] for n in ends if n in structure.step_of_name)
+    train_frame = frame[frame["case"].isin(training.index)]
+    if train_frame.empty:
+        raise InputError("the training cases have no step the procedure has", file=file)
+    if settings.procedure is not None:
+        agency_of = structure.agencies
+        train_frame = train_frame.assign(agency=train_frame["step"].map(agency_of))
+        frame = frame.assign(agency=frame["step"].map(agency_of))
+    ready, deviations = timeline.ready_times(train_frame, structure.ancestors(), training["first"])
+    timed = bool(train_frame["start"].notna().any())
+    staff: dict[str, int | None] = {}
+    agency_ids = sorted(set(structure.agencies.values()))
+    peaks = timeline.peak_staff(train_frame) if timed else {}
+    for agency in agency_ids:
+        staff[agency] = max(peaks.get(agency, 0), 1) if timed and agency in peaks else None
+    queue = (
+        timeline.queue_parts(train_frame, ready, staff)
+        if timed
+        else pd.Series(0.0, index=train_frame.index)
+    )
+    fits = fit_steps(
+        train_frame,
+        ready,
+        queue,
+        structure.names,
+        deviations,
+        settings.seed,
+        settings.criterion,
+        settings.resamples,
+    )
+    first_day = calendar.date_of(float(training["first"].min()))
+    last_day = calendar.date_of(float(training["last"].max()))
+    provenance = Provenance(file.name, len(training), f"{first_day} to {last_day}")
+    arrivals = fit_arrivals(
+        training["first"].to_numpy(float), float(training["first"].min()), split, calendar
+    )
+    attribute_cases = records.cases.reindex(training.index)
+    rng = np.random.default_rng([settings.seed, 10_000])
+    procedure_data, procedure_comments = _procedure_data(
+        records, settings, structure, fits, attribute_cases, training, provenance, rng, notes
+    )
+    procedure_id = procedure_data["id"]
+    folder = Path(folder)
+    procedure_path = folder / f"{procedure_id}.yaml"
+    procedure = procedure_from_data(procedure_data, procedure_path)
+    scenario_data = _scenario_data(
+        settings,
+        structure,
+        staff,
+        agency_names,
+        arrivals,
+        provenance,
+        calendar,
+        training,
+        cases,
+        split,
+        export_end,
+        procedure_id,
+        timed,
+        agency_basis,
+    )
+    scenario = resolve(
+        scenario_from_data(
+            scenario_data, folder / f"calibrated_{procedure_id}.yaml", {procedure_id: procedure}
+        )
+    )
+    findings = dict(records.findings)
+    findings.update(
+        cases=len(cases),
+        training_cases=len(training),
+        test_cases=int(cases["test"].sum()),
+        open_cases=int(cases["open"].sum()),
+        order_deviations=int(sum(deviations.values())),
+        folded_route_cases=structure.folded,
+        steps_left_out=len(structure.dropped),
+    )
+    return Calibration(
+        records=records,
+        settings=settings,
+        calendar=calendar,
+        frame=frame,
+        cases=cases,
+        structure=structure,
+        steps=fits,
+        arrivals=arrivals,
+        staff=staff,
+        procedure=procedure,
+        scenario=scenario,
+        procedure_data=procedure_data,
+        scenario_data=scenario_data,
+        comments={"procedure": procedure_comments, "scenario": {}},
+        split=split,
+        export_end=export_end,
+        end_steps=ends,
+        findings=findings,
+        notes=tuple(notes),
+    )
+
+
+def _with_ids(frame: pd.DataFrame, structure: Structure) -> pd.DataFrame:
+    ids = structure.step_of_name
+    kept = frame[frame["step"].isin(ids)]
+    return kept.assign(step=kept["step"].map(ids)).reset_index(drop=True)
+
+
+def _procedure_data(
+    records, settings, structure, fits, attribute_cases, training, provenance, rng, notes
+):
+    if settings.procedure is not None:
+        from sim.inputs.yaml import read_yaml
+
+        original = read_yaml(Path(settings.procedure.file))
+        data, comments = refitted_procedure(original, structure, fits, provenance)
+        if structure.dropped:
+            notes.append(
+                "record steps matching no step of the procedure: " + ", ".join(structure.dropped)
+            )
+        missing = [s for s in structure.ids if s not in fits]
+        if missing:
+            notes.append(
+                "procedure steps the records do not have (numbers kept): " + ", ".join(missing)
+            )
+        return data, comments
+    attributes, comments, _ = fit_attributes(
+        attribute_cases, list(records.attributes), provenance, rng, settings.criterion
+    )
+    route = route_attribute(structure, provenance)
+    if route is not None:
+        attributes.append(route)
+    target = _target(records, training, provenance)
+    name = _procedure_name(records, settings)
+    taken: set[str] = set()
+    procedure_id = identifier(name, taken, "procedure")
+    if structure.dropped:
+        notes.append("steps only rare routes take, left out: " + ", ".join(structure.dropped))
+    data, step_comments = discovered_procedure(
+        procedure_id, name, structure, fits, attributes, target, provenance
+    )
+    # Attribute comments point into the attribute list, step comments into the steps.
+    comments.update(step_comments)
+    return data, comments
+
+
+def _procedure_name(records: RecordSet, settings: Settings) -> str:
+    if settings.matter:
+        return settings.matter
+    if "procedure" in records.cases:
+        named = records.cases["procedure"][records.cases["procedure"] != ""]
+        if len(named):
+            return str(named.iloc[0])
+    return records.file.stem.split(".")[0]
+
+
+def _target(
+    records: RecordSet, training: pd.DataFrame, provenance: Provenance
+) -> tuple[float, str]:
+    if "deadline_days" in records.cases:
+        found = deadline_target(records.cases["deadline_days"].reindex(training.index), provenance)
+        if found is not None:
+            return found
+    closed = training[~training["open"]]["cycle"]
+    value = float(np.quantile(closed, 0.9)) if len(closed) else 1.0
+    return max(value, 0.01), (
+        "assumption: the records name no deadline; the target is set to the training cases' "
+        f"90th percentile cycle time ({provenance.file}, {len(closed)} closed cases)"
+    )
+
+
+def _scenario_data(
+    settings,
+    structure,
+    staff,
+    agency_names,
+    arrivals,
+    provenance,
+    calendar,
+    training,
+    cases,
+    split,
+    export_end,
+    procedure_id,
+    timed,
+    agency_basis,
+):
+    closed = training[~training["open"]]["cycle"]
+    long = float(np.quantile(closed, DRAIN_QUANTILE)) if len(closed) else 60.0
+    finite = any(value is not None for value in staff.values())
+    warmup = (
+        float(np.clip(np.quantile(closed, 0.9) if len(closed) else 20.0, *WARMUP_BOUNDS))
+        if finite
+        else 0.0
+    )
+    last_first = float(cases.loc[cases["test"], "first"].max())
+    begin = max(math.floor(split - warmup), 0)
+    warmup = split - begin if finite else 0.0
+    arrival_days = math.ceil(last_first + 1 - begin)
+    drain = math.ceil(max(export_end - last_first, long)) + 1
+    # The loader builds the calendar for 7/5 calendar days a working day from the start:
+    # keep that inside the years the calendar's source knows.
+    start_day = calendar.date_of(float(begin))
+    known = (calendar.span[1] - start_day).days if calendar.span else 0
+    drain = int(max(min(drain, math.floor(known * 5 / 7) - arrival_days - 12, MAX_HORIZON), 0))
+    calendar_entry: dict[str, Any] = {"start": calendar.date_of(float(begin)).isoformat()}
+    if settings.rule.kind == "country":
+        calendar_entry["country"] = settings.rule.country
+    elif settings.rule.kind in ("weekdays", "all"):
+        calendar_entry["days"] = settings.rule.kind
+    agencies = []
+    for agency in sorted(set(structure.agencies.values())):
+        name = agency_names.get(agency, agency) if structure.discovered else agency
+        limit = staff.get(agency)
+        if limit is None:
+            source = (
+                "assumption: unlimited: with end times only, queueing cannot be told from "
+                "handling, so the fitted handling holds the queue (see docs/calibration.md)"
+                if not timed
+                else "assumption: unlimited: no execution of this agency has a start time"
+            )
+        else:
+            source = provenance.source(
+                f"the most executions seen in handling at the same moment ({agency_basis})"
+            )
+        agencies.append(
+            {
+                "id": agency,
+                "name": {"zh": name, "en": name},
+                "staff": "unlimited" if limit is None else int(limit),
+                "source": source,
+            }
+        )
+    note = arrivals.note()
+    arrival_source = provenance.source(
+        f"cases a working day, {arrivals.cases} first events in {arrivals.days:.1f} working days "
+        f"(95% interval {arrivals.low:.4g}-{arrivals.high:.4g})" + (f"; {note}" if note else "")
+    )
+    split_day = calendar.date_of(split)
+    return scenario_mapping(
+        name=f"calibrated_{procedure_id}"[:64],
+        title=f"Fitted from {provenance.file} ({provenance.cases} cases, {provenance.period})",
+        procedure_id=procedure_id,
+        arrivals=(arrivals.rate, arrival_source),
+        agencies=agencies,
+        calendar=calendar_entry,
+        horizon={
+            "working_days": float(arrival_days),
+            "drain_working_days": float(drain),
+            "warmup_working_days": float(round(warmup, 6)),
+        },
+        seed=settings.seed,
+        replications=settings.replications,
+        description=(
+            f"Fitted by approvalsim calibrate. Cases arrive over the held-back period from "
+            f"{split_day} (after {warmup:g} working days of warm-up) to the last held-back "
+            "case, so that a run reproduces the period the fit report compares with."
+        ),
+    )
