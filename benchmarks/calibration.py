@@ -42,7 +42,7 @@ DATA = HERE / "calibration_data"
 ROAD = ROOT / "tests" / "data" / "roadtraffic100traces.xes"
 SIMOD = HERE / ".simod-venv" / "bin" / "simod"
 # Cases a working day for about 10k, 100k and 1M events (two events a step execution).
-SIZES = {"10k": 6, "100k": 60, "1M": 600}
+SIZES = {"10k": 6, "100k": 60, "1M": 640}
 DAYS = 150
 
 
@@ -73,12 +73,22 @@ def speed(report: bool) -> None:
         log = DATA / name / "log.csv"
         out = DATA / name / "out"
         command = [
-            sys.executable, "-m", "sim", "calibrate", str(log), "--out", str(out), "--lang", "en",
+            sys.executable,
+            "-m",
+            "sim",
+            "calibrate",
+            str(log),
+            "--out",
+            str(out),
+            "--lang",
+            "en",
         ]
         command += ["-r", "3"] if report else ["--no-report"]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "CI": "1"})
+        done = subprocess.run(
+            command, capture_output=True, text=True, env={**os.environ, "CI": "1"}
+        )
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode:
@@ -89,12 +99,14 @@ def speed(report: bool) -> None:
                 "log": name,
                 "events": events,
                 "wall_s": round(wall, 1),
-                "cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1),
+                "cpu_s": round(
+                    after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1
+                ),
                 "peak_mb": round(after.ru_maxrss / 1024),
             }
         )
         print(rows[-1], flush=True)
-    print(pd.DataFrame(rows).to_markdown(index=False))
+    print(pd.DataFrame(rows).to_string(index=False))
 
 
 # --------------------------------------------------------------------------- quality
@@ -158,12 +170,17 @@ def _simod_logs(calibration) -> tuple[Path, Path]:
             "activity": executions["step"],
             "resource": executions["resource"].replace("", "unknown"),
             "start_time": pd.NaT,
-            "end_time": executions["end"].dt.tz_localize("Europe/Rome", ambiguous="NaT", nonexistent="shift_forward"),
+            "end_time": executions["end"].dt.tz_localize(
+                "Europe/Rome", ambiguous="NaT", nonexistent="shift_forward"
+            ),
         }
     )
     test = set(calibration.test.index)
     paths = []
-    for name, keep in (("train", ~frame["case_id"].isin(test)), ("test", frame["case_id"].isin(test))):
+    for name, keep in (
+        ("train", ~frame["case_id"].isin(test)),
+        ("test", frame["case_id"].isin(test)),
+    ):
         path = folder / f"{name}.csv"
         part = frame[keep].copy()
         for column in ("start_time", "end_time"):
@@ -208,13 +225,16 @@ def simod() -> None:
     start = time.perf_counter()
     done = subprocess.run(
         [str(SIMOD), "--configuration", str(config), "--output", str(output)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     took = time.perf_counter() - start
     (DATA / "simod" / "simod.log").write_text(done.stdout + done.stderr, encoding="utf-8")
     if done.returncode:
         raise SystemExit(f"Simod failed ({done.returncode}); see {DATA / 'simod' / 'simod.log'}")
-    logs = sorted(output.rglob("evaluation/simulated_log_*.csv")) or sorted(output.rglob("simulated_*.csv"))
+    logs = sorted(output.rglob("evaluation/simulated_log_*.csv")) or sorted(
+        output.rglob("simulated_*.csv")
+    )
     if not logs:
         raise SystemExit(f"Simod wrote no simulated log under {output}")
     calendar = calibration.calendar
@@ -222,7 +242,11 @@ def simod() -> None:
     cycles = {"working_days": [], "calendar_days": []}
     for path in logs:
         log = pd.read_csv(path)
-        ends = pd.to_datetime(log["end_time"], utc=True, format="ISO8601").dt.tz_convert("Europe/Rome").dt.tz_localize(None)
+        ends = (
+            pd.to_datetime(log["end_time"], utc=True, format="ISO8601")
+            .dt.tz_convert("Europe/Rome")
+            .dt.tz_localize(None)
+        )
         frame = pd.DataFrame(
             {
                 "case": path.stem + "/" + log["case_id"].astype(str),
@@ -243,9 +267,12 @@ def simod() -> None:
     found = {
         "seconds": round(took, 1),
         "simulated_logs": len(logs),
-        "working_days": _figures(records["cycle"].to_numpy(float), np.concatenate(cycles["working_days"])),
+        "working_days": _figures(
+            records["cycle"].to_numpy(float), np.concatenate(cycles["working_days"])
+        ),
         "calendar_days": _figures(
-            np.asarray(days(records["last"].to_numpy(float))) - np.asarray(days(records["first"].to_numpy(float))),
+            np.asarray(days(records["last"].to_numpy(float)))
+            - np.asarray(days(records["first"].to_numpy(float))),
             np.concatenate(cycles["calendar_days"]),
         ),
     }
@@ -257,7 +284,9 @@ def simod() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["logs", "speed", "quality", "simod"])
-    parser.add_argument("--report", action="store_true", help="speed: with the fit report (3 replications)")
+    parser.add_argument(
+        "--report", action="store_true", help="speed: with the fit report (3 replications)"
+    )
     arguments = parser.parse_args()
     if arguments.what == "logs":
         write_logs()

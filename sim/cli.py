@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -109,7 +110,7 @@ def run(
 ) -> None:
     """Run a scenario's baseline and variants, print the comparison, write the tables."""
     created: list[Path] = []
-    try:
+    with _one_line_errors(created):
         if steps not in ("first", "all"):
             raise InputError(f"--steps takes 'first' or 'all', not '{steps}'")
         if lang not in ("zh", "en"):
@@ -118,7 +119,7 @@ def run(
             raise InputError(f"--eventlog takes 'csv' or 'xes', not '{eventlog}'")
         scenario = load_scenario(file)
         folder = output or Path("results") / scenario.name
-        created = _check_writable(folder)
+        created += _check_writable(folder)
         # Tables and figures are made side by side, unless the run was kept serial.
         side_by_side = 1 if executor == "serial" else workers
         options = {
@@ -154,13 +155,6 @@ def run(
             )
         if report:
             written += _write_report(result, folder, lang, contributions, variant, options)
-    except InputError as error:
-        _remove_empty(created)
-        fail(error)
-    except OSError as error:
-        _remove_empty(created)
-        reason = error.strerror or str(error) or type(error).__name__
-        fail(InputError(f"cannot write results: {reason}", file=error.filename))
     print_result(console, result)
     if engine == "deterministic":
         print_schedules(console, result, lang)
@@ -225,7 +219,7 @@ def calibrate(
     import sim
 
     created: list[Path] = []
-    try:
+    with _one_line_errors(created):
         if lang not in ("zh", "en"):
             raise InputError(f"--lang takes 'zh' or 'en', not '{lang}'")
         folder = out or Path("results") / f"calibrate_{records.name.split('.')[0]}"
@@ -233,7 +227,7 @@ def calibrate(
             raise InputError(
                 "no such file" if not records.exists() else "is not a file", file=records
             )
-        created = _check_writable(folder)
+        created += _check_writable(folder)
         result = sim.calibrate(
             records,
             procedure=procedure,
@@ -253,13 +247,6 @@ def calibrate(
             executor="serial" if workers in (None, 1) else "process",
             workers=workers,
         )
-    except InputError as error:
-        _remove_empty(created)
-        fail(error)
-    except OSError as error:
-        _remove_empty(created)
-        reason = error.strerror or str(error) or type(error).__name__
-        fail(InputError(f"cannot write results: {reason}", file=error.filename))
     print_calibration(console, result, lang)
     console.print("Wrote " + ", ".join(str(path) for path in result.files))
 
@@ -334,6 +321,25 @@ def _write_report(result, folder: Path, lang: str, contributions: bool, variants
             workers=options["side_by_side"],
             progress=update,
         )
+
+
+@contextmanager
+def _one_line_errors(created: list[Path]):
+    """A user's mistake, or a folder that cannot be written, ends the command in one line.
+
+    Args:
+        created: The folders the command created (filled as it goes): removed again if
+            they stayed empty.
+    """
+    try:
+        yield
+    except InputError as error:
+        _remove_empty(created)
+        fail(error)
+    except OSError as error:
+        _remove_empty(created)
+        reason = error.strerror or str(error) or type(error).__name__
+        fail(InputError(f"cannot write results: {reason}", file=error.filename))
 
 
 def _check_writable(folder: Path) -> list[Path]:

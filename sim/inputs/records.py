@@ -423,15 +423,19 @@ def _cases(
         days = pd.to_numeric(text["deadline_days"].replace("", np.nan), errors="coerce")
         cases["deadline_days"] = _per_case(days, keys).reindex(index)
     attributes = []
+    case_codes = pd.factorize(keys)[0]
     for header in roles.attribute_headers(table.columns, found)[: MAX_ATTRIBUTES * 2]:
-        values = _text(table[header])
-        values = values.where(values != "", None)
-        if values.isna().all():
+        raw = table[header]
+        codes, _ = pd.factorize(raw.where(raw.astype(str).str.len() > 0), use_na_sentinel=True)
+        present = codes >= 0
+        if not present.any():
             continue
-        per_case = values.groupby(keys).nunique()
-        if (per_case > 1).any():
+        # A case attribute never changes within a case (checked on codes: fast).
+        pairs = pd.DataFrame({"case": case_codes[present], "value": codes[present]})
+        if pairs.drop_duplicates()["case"].duplicated().any():
             continue
-        first = _per_case(values, keys)
+        values = _text(raw)
+        first = _per_case(values.where(values != "", None), keys)
         if first.nunique() < 2:
             continue
         numeric = pd.to_numeric(first, errors="coerce")

@@ -7,6 +7,8 @@ is midnight of 23 March wherever it is read.
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 
 # Tried in order on what ISO 8601 did not read (after the rewriting in `_normalise`).
@@ -29,6 +31,28 @@ _OFFSET = r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$"
 def _without_offset(text: pd.Series) -> pd.Series:
     """Drop the offset of zoned times: the wall-clock time counts (module doc)."""
     return text.str.replace(_OFFSET, r"\1", regex=True)
+
+
+def _one_offset(text: pd.Series) -> pd.Series | None:
+    """ISO times all in one zone (or none), read fast as wall-clock times; None otherwise.
+
+    Offsets that differ (summer time) make pandas refuse a single zone: the caller then
+    drops the offsets one by one.
+    """
+    try:
+        with warnings.catch_warnings():
+            # pandas 2 warns (pandas 3 refuses) on mixed offsets: both mean "not one zone".
+            warnings.simplefilter("ignore", FutureWarning)
+            parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    except (ValueError, TypeError):
+        return None
+    if getattr(parsed.dtype, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    if parsed.dtype == object:
+        return None
+    if parsed.isna().any():
+        return None  # some need the slower path (other spellings, offsets)
+    return parsed
 
 
 def _normalise(text: pd.Series) -> pd.Series:
@@ -69,8 +93,11 @@ def parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     times = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     if not present.any():
         return times, ~present & present
-    text = _without_offset(raw[present])
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    parsed = _one_offset(raw[present])
+    text = raw[present]
+    if parsed is None:
+        text = _without_offset(text)
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
     missing = parsed.isna()
     if missing.any():
         text = _normalise(text[missing])

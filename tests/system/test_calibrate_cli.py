@@ -30,7 +30,8 @@ def road(tmp_path_factory):
     folder = tmp_path_factory.mktemp("road")
     out = folder / "out"
     result = CliRunner().invoke(
-        app, ["calibrate", str(ROAD), "--calendar", "IT", "--out", str(out), "--lang", "en", "-r", "5"]
+        app,
+        ["calibrate", str(ROAD), "--calendar", "IT", "--out", str(out), "--lang", "en", "-r", "5"],
     )
     assert result.exit_code == 0, result.stdout + result.stderr
     return out, result.stdout
@@ -65,8 +66,18 @@ def test_road_traffic_log_gives_files_that_run(road, tmp_path, monkeypatch):
     assert scenario["procedures"][0]["source"].startswith("fitted from")
     # The fitted scenario is a scenario like any other.
     result = invoke(
-        ["run", str(out / "calibrated_roadtraffic100traces.yaml"), "-o", str(tmp_path / "run"), "-q",
-         "--executor", "serial", "-r", "2", "--no-report"],
+        [
+            "run",
+            str(out / "calibrated_roadtraffic100traces.yaml"),
+            "-o",
+            str(tmp_path / "run"),
+            "-q",
+            "--executor",
+            "serial",
+            "-r",
+            "2",
+            "--no-report",
+        ],
         tmp_path,
         monkeypatch,
     )
@@ -78,13 +89,23 @@ def test_fit_report_has_the_figures_and_the_comparison(road):
     html = (out / "fit_report.html").read_text(encoding="utf-8")
     assert html.count("<svg") == 4
     markdown = (out / "fit_report.md").read_text(encoding="utf-8")
-    for words in ("W1 distance", "KS statistic", "naive predictor", "90th percentile", "share within target"):
+    for words in (
+        "W1 distance",
+        "KS statistic",
+        "naive predictor",
+        "90th percentile",
+        "share within target",
+    ):
         assert words in markdown
     summary = pd.read_csv(out / "fit_summary.csv")
     working = summary[summary["unit"] == "working_days"].set_index("measure")
     assert {"mean", "median", "p90", "share_within_target", "w1", "ks"} <= set(working.index)
     # 30 held-back cases: one still open is not compared.
-    assert (working.loc["mean", "records_low"] < working.loc["mean", "records"] < working.loc["mean", "records_high"])
+    assert (
+        working.loc["mean", "records_low"]
+        < working.loc["mean", "records"]
+        < working.loc["mean", "records_high"]
+    )
     assert working.loc["w1", "simulated"] > 0 and working.loc["w1", "naive"] > 0
     steps = pd.read_csv(out / "fit_steps.csv")
     assert "payment" in set(steps["step"]) and steps["records_cases"].sum() > 0
@@ -134,8 +155,12 @@ def test_given_procedure_keeps_its_structure_and_refits_numbers(tmp_path, monkey
     (tmp_path / "setup.yaml").write_text(PROCEDURE, encoding="utf-8")
     (tmp_path / "map.yaml").write_text("受理: intake\n", encoding="utf-8")
     result = sim.calibrate(
-        tmp_path / "records.csv", procedure=tmp_path / "setup.yaml", mapping=tmp_path / "map.yaml",
-        out=tmp_path / "out", replications=2, lang="en",
+        tmp_path / "records.csv",
+        procedure=tmp_path / "setup.yaml",
+        mapping=tmp_path / "map.yaml",
+        out=tmp_path / "out",
+        replications=2,
+        lang="en",
     )
     refitted = read_yaml(tmp_path / "out" / "setup.yaml")
     steps = {s["id"]: s for s in refitted["steps"]}
@@ -145,12 +170,19 @@ def test_given_procedure_keeps_its_structure_and_refits_numbers(tmp_path, monkey
     assert steps["intake"]["materials"][0]["probability_defective"] == 0.0  # no repeats seen
     assert any("do not have" in note for note in result.calibration.notes)
     assert isinstance(result.summary, pd.DataFrame) and not result.summary.empty
-    assert set(result.fitted["quantity"]) >= {"handling", "send_back_share", "arrivals_per_day", "staff"}
+    assert set(result.fitted["quantity"]) >= {
+        "handling",
+        "send_back_share",
+        "arrivals_per_day",
+        "staff",
+    }
     assert result.scenario.procedure_index["setup"].step("review").after == ("intake",)
 
 
 def test_since_until_and_test_share_pick_the_cases(tmp_path):
-    result = sim.calibrate(ROAD, calendar="IT", since="2003-01-01", until="2011-12-31", test_share=0.25, report=False)
+    result = sim.calibrate(
+        ROAD, calendar="IT", since="2003-01-01", until="2011-12-31", test_share=0.25, report=False
+    )
     cases = result.calibration.cases
     first = result.calibration.calendar.clock_of(pd.Timestamp("2003-01-01").date())
     assert (cases["first"] >= first).all()
@@ -167,7 +199,11 @@ def test_bad_options_are_one_line_errors(tmp_path, monkeypatch):
         (["calibrate", str(ROAD), "--calendar", "IT", "--columns", "cases=x"], "unknown role"),
         (["calibrate", "nowhere.csv"], "no such file"),
     ):
-        result = invoke([*args, "--out", str(tmp_path / "out"), "--no-report"], tmp_path, monkeypatch)
+        result = invoke(
+            [*args, "--out", str(tmp_path / "out"), "--no-report"], tmp_path, monkeypatch
+        )
         assert result.exit_code == 2, (args, result.stdout, result.stderr)
-        assert len(result.stderr.strip().splitlines()) == 1 and words in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and words in result.stderr, (
+            result.stderr
+        )
         assert not (tmp_path / "out").exists()

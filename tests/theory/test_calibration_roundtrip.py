@@ -64,7 +64,9 @@ def truth_files(folder, structure):
     steps, waits = STRUCTURES[structure]
     lines = "\n".join(f"  - {STEPS[s].replace('AFTER', waits)}" for s in steps)
     (folder / "proc.yaml").write_text(
-        "id: proc\nname: {zh: 测试, en: test}\ntarget: {working_days: 10, source: t}\nsteps:\n" + lines + "\n",
+        "id: proc\nname: {zh: 测试, en: test}\ntarget: {working_days: 10, source: t}\nsteps:\n"
+        + lines
+        + "\n",
         encoding="utf-8",
     )
     (folder / "truth.yaml").write_text(textwrap.dedent(SCENARIO), encoding="utf-8")
@@ -93,12 +95,16 @@ def test_round_trip(tmp_path, structure, starts):
     if not starts:
         events = pd.read_csv(log)
         events[events["lifecycle"] != "start"].to_csv(log, index=False)
-    calibration = calibrate_records(read_records(log), Settings(resamples=100, replications=4), tmp_path)
+    calibration = calibrate_records(
+        read_records(log), Settings(resamples=100, replications=4), tmp_path
+    )
 
     # The structure found is the true one.
     procedure = calibration.procedure
     true_procedure = truth.procedure_index["proc"]
-    assert {s.id: set(s.after) for s in procedure.steps} == {s.id: set(s.after) for s in true_procedure.steps}
+    assert {s.id: set(s.after) for s in procedure.steps} == {
+        s.id: set(s.after) for s in true_procedure.steps
+    }
 
     # Every interval contains the true value.
     misses = {}

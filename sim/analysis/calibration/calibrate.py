@@ -437,21 +437,25 @@ def calibrate_records(
     folder = Path(folder)
     procedure_path = folder / f"{procedure_id}.yaml"
     procedure = procedure_from_data(procedure_data, procedure_path)
-    scenario_data = _scenario_data(
-        settings,
-        structure,
-        staff,
-        agency_names,
-        arrivals,
-        provenance,
+    calendar_entry, horizon, description = _period(
         calendar,
-        training,
+        settings.rule,
         cases,
         split,
         export_end,
-        procedure_id,
-        timed,
-        agency_basis,
+        any(v is not None for v in staff.values()),
+    )
+    scenario_data = scenario_mapping(
+        name=f"calibrated_{procedure_id}"[:64],
+        title=f"Fitted from {provenance.file} ({provenance.cases} cases, {provenance.period})",
+        procedure_id=procedure_id,
+        arrivals=(arrivals.rate, _arrival_source(arrivals, provenance)),
+        agencies=_agency_entries(structure, staff, agency_names, provenance, timed, agency_basis),
+        calendar=calendar_entry,
+        horizon=horizon,
+        seed=settings.seed,
+        replications=settings.replications,
+        description=description,
     )
     scenario = resolve(
         scenario_from_data(
@@ -560,33 +564,29 @@ def _target(
     )
 
 
-def _scenario_data(
-    settings,
-    structure,
-    staff,
-    agency_names,
-    arrivals,
-    provenance,
-    calendar,
-    training,
-    cases,
-    split,
-    export_end,
-    procedure_id,
-    timed,
-    agency_basis,
-):
+def _period(
+    calendar: WorkingCalendar,
+    rule: DayRule,
+    cases: pd.DataFrame,
+    split: float,
+    export_end: float,
+    limited: bool,
+) -> tuple[dict[str, Any], dict[str, float], str]:
+    """The scenario's calendar and horizon: the held-back period.
+
+    Arrivals run over the held-back period, after a warm-up when staff are limited; the
+    drain reaches the end of the export or the long cases' length.
+
+    Returns:
+        ``(calendar, horizon, description)`` entries of the scenario mapping.
+    """
+    training = cases[~cases["test"]]
     closed = training[~training["open"]]["cycle"]
     long = float(np.quantile(closed, DRAIN_QUANTILE)) if len(closed) else 60.0
-    finite = any(value is not None for value in staff.values())
-    warmup = (
-        float(np.clip(np.quantile(closed, 0.9) if len(closed) else 20.0, *WARMUP_BOUNDS))
-        if finite
-        else 0.0
-    )
+    warmup = float(np.clip(np.quantile(closed, 0.9) if len(closed) else 20.0, *WARMUP_BOUNDS))
     last_first = float(cases.loc[cases["test"], "first"].max())
-    begin = max(math.floor(split - warmup), 0)
-    warmup = split - begin if finite else 0.0
+    begin = max(math.floor(split - warmup), 0) if limited else math.floor(split)
+    warmup = split - begin if limited else 0.0
     arrival_days = math.ceil(last_first + 1 - begin)
     drain = math.ceil(max(export_end - last_first, long)) + 1
     # The loader builds the calendar for 7/5 calendar days a working day from the start:
@@ -594,27 +594,49 @@ def _scenario_data(
     start_day = calendar.date_of(float(begin))
     known = (calendar.span[1] - start_day).days if calendar.span else 0
     drain = int(max(min(drain, math.floor(known * 5 / 7) - arrival_days - 12, MAX_HORIZON), 0))
-    calendar_entry: dict[str, Any] = {"start": calendar.date_of(float(begin)).isoformat()}
-    if settings.rule.kind == "country":
-        calendar_entry["country"] = settings.rule.country
-    elif settings.rule.kind in ("weekdays", "all"):
-        calendar_entry["days"] = settings.rule.kind
-    agencies = []
+    entry: dict[str, Any] = {"start": start_day.isoformat()}
+    if rule.kind == "country":
+        entry["country"] = rule.country
+    elif rule.kind in ("weekdays", "all"):
+        entry["days"] = rule.kind
+    horizon = {
+        "working_days": float(arrival_days),
+        "drain_working_days": float(drain),
+        "warmup_working_days": float(round(warmup, 6)),
+    }
+    description = (
+        f"Fitted by approvalsim calibrate. Cases arrive over the held-back period from "
+        f"{calendar.date_of(split)} (after {warmup:g} working days of warm-up) to the last "
+        "held-back case, so that a run reproduces the period the fit report compares with."
+    )
+    return entry, horizon, description
+
+
+def _agency_entries(
+    structure: Structure,
+    staff: dict[str, int | None],
+    names: dict[str, str],
+    provenance: Provenance,
+    timed: bool,
+    basis: str,
+) -> list[dict[str, Any]]:
+    """The scenario's agencies with their fitted staff and where it came from."""
+    entries = []
     for agency in sorted(set(structure.agencies.values())):
-        name = agency_names.get(agency, agency) if structure.discovered else agency
+        name = names.get(agency, agency) if structure.discovered else agency
         limit = staff.get(agency)
-        if limit is None:
+        if limit is None and not timed:
             source = (
                 "assumption: unlimited: with end times only, queueing cannot be told from "
                 "handling, so the fitted handling holds the queue (see docs/calibration.md)"
-                if not timed
-                else "assumption: unlimited: no execution of this agency has a start time"
             )
+        elif limit is None:
+            source = "assumption: unlimited: no execution of this agency has a start time"
         else:
             source = provenance.source(
-                f"the most executions seen in handling at the same moment ({agency_basis})"
+                f"the most executions seen in handling at the same moment ({basis})"
             )
-        agencies.append(
+        entries.append(
             {
                 "id": agency,
                 "name": {"zh": name, "en": name},
@@ -622,29 +644,12 @@ def _scenario_data(
                 "source": source,
             }
         )
+    return entries
+
+
+def _arrival_source(arrivals: ArrivalFit, provenance: Provenance) -> str:
     note = arrivals.note()
-    arrival_source = provenance.source(
+    return provenance.source(
         f"cases a working day, {arrivals.cases} first events in {arrivals.days:.1f} working days "
         f"(95% interval {arrivals.low:.4g}-{arrivals.high:.4g})" + (f"; {note}" if note else "")
-    )
-    split_day = calendar.date_of(split)
-    return scenario_mapping(
-        name=f"calibrated_{procedure_id}"[:64],
-        title=f"Fitted from {provenance.file} ({provenance.cases} cases, {provenance.period})",
-        procedure_id=procedure_id,
-        arrivals=(arrivals.rate, arrival_source),
-        agencies=agencies,
-        calendar=calendar_entry,
-        horizon={
-            "working_days": float(arrival_days),
-            "drain_working_days": float(drain),
-            "warmup_working_days": float(round(warmup, 6)),
-        },
-        seed=settings.seed,
-        replications=settings.replications,
-        description=(
-            f"Fitted by approvalsim calibrate. Cases arrive over the held-back period from "
-            f"{split_day} (after {warmup:g} working days of warm-up) to the last held-back "
-            "case, so that a run reproduces the period the fit report compares with."
-        ),
     )

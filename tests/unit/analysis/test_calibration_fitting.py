@@ -39,7 +39,9 @@ def test_intervals_contain_the_truth_most_of_the_time():
     hits = {"median": 0, "p90": 0}
     for seed in range(40):
         values = truth.sample(np.random.default_rng(seed), 300)
-        fit = fit_values(values, np.random.default_rng(100 + seed), families=("lognormal",), resamples=100)
+        fit = fit_values(
+            values, np.random.default_rng(100 + seed), families=("lognormal",), resamples=100
+        )
         for name in hits:
             low, high = fit.intervals[name]
             hits[name] += low <= getattr(truth, name) <= high
@@ -69,11 +71,18 @@ def test_bic_penalises_parameters_more():
     values = Exponential(2).sample(np.random.default_rng(9), 300)
     aic = fit_values(values, np.random.default_rng(1), "aic", resamples=0)
     bic = fit_values(values, np.random.default_rng(1), "bic", resamples=0)
-    assert bic.scores["triangular"] - bic.scores["exponential"] > aic.scores["triangular"] - aic.scores["exponential"]
+    assert (
+        bic.scores["triangular"] - bic.scores["exponential"]
+        > aic.scores["triangular"] - aic.scores["exponential"]
+    )
 
 
 def test_method_text_names_the_criterion_and_runner_up():
-    fit = fit_values(LogNormal(2, 5).sample(np.random.default_rng(2), 500), np.random.default_rng(0), resamples=20)
+    fit = fit_values(
+        LogNormal(2, 5).sample(np.random.default_rng(2), 500),
+        np.random.default_rng(0),
+        resamples=20,
+    )
     assert fit.method.startswith("lognormal by maximum likelihood, chosen by AIC")
     assert "next" in fit.method
     assert "bootstrap" in fit.interval_text()
@@ -105,3 +114,18 @@ def test_send_back_rate_interval():
     rate, low, high = send_back_rate(30, 70)
     assert rate == 0.3 and low < 0.3 < high
     assert send_back_rate(0, 50)[1] == 0.0
+
+
+def test_fast_distances_match_scipy():
+    from scipy import stats
+
+    from sim.analysis.calibration.evaluation import ks_statistic, w1_distance
+
+    rng = np.random.default_rng(0)
+    for a, b in (
+        (rng.gamma(2, size=40), rng.lognormal(size=90)),
+        (np.floor(rng.gamma(2, size=300)), np.floor(rng.gamma(2.2, size=400))),  # ties
+    ):
+        a, b = np.sort(a), np.sort(b)
+        assert w1_distance(a, b) == pytest.approx(stats.wasserstein_distance(a, b))
+        assert ks_statistic(a, b) == pytest.approx(stats.ks_2samp(a, b).statistic)

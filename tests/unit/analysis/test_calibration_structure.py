@@ -36,7 +36,9 @@ def parallel_cases(n=40, timed=True):
 
 def discover(frame):
     cases = timeline.case_table(frame)
-    return discovery.discover(frame, cases.index, {s: "desk" for s in frame["step"].unique()}, {"desk": "desk"})
+    return discovery.discover(
+        frame, cases.index, {s: "desk" for s in frame["step"].unique()}, {"desk": "desk"}
+    )
 
 
 @pytest.mark.parametrize("timed", [True, False])
@@ -85,9 +87,7 @@ def test_chinese_names_get_identifiers():
 
 
 def test_ready_times_follow_the_ancestors_and_repeats():
-    frame = executions(
-        [("c", "a", 0, 1), ("c", "b", 2, 3), ("c", "b", 5, 6), ("c", "c", 7, 8)]
-    )
+    frame = executions([("c", "a", 0, 1), ("c", "b", 2, 3), ("c", "b", 5, 6), ("c", "c", 7, 8)])
     structure = Structure(("a", "b", "c"), {}, {"b": ("a",), "c": ("b",)}, {})
     cases = timeline.case_table(frame)
     ready, deviations = timeline.ready_times(frame, structure.ancestors(), cases["first"])
@@ -123,8 +123,21 @@ PROCEDURE = {
     "name": {"zh": "测试", "en": "test"},
     "target": {"working_days": 5, "source": "t"},
     "steps": [
-        {"id": "intake", "name": {"zh": "受理", "en": "Intake"}, "agency": "desk", "handling": 1, "source": "t"},
-        {"id": "review", "name": {"zh": "审核", "en": "Review"}, "agency": "desk", "after": ["intake"], "handling": 1, "source": "t"},
+        {
+            "id": "intake",
+            "name": {"zh": "受理", "en": "Intake"},
+            "agency": "desk",
+            "handling": 1,
+            "source": "t",
+        },
+        {
+            "id": "review",
+            "name": {"zh": "审核", "en": "Review"},
+            "agency": "desk",
+            "after": ["intake"],
+            "handling": 1,
+            "source": "t",
+        },
     ],
 }
 

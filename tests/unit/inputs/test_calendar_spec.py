@@ -19,8 +19,12 @@ steps:
 
 
 def test_country_calendar_runs_on_its_days(write):
-    path = write(PROCEDURE, scenario_text(start="2005-04-22").replace(
-        "calendar: {start: 2005-04-22}", "calendar: {start: 2005-04-22, country: IT}"))
+    path = write(
+        PROCEDURE,
+        scenario_text(start="2005-04-22").replace(
+            "calendar: {start: 2005-04-22}", "calendar: {start: 2005-04-22, country: IT}"
+        ),
+    )
     scenario = load_scenario(path)
     assert scenario.calendar.rule == DayRule("country", "IT")
     # Friday 22 April, then Tuesday 26 April: the 25th is Liberation Day.
@@ -29,8 +33,12 @@ def test_country_calendar_runs_on_its_days(write):
 
 @pytest.mark.parametrize("days", ["weekdays", "all"])
 def test_days_calendars(write, days):
-    path = write(PROCEDURE, scenario_text().replace(
-        "calendar: {start: 2025-03-03}", f"calendar: {{start: 2025-03-03, days: {days}}}"))
+    path = write(
+        PROCEDURE,
+        scenario_text().replace(
+            "calendar: {start: 2025-03-03}", f"calendar: {{start: 2025-03-03, days: {days}}}"
+        ),
+    )
     assert load_scenario(path).calendar.rule == DayRule(days)
 
 
@@ -43,7 +51,9 @@ def test_days_calendars(write, days):
     ],
 )
 def test_bad_calendars_name_the_field(write, calendar, field, words):
-    path = write(PROCEDURE, scenario_text().replace("calendar: {start: 2025-03-03}", f"calendar: {calendar}"))
+    path = write(
+        PROCEDURE, scenario_text().replace("calendar: {start: 2025-03-03}", f"calendar: {calendar}")
+    )
     with pytest.raises(InputError) as caught:
         load_scenario(path)
     assert caught.value.field == field

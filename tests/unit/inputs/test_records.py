@@ -47,11 +47,21 @@ def test_chinese_headers_in_every_encoding(tmp_path, encoding):
 
 def test_xlsx_is_read_with_dates_as_cells(tmp_path):
     import openpyxl
+
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["case", "activity", "start", "end"])
-    sheet.append(["c1", "intake", pd.Timestamp("2025-03-03 09:00").to_pydatetime(), "2025-03-03 10:00"])
-    sheet.append(["c1", "review", pd.Timestamp("2025-03-03 11:00").to_pydatetime(), pd.Timestamp("2025-03-04 12:00").to_pydatetime()])
+    sheet.append(
+        ["c1", "intake", pd.Timestamp("2025-03-03 09:00").to_pydatetime(), "2025-03-03 10:00"]
+    )
+    sheet.append(
+        [
+            "c1",
+            "review",
+            pd.Timestamp("2025-03-03 11:00").to_pydatetime(),
+            pd.Timestamp("2025-03-04 12:00").to_pydatetime(),
+        ]
+    )
     path = tmp_path / "r.xlsx"
     book.save(path)
     records = read_records(path)
@@ -132,7 +142,9 @@ def test_running_steps_and_duplicates_are_counted_not_silent(tmp_path):
 
 def test_columns_option_maps_roles(tmp_path):
     text = "id,task,done\nc1,a,2025-03-03 10:00\nc1,b,2025-03-04 10:00\n"
-    records = read_records(write(tmp_path, "r.csv", text), parse_mapping("case=id,step=task,end=done"))
+    records = read_records(
+        write(tmp_path, "r.csv", text), parse_mapping("case=id,step=task,end=done")
+    )
     assert list(records.executions["step"]) == ["a", "b"]
     assert not records.has_start
 
@@ -147,12 +159,37 @@ def test_mapping_of_unknown_role_or_column_is_refused(tmp_path):
 @pytest.mark.parametrize(
     ("text", "line", "field", "words"),
     [
-        ("case,step,start,end\nc1,a,2025-03-03 09:00,2025-03-03 08:00\n", 2, "end", "ends before it starts"),
-        ("case,step,start,end\nc1,a,2025-03-03 09:00,not a time\n", 2, "end", "cannot read the time 'not a time'"),
-        ("case,step,start,end\nc1,a,2025-03-03 09:00,2025-03-03 10:00\nc2,,2025-03-03 09:00,\n", 3, "step", "case 'c2' has no steps"),
-        ("case,step,end\nc1,a,2025-03-03 10:00\n,b,2025-03-03 11:00\n", 3, "case", "without a case id"),
+        (
+            "case,step,start,end\nc1,a,2025-03-03 09:00,2025-03-03 08:00\n",
+            2,
+            "end",
+            "ends before it starts",
+        ),
+        (
+            "case,step,start,end\nc1,a,2025-03-03 09:00,not a time\n",
+            2,
+            "end",
+            "cannot read the time 'not a time'",
+        ),
+        (
+            "case,step,start,end\nc1,a,2025-03-03 09:00,2025-03-03 10:00\nc2,,2025-03-03 09:00,\n",
+            3,
+            "step",
+            "case 'c2' has no steps",
+        ),
+        (
+            "case,step,end\nc1,a,2025-03-03 10:00\n,b,2025-03-03 11:00\n",
+            3,
+            "case",
+            "without a case id",
+        ),
         ("case,step,end\nc1,a,2025-03-03 10:00\nc1,b,\n", 3, "end", "neither start nor end"),
-        ("case,activity,lifecycle,timestamp\nc1,a,complete,2025-03-03 09:00\nc1,a,start,2025-03-03 10:00\n", 2, "timestamp", "completes before it starts"),
+        (
+            "case,activity,lifecycle,timestamp\nc1,a,complete,2025-03-03 09:00\nc1,a,start,2025-03-03 10:00\n",
+            2,
+            "timestamp",
+            "completes before it starts",
+        ),
     ],
 )
 def test_bad_records_name_file_row_and_column(tmp_path, text, line, field, words):

@@ -9,10 +9,15 @@ from sim.output.calibrated import dump, write_yaml
 
 DATA = {
     "id": "proc",
-    "name": {"zh": "企业开办 \"一网通办\"", "en": "Company: setup #1"},
+    "name": {"zh": '企业开办 "一网通办"', "en": "Company: setup #1"},
     "target": {"working_days": 2.5, "source": "fitted from r.csv, 10 cases"},
     "attributes": [
-        {"id": "kind", "kind": "categorical", "shares": {"157": 0.5, "true": 0.25, "A B": 0.25}, "source": "x"},
+        {
+            "id": "kind",
+            "kind": "categorical",
+            "shares": {"157": 0.5, "true": 0.25, "A B": 0.25},
+            "source": "x",
+        },
     ],
     "steps": [
         {
