@@ -134,7 +134,8 @@ def calibrate(
         report: Whether to simulate the held-back period and compare (the fit report).
         lang: ``zh`` or ``en``: the report's language.
         **options: ``matter``, ``criterion`` (``aic``/``bic``), ``seed``,
-            ``replications``, ``resamples``, ``executor``, ``workers``.
+            ``replications``, ``resamples``, ``executor``, ``workers``, ``staff`` (stated
+            staff by agency id or recorded name: ``{"desk": 3}`` or ``"desk=3"``).
 
     Returns:
         The fitted objects and the fit tables.
@@ -196,6 +197,7 @@ def _calibration(
         procedure=load_procedure(Path(procedure)) if procedure is not None else None,
         mapping=read_step_mapping(mapping) if mapping is not None else None,
         mapping_file=Path(mapping) if mapping is not None else None,
+        staff=_staff(options.get("staff")),
         **{
             k: v
             for k, v in options.items()
@@ -205,6 +207,19 @@ def _calibration(
     if settings.criterion not in ("aic", "bic"):
         raise InputError(f"--criterion takes 'aic' or 'bic', not '{settings.criterion}'")
     return calibrate_records(read_records(records, roles), settings, out or ".")
+
+
+def _staff(value: dict[str, int] | str | None) -> dict[str, int] | None:
+    """Stated staff: ``{"agency": 3}`` or ``"agency=3,other=2"``."""
+    if value is None or isinstance(value, dict):
+        return value
+    found = {}
+    for part in str(value).split(","):
+        agency, equals, count = part.partition("=")
+        if not equals or not count.strip().isdigit():
+            raise InputError(f"--staff takes agency=count pairs; got '{part.strip()}'")
+        found[agency.strip()] = int(count)
+    return found
 
 
 def _date(value: dt.date | str | None, name: str) -> dt.date | None:

@@ -202,6 +202,10 @@ def calibrate(
         str | None, typer.Option(help="The procedure (事项) to fit when the records hold several.")
     ] = None,
     criterion: Annotated[str, typer.Option(help="Information criterion: aic or bic.")] = "aic",
+    staff: Annotated[
+        str | None,
+        typer.Option(help="Stated staff instead of the fitted: AGENCY=N,... (id or name)."),
+    ] = None,
     replications: Annotated[
         int, typer.Option("--replications", "-r", min=1, help="Replications of the fit report.")
     ] = 10,
@@ -242,6 +246,7 @@ def calibrate(
             lang=lang,
             matter=matter,
             criterion=criterion,
+            staff=staff,
             replications=replications,
             seed=seed,
             executor="serial" if workers in (None, 1) else "process",

@@ -108,6 +108,16 @@ def _sentences(summary: pd.DataFrame, steps: pd.DataFrame, arrivals: pd.DataFram
                     rec=_number(row.records_median),
                 )
             )
+        if getattr(row, "share_verdict", "") == "poor":
+            said.append(
+                t["sentence_poor_share"].format(
+                    step=row.name,
+                    sim=_share(row.simulated_share),
+                    rec=_with_interval(
+                        row.records_share, row.records_share_low, row.records_share_high, True
+                    ),
+                )
+            )
         if row.send_back_verdict == "poor":
             said.append(
                 t["sentence_poor_send_back"].format(
@@ -184,13 +194,15 @@ def _step_rows(evaluation: Evaluation, t: dict[str, str]) -> list[dict[str, Any]
                 share=True,
             )
             cells[f"{name}_cases"] = int(getattr(row, f"{name}_cases"))
+            cells[f"{name}_share"] = _share(getattr(row, f"{name}_share"))
         rows.append(
             {
                 "step": row.name,
                 **cells,
                 "time_verdict": t.get(row.time_verdict, ""),
                 "send_back_verdict": t.get(row.send_back_verdict, ""),
-                "poor": "poor" in (row.time_verdict, row.send_back_verdict),
+                "share_verdict": t.get(row.share_verdict, ""),
+                "poor": "poor" in (row.time_verdict, row.send_back_verdict, row.share_verdict),
             }
         )
     return rows

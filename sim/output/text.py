@@ -385,6 +385,7 @@ FIT = {
         "step": "环节",
         "cases": "件数",
         "send_back": "退回比例",
+        "share": "办理该环节的案件比例",
         "arrivals": "每周到达",
         "arrivals_caption": (
             "留出期内每周到达（首个事件）的案件数：办件数据、模拟平均（95% 区间）、朴素预测；图为累"
@@ -421,6 +422,9 @@ FIT = {
         ),
         "sentence_poor_step": (
             "环节“{step}”拟合较差：自就绪至办结的中位数模拟为 {sim}，办件数据为 {rec}。"
+        ),
+        "sentence_poor_share": (
+            "环节“{step}”拟合较差：办理该环节的案件比例模拟为 {sim}，办件数据为 {rec}。"
         ),
         "sentence_poor_send_back": "环节“{step}”拟合较差：退回比例模拟为 {sim}，办件数据为 {rec}。",
         "sentence_poor_arrivals": (
@@ -496,6 +500,7 @@ FIT = {
         "step": "step",
         "cases": "cases",
         "send_back": "sent back",
+        "share": "share of cases taking it",
         "arrivals": "Arrivals per week",
         "arrivals_caption": (
             "Cases arriving (first event) each week of the held-back period: records, simulated "
@@ -542,6 +547,9 @@ FIT = {
         "sentence_poor_step": (
             "Poor fit at step {step}: median time from ready to done {sim} simulated against "
             "{rec} in the records."
+        ),
+        "sentence_poor_share": (
+            "Poor fit at step {step}: {sim} of the simulated cases take it, {rec} of the records'."
         ),
         "sentence_poor_send_back": (
             "Poor fit at step {step}: send-back rate {sim} simulated against {rec} in the records."

@@ -179,6 +179,15 @@ def test_given_procedure_keeps_its_structure_and_refits_numbers(tmp_path, monkey
     assert result.scenario.procedure_index["setup"].step("review").after == ("intake",)
 
 
+def test_stated_staff_replaces_the_fitted(tmp_path):
+    (tmp_path / "records.csv").write_bytes(GBK_RECORDS.encode("gbk"))
+    result = sim.calibrate(tmp_path / "records.csv", staff="市场监管局=5", report=False)
+    (agency,) = result.calibration.scenario_data["agencies"]
+    assert agency["staff"] == 5 and "stated" in agency["source"]
+    with pytest.raises(sim.InputError, match="records do not have"):
+        sim.calibrate(tmp_path / "records.csv", staff="税务局=5", report=False)
+
+
 def test_since_until_and_test_share_pick_the_cases(tmp_path):
     result = sim.calibrate(
         ROAD, calendar="IT", since="2003-01-01", until="2011-12-31", test_share=0.25, report=False

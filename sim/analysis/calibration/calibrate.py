@@ -40,6 +40,7 @@ from sim.analysis.calibration.steps import StepFit, fit_steps
 from sim.domain.calendar import CalendarError, DayRule, WorkingCalendar, year_table
 from sim.domain.errors import InputError
 from sim.domain.model import Procedure, Scenario
+from sim.domain.suggest import did_you_mean
 from sim.inputs.loader import procedure_from_data, scenario_from_data
 from sim.inputs.records import RecordSet
 from sim.reforms import resolve
@@ -71,6 +72,7 @@ class Settings:
         mapping: Record step name to step id of ``procedure``.
         mapping_file: Where the mapping came from (for messages).
         matter: The procedure (事项) to fit when the records hold several.
+        staff: Stated staff by agency (id or recorded name), instead of the fitted.
     """
 
     since: dt.date | None = None
@@ -85,6 +87,7 @@ class Settings:
     mapping: dict[str, str] | None = None
     mapping_file: Path | None = None
     matter: str | None = None
+    staff: dict[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -174,8 +177,6 @@ def _choose_matter(records: RecordSet, matter: str | None) -> pd.DataFrame:
             file=records.file,
         )
     if matter not in counts.index:
-        from sim.domain.suggest import did_you_mean
-
         raise InputError(
             f"no procedure '{matter}' in the records" + did_you_mean(matter, list(counts.index)),
             file=records.file,
@@ -220,8 +221,9 @@ def _knows(rule: DayRule, year: int) -> bool:
 
 
 def _on_clock(
-    executions: pd.DataFrame, calendar: WorkingCalendar, agencies: dict[str, str]
+    executions: pd.DataFrame, calendar: WorkingCalendar, agencies: dict[str, str], people: bool
 ) -> pd.DataFrame:
+    """Executions on the clock; ``people``: the resource column names people (staff counts)."""
     frame = pd.DataFrame(
         {
             "case": executions["case"].to_numpy(),
@@ -229,6 +231,7 @@ def _on_clock(
             "start": calendar.clock_of_moments(executions["start"].to_numpy()),
             "end": calendar.clock_of_moments(executions["end"].to_numpy()),
             "agency": executions["step"].map(agencies).to_numpy(),
+            "resource": executions["resource"].to_numpy() if people else "",
         }
     )
     # A start at night and its end the next morning fall on one clock moment: keep order.
@@ -368,7 +371,9 @@ def calibrate_records(
     executions = _choose_matter(records, settings.matter)
     calendar = _calendar(executions, settings.rule, file)
     agencies, agency_names, agency_basis = _agencies(executions)
-    frame = _on_clock(executions, calendar, agencies)
+    # A resource column that names the agencies says nothing about how many people work.
+    people = not agency_basis.startswith("the resource column")
+    frame = _on_clock(executions, calendar, agencies, people)
     export_end = float(frame["end"].max())
     cases = _select_period(frame, timeline.case_table(frame), settings, calendar, file)
     frame = frame[frame["case"].isin(cases.index)].reset_index(drop=True)
@@ -407,6 +412,8 @@ def calibrate_records(
     peaks = timeline.peak_staff(train_frame) if timed else {}
     for agency in agency_ids:
         staff[agency] = max(peaks.get(agency, 0), 1) if timed and agency in peaks else None
+    stated = _stated_staff(settings.staff, agency_ids, agency_names, notes)
+    staff.update(stated)
     queue = (
         timeline.queue_parts(train_frame, ready, staff)
         if timed
@@ -450,7 +457,9 @@ def calibrate_records(
         title=f"Fitted from {provenance.file} ({provenance.cases} cases, {provenance.period})",
         procedure_id=procedure_id,
         arrivals=(arrivals.rate, _arrival_source(arrivals, provenance)),
-        agencies=_agency_entries(structure, staff, agency_names, provenance, timed, agency_basis),
+        agencies=_agency_entries(
+            structure, staff, agency_names, provenance, timed, agency_basis, stated
+        ),
         calendar=calendar_entry,
         horizon=horizon,
         seed=settings.seed,
@@ -493,6 +502,31 @@ def calibrate_records(
         findings=findings,
         notes=tuple(notes),
     )
+
+
+def _stated_staff(
+    stated: dict[str, int] | None, ids: list[str], names: dict[str, str], notes: list[str]
+) -> dict[str, int]:
+    """Staff the user states (``--staff``), by agency id or recorded name.
+
+    Raises:
+        InputError: An agency the fitted scenario does not have, or a count below 1.
+    """
+    found: dict[str, int] = {}
+    by_name = {name: agency for agency, name in names.items()}
+    for key, count in (stated or {}).items():
+        agency = key if key in ids else by_name.get(key)
+        if agency not in ids:
+            known = sorted(set(ids) | {names.get(a, a) for a in ids})
+            raise InputError(
+                f"--staff names the agency '{key}', which the records do not have"
+                + did_you_mean(key, known, "known")
+            )
+        if count < 1:
+            raise InputError(f"--staff gives {key} {count} staff; give at least 1")
+        found[agency] = count
+        notes.append(f"staff of {agency}: {count}, as stated (--staff)")
+    return found
 
 
 def _with_ids(frame: pd.DataFrame, structure: Structure) -> pd.DataFrame:
@@ -619,6 +653,7 @@ def _agency_entries(
     provenance: Provenance,
     timed: bool,
     basis: str,
+    stated: dict[str, int],
 ) -> list[dict[str, Any]]:
     """The scenario's agencies with their fitted staff and where it came from."""
     entries = []
@@ -632,10 +667,10 @@ def _agency_entries(
             )
         elif limit is None:
             source = "assumption: unlimited: no execution of this agency has a start time"
+        elif agency in stated:
+            source = "stated estimate (approvalsim calibrate --staff)"
         else:
-            source = provenance.source(
-                f"the most executions seen in handling at the same moment ({basis})"
-            )
+            source = provenance.source(f"the most staff seen working at the same moment ({basis})")
         entries.append(
             {
                 "id": agency,

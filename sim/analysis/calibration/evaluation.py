@@ -323,22 +323,23 @@ def _step_times(calibration: Calibration, frame: pd.DataFrame, cases: pd.DataFra
     return table
 
 
-def _steps(calibration, records_times, simulated_times, naive_times) -> tuple[pd.DataFrame, dict]:
+def _steps(calibration, times, totals) -> tuple[pd.DataFrame, dict]:
+    """Per step: time from ready to done, send-backs and the share of cases taking it.
+
+    Args:
+        calibration: The calibration.
+        times: ``records``, ``simulated`` and ``naive`` tables of `_step_times`.
+        totals: How many cases each of them holds.
+    """
     rows = []
     samples = {}
     for step in calibration.structure.ids:
         if step not in calibration.steps:
             continue
-        parts = {
-            name: table[table["step"] == step]
-            for name, table in (
-                ("records", records_times),
-                ("simulated", simulated_times),
-                ("naive", naive_times),
-            )
-        }
+        parts = {name: table[table["step"] == step] for name, table in times.items()}
         row = {"step": step, "name": calibration.structure.names.get(step, step)}
         for name, part in parts.items():
+            row[f"{name}_share"] = len(part) / totals[name] if totals[name] else np.nan
             values = part["elapsed"].to_numpy(float)
             median, low, high = quantile_interval(values, 0.5) if values.size else (np.nan,) * 3
             executions = int(part["executions"].sum())
@@ -359,7 +360,7 @@ def _steps(calibration, records_times, simulated_times, naive_times) -> tuple[pd
         sim = parts["simulated"]["elapsed"].to_numpy(float)
         samples[step] = {"records": rec, "simulated": sim}
         p_value = float(stats.ks_2samp(rec, sim).pvalue) if rec.size and sim.size else np.nan
-        times = _overlap(
+        durations = _overlap(
             (row["records_median_low"], row["records_median_high"]),
             (row["simulated_median_low"], row["simulated_median_high"]),
         )
@@ -368,8 +369,17 @@ def _steps(calibration, records_times, simulated_times, naive_times) -> tuple[pd
             (row["simulated_send_back_low"], row["simulated_send_back_high"]),
         )
         row["ks_p_value"] = p_value
+        taking = len(parts["records"])
+        if totals["records"]:
+            low, high = wilson_interval(float(taking), float(totals["records"]))
+            row["records_share_low"], row["records_share_high"] = low, high
+            inside = low <= row["simulated_share"] <= high
+            row["share_verdict"] = "good" if inside else "poor"
+        else:
+            row["records_share_low"] = row["records_share_high"] = np.nan
+            row["share_verdict"] = ""
         row["time_verdict"] = (
-            "" if times is None else ("good" if times and not p_value < POOR_P else "poor")
+            "" if durations is None else ("good" if durations and not p_value < POOR_P else "poor")
         )
         row["send_back_verdict"] = "" if backs is None else ("good" if backs else "poor")
         rows.append(row)
@@ -473,10 +483,13 @@ def evaluate(
         training[~training["open"]],
         rng,
     )
-    records_times = _step_times(calibration, calibration.frame, test)
-    simulated_times = _step_times(calibration, frame, simulated_test)
-    naive_times = _step_times(calibration, calibration.frame, training)
-    steps, step_samples = _steps(calibration, records_times, simulated_times, naive_times)
+    times = {
+        "records": _step_times(calibration, calibration.frame, test),
+        "simulated": _step_times(calibration, frame, simulated_test),
+        "naive": _step_times(calibration, calibration.frame, training),
+    }
+    totals = {"records": len(test), "simulated": len(simulated_test), "naive": len(training)}
+    steps, step_samples = _steps(calibration, times, totals)
     arrivals = _arrivals(calibration, simulated, replications)
     findings = {
         "records_compared": int((~test["open"]).sum()),

@@ -18,19 +18,22 @@ import numpy as np
 import pandas as pd
 
 EXECUTION_COLUMNS = ("case", "step", "start", "end", "agency")
+OPTIONAL_COLUMNS = ("resource",)
 
 
 def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     """Executions sorted, with their ``begin`` and ``attempt``.
 
     Args:
-        frame: ``case``, ``step``, clock ``start`` (NaN: not recorded), ``end``, ``agency``.
+        frame: ``case``, ``step``, clock ``start`` (NaN: not recorded), ``end``, ``agency``
+            and, optionally, ``resource`` (the person, for staff counts).
 
     Returns:
         The executions sorted by case and end, with ``begin`` (the start, else the end)
         and ``attempt`` (1 for the first execution of the step in the case).
     """
-    frame = frame.loc[:, list(EXECUTION_COLUMNS)].copy()
+    columns = [*EXECUTION_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in frame)]
+    frame = frame.loc[:, columns].copy()
     frame["begin"] = frame["start"].where(frame["start"].notna(), frame["end"])
     frame = frame.sort_values(["case", "end", "begin"], kind="stable").reset_index(drop=True)
     frame["attempt"] = frame.groupby(["case", "step"], sort=False).cumcount() + 1
@@ -111,7 +114,11 @@ def ready_times(
 
 
 def peak_staff(frame: pd.DataFrame) -> dict[str, int]:
-    """Per agency, the most executions seen in handling at the same moment (starts needed)."""
+    """Per agency, the most staff seen working at the same moment (starts needed).
+
+    With a ``resource`` column naming people, the most distinct people busy at once (a
+    person's overlapping executions count once); else the most executions in handling.
+    """
     timed = frame[frame["start"].notna() & (frame["end"] > frame["start"])]
     peaks = {}
     for agency, part in timed.groupby("agency", sort=False):
@@ -120,10 +127,26 @@ def peak_staff(frame: pd.DataFrame) -> dict[str, int]:
     return peaks
 
 
+def _busy_intervals(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """When staff were busy: each execution, or each person's merged executions."""
+    if "resource" not in part or (part["resource"] == "").any():
+        return part["start"].to_numpy(float), part["end"].to_numpy(float)
+    ordered = part.sort_values(["resource", "start"], kind="stable")
+    person = ordered["resource"]
+    reach = ordered.groupby(person, sort=False)["end"].cummax()
+    before = reach.groupby(person, sort=False).shift(1)
+    block = (before.isna() | (ordered["start"] > before)).cumsum()
+    merged = ordered.groupby(block.to_numpy(), sort=False).agg(
+        start=("start", "min"), end=("end", "max")
+    )
+    return merged["start"].to_numpy(float), merged["end"].to_numpy(float)
+
+
 def _busy_events(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Start (+1) and end (-1) events of busy intervals, ends first at equal times."""
-    times = np.concatenate([part["start"].to_numpy(float), part["end"].to_numpy(float)])
-    deltas = np.concatenate([np.ones(len(part)), -np.ones(len(part))])
+    starts, ends = _busy_intervals(part)
+    times = np.concatenate([starts, ends])
+    deltas = np.concatenate([np.ones(starts.size), -np.ones(ends.size)])
     order = np.lexsort((deltas, times))
     return times[order], deltas[order]
 
