@@ -7,7 +7,7 @@ import pytest
 from sim import load_scenario
 from sim.domain.calendar import DayRule
 from sim.domain.errors import InputError
-from tests.conftest import scenario_text
+from tests.factories import scenario_text
 
 PROCEDURE = """
 id: proc
