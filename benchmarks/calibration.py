@@ -160,7 +160,11 @@ def quality() -> dict:
 
 
 def _simod_logs(calibration) -> tuple[Path, Path]:
-    """The training and held-back cases as Simod reads them (start times left empty)."""
+    """The training and held-back cases as Simod reads them.
+
+    The training log's start times are left empty: Simod estimates them. The records
+    have end times only.
+    """
     folder = DATA / "simod"
     folder.mkdir(parents=True, exist_ok=True)
     executions = calibration.records.executions
@@ -183,6 +187,10 @@ def _simod_logs(calibration) -> tuple[Path, Path]:
     ):
         path = folder / f"{name}.csv"
         part = frame[keep].copy()
+        if name == "test":
+            # Simod starts its final simulations at the test log's first start time and
+            # does not estimate the test log's: the (instantaneous) events give one.
+            part["start_time"] = part["end_time"]
         for column in ("start_time", "end_time"):
             part[column] = part[column].map(lambda t: t.isoformat() if pd.notna(t) else "")
         part.to_csv(path, index=False)
@@ -211,7 +219,6 @@ common:
 
 def simod() -> None:
     from sim.analysis.calibration import timeline
-    from sim.analysis.calibration.calibrate import open_cases
 
     if not SIMOD.exists():
         raise SystemExit(f"no Simod at {SIMOD}: see the module doc")
@@ -239,46 +246,47 @@ def simod() -> None:
         raise SystemExit(f"Simod wrote no simulated log under {output}")
     calendar = calibration.calendar
     records = calibration.test[~calibration.test["open"]]
-    cycles = {"working_days": [], "calendar_days": []}
-    for path in logs:
-        log = pd.read_csv(path)
-        ends = (
-            pd.to_datetime(log["end_time"], utc=True, format="ISO8601")
-            .dt.tz_convert("Europe/Rome")
-            .dt.tz_localize(None)
-        )
-        frame = pd.DataFrame(
-            {
-                "case": path.stem + "/" + log["case_id"].astype(str),
-                "step": log["activity"].astype(str),
-                "start": np.nan,
-                "end": calendar.clock_of_moments(ends.to_numpy()),
-                "agency": "",
-            }
-        )
-        cases = timeline.case_table(timeline.prepare(frame))
-        working = cases["cycle"].to_numpy(float)
-        days = np.asarray(calendar.calendar_days(cases["last"].to_numpy(float))) - np.asarray(
-            calendar.calendar_days(cases["first"].to_numpy(float))
-        )
-        cycles["working_days"].append(working)
-        cycles["calendar_days"].append(days)
     days = calendar.calendar_days
-    found = {
-        "seconds": round(took, 1),
-        "simulated_logs": len(logs),
-        "working_days": _figures(
-            records["cycle"].to_numpy(float), np.concatenate(cycles["working_days"])
-        ),
-        "calendar_days": _figures(
-            np.asarray(days(records["last"].to_numpy(float)))
-            - np.asarray(days(records["first"].to_numpy(float))),
-            np.concatenate(cycles["calendar_days"]),
-        ),
+    reference = {
+        "working_days": records["cycle"].to_numpy(float),
+        "calendar_days": np.asarray(days(records["last"].to_numpy(float)))
+        - np.asarray(days(records["first"].to_numpy(float))),
     }
-    del open_cases
+    # Two readings of a simulated case: from its first end, as the records (end times
+    # only) show a case; and from its first start, Simod's own case duration, which
+    # holds the first activity's processing time its model gives it.
+    found = {"seconds": round(took, 1), "simulated_logs": len(logs)}
+    for reading, use_start in (("first_end", False), ("first_start", True)):
+        cycles = {"working_days": [], "calendar_days": []}
+        for path in logs:
+            log = pd.read_csv(path)
+            frame = pd.DataFrame(
+                {
+                    "case": path.stem + "/" + log["case_id"].astype(str),
+                    "step": log["activity"].astype(str),
+                    "start": _clock(calendar, log["start_time"]) if use_start else np.nan,
+                    "end": _clock(calendar, log["end_time"]),
+                    "agency": "",
+                }
+            )
+            cases = timeline.case_table(timeline.prepare(frame))
+            cycles["working_days"].append(cases["cycle"].to_numpy(float))
+            cycles["calendar_days"].append(
+                np.asarray(days(cases["last"].to_numpy(float)))
+                - np.asarray(days(cases["first"].to_numpy(float)))
+            )
+        found[reading] = {
+            unit: _figures(reference[unit], np.concatenate(values))
+            for unit, values in cycles.items()
+        }
     (DATA / "simod.json").write_text(json.dumps(found, indent=2), encoding="utf-8")
     print(json.dumps(found, indent=2))
+
+
+def _clock(calendar, moments: pd.Series) -> np.ndarray:
+    """Simod's UTC times as Italian wall-clock times on the records' working-day clock."""
+    local = pd.to_datetime(moments, utc=True, format="ISO8601").dt.tz_convert("Europe/Rome")
+    return calendar.clock_of_moments(local.dt.tz_localize(None).to_numpy())
 
 
 def main() -> None:

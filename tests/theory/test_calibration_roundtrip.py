@@ -20,9 +20,10 @@ from scipy import stats
 
 import sim
 from sim.analysis.calibration import timeline
-from sim.analysis.calibration.calibrate import Settings, calibrate_records, open_cases
+from sim.analysis.calibration.calibrate import Settings, calibrate_records
 from sim.analysis.calibration.evaluation import simulate, simulated_frame
 from sim.analysis.calibration.fitting import parameters
+from sim.analysis.calibration.period import open_cases
 from sim.inputs.records import read_records
 from sim.output.eventlog import write_eventlog
 

@@ -12,7 +12,6 @@ that starts where the held-back period starts.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,31 +27,32 @@ from sim.analysis.calibration.demand import (
     fit_attributes,
 )
 from sim.analysis.calibration.discovery import Structure, identifier
+from sim.analysis.calibration.period import (
+    end_steps,
+    on_clock,
+    open_cases,
+    records_calendar,
+    select_period,
+    split_cases,
+)
 from sim.analysis.calibration.spec import (
     Comments,
     Provenance,
+    agency_entries,
     discovered_procedure,
     refitted_procedure,
     route_attribute,
     scenario_mapping,
+    scenario_period,
 )
 from sim.analysis.calibration.steps import StepFit, fit_steps
-from sim.domain.calendar import CalendarError, DayRule, WorkingCalendar, year_table
+from sim.domain.calendar import DayRule, WorkingCalendar
 from sim.domain.errors import InputError
 from sim.domain.model import Procedure, Scenario
 from sim.domain.suggest import did_you_mean
 from sim.inputs.loader import procedure_from_data, scenario_from_data
 from sim.inputs.records import RecordSet
 from sim.reforms import resolve
-
-# Closed cases: a case counts as still open at the end of the export when its last step
-# is one that ends fewer than this share of the cases that had time to go on.
-END_STEP_SHARE = 0.02
-MIN_TRAINING_CASES = 5
-DRAIN_QUANTILE = 0.99
-WARMUP_BOUNDS = (5.0, 120.0)
-MAX_HORIZON = 5000  # working days, the scenario format's limit
-CLOSED_WORDS = ("办结", "完成", "结束", "已办", "close", "complete", "finish", "done", "end")
 
 
 @dataclass(frozen=True)
@@ -185,129 +185,6 @@ def _choose_matter(records: RecordSet, matter: str | None) -> pd.DataFrame:
     return executions[executions["case"].isin(keep)]
 
 
-def _calendar(executions: pd.DataFrame, rule: DayRule, file: Path) -> WorkingCalendar:
-    """A calendar from before the first record to well after the last.
-
-    It reaches as far as the rule's source knows years: the fitted scenario's drain runs
-    beyond the export.
-    """
-    moments = pd.concat([executions["start"].dropna(), executions["end"]])
-    first, last = moments.min().date(), moments.max().date()
-    try:
-        for year in range(first.year, last.year + 1):
-            year_table(rule, year)
-    except CalendarError as error:
-        # The error's advice (an override file) is for scenarios; records name a calendar.
-        reason = str(error).split(";")[0]
-        raise InputError(
-            f"{reason}; the records run from {first} to {last}: name their calendar with "
-            "--calendar (a country code such as IT, weekdays or all)",
-            file=file,
-        ) from None
-    low, high = first.year, last.year
-    while low > first.year - 2 and _knows(rule, low - 1):
-        low -= 1
-    while high < last.year + 3 and _knows(rule, high + 1):
-        high += 1
-    return WorkingCalendar.build(dt.date(low, 1, 1), dt.date(high, 12, 31), rule=rule)
-
-
-def _knows(rule: DayRule, year: int) -> bool:
-    try:
-        year_table(rule, year)
-    except CalendarError:
-        return False
-    return 1 <= year <= 9998
-
-
-def _on_clock(
-    executions: pd.DataFrame, calendar: WorkingCalendar, agencies: dict[str, str], people: bool
-) -> pd.DataFrame:
-    """Executions on the clock; ``people``: the resource column names people (staff counts)."""
-    frame = pd.DataFrame(
-        {
-            "case": executions["case"].to_numpy(),
-            "step": executions["step"].to_numpy(),
-            "start": calendar.clock_of_moments(executions["start"].to_numpy()),
-            "end": calendar.clock_of_moments(executions["end"].to_numpy()),
-            "agency": executions["step"].map(agencies).to_numpy(),
-            "resource": executions["resource"].to_numpy() if people else "",
-        }
-    )
-    # A start at night and its end the next morning fall on one clock moment: keep order.
-    frame["start"] = np.minimum(frame["start"], frame["end"])
-    return timeline.prepare(frame)
-
-
-def _select_period(
-    frame: pd.DataFrame, cases: pd.DataFrame, settings: Settings, calendar, file
-) -> pd.DataFrame:
-    keep = pd.Series(True, index=cases.index)
-    if settings.since is not None:
-        keep &= cases["first"] >= calendar.clock_of(settings.since)
-    if settings.until is not None:
-        keep &= cases["first"] < calendar.clock_of(settings.until + dt.timedelta(days=1))
-    if not keep.any():
-        raise InputError("no case starts in the period given by --since and --until", file=file)
-    return cases[keep]
-
-
-def _split(cases: pd.DataFrame, share: float, file) -> tuple[pd.DataFrame, float]:
-    if not 0 < share < 1:
-        raise InputError(f"--test-share must be between 0 and 1, not {share:g}")
-    ordered = cases.sort_values(["first"], kind="stable")
-    held = max(1, int(round(share * len(ordered))))
-    if len(ordered) - held < MIN_TRAINING_CASES:
-        raise InputError(
-            f"{len(ordered)} cases in the period: too few to fit on {len(ordered) - held} and "
-            f"hold back {held} (at least {MIN_TRAINING_CASES} are needed to fit on)",
-            file=file,
-        )
-    test = pd.Series(False, index=ordered.index)
-    test.iloc[len(ordered) - held :] = True
-    ordered = ordered.assign(test=test)
-    return ordered, float(ordered.loc[ordered["test"], "first"].min())
-
-
-# --------------------------------------------------------------------------- open cases
-
-
-def end_steps(frame: pd.DataFrame, cases: pd.DataFrame, export_end: float) -> frozenset[str]:
-    """Steps that end at least `END_STEP_SHARE` of the cases that had time to go on.
-
-    A case had time to go on when its last event came at least the 95th percentile of the
-    gaps between a case's consecutive events before the end of the export.
-    """
-    gaps = frame.groupby("case", sort=False)["end"].diff().dropna()
-    horizon = float(np.quantile(gaps, 0.95)) if len(gaps) else 0.0
-    settled = cases[cases["last"] <= export_end - horizon]
-    if settled.empty:
-        return frozenset(frame["step"])
-    shares = settled["last_step"].value_counts(normalize=True)
-    return frozenset(shares.index[shares >= END_STEP_SHARE])
-
-
-def open_cases(
-    cases: pd.DataFrame, ends: frozenset[str], status: pd.Series | None = None
-) -> pd.Series:
-    """Whether each case was still open at the end of the export.
-
-    A status column, when the records have one, decides (a status naming completion,
-    e.g. 办结 or closed, is closed); otherwise a case is open when its last step is not one
-    of ``ends``.
-    """
-    if status is not None:
-        text = status.reindex(cases.index).fillna("").astype(str).str.lower()
-        known = text != ""
-        closed = text.apply(lambda value: any(word in value for word in CLOSED_WORDS))
-        by_step = ~cases["last_step"].isin(ends)
-        return pd.Series(np.where(known, ~closed, by_step), index=cases.index)
-    return ~cases["last_step"].isin(ends)
-
-
-# --------------------------------------------------------------------------- agencies
-
-
 def _agencies(executions: pd.DataFrame) -> tuple[dict[str, str], dict[str, str], str]:
     """Record step name to agency id, agency id to its name, and how they were found.
 
@@ -369,15 +246,17 @@ def calibrate_records(
     """
     file = records.file
     executions = _choose_matter(records, settings.matter)
-    calendar = _calendar(executions, settings.rule, file)
+    calendar = records_calendar(executions, settings.rule, file)
     agencies, agency_names, agency_basis = _agencies(executions)
     # A resource column that names the agencies says nothing about how many people work.
     people = not agency_basis.startswith("the resource column")
-    frame = _on_clock(executions, calendar, agencies, people)
+    frame = on_clock(executions, calendar, agencies, people)
     export_end = float(frame["end"].max())
-    cases = _select_period(frame, timeline.case_table(frame), settings, calendar, file)
+    cases = select_period(
+        timeline.case_table(frame), settings.since, settings.until, calendar, file
+    )
     frame = frame[frame["case"].isin(cases.index)].reset_index(drop=True)
-    cases, split = _split(cases, settings.test_share, file)
+    cases, split = split_cases(cases, settings.test_share, file)
     ends = end_steps(frame, cases[~cases["test"]], export_end)
     status = records.cases["status"] if "status" in records.cases else None
     cases["open"] = open_cases(cases, ends, status)
@@ -444,7 +323,7 @@ def calibrate_records(
     folder = Path(folder)
     procedure_path = folder / f"{procedure_id}.yaml"
     procedure = procedure_from_data(procedure_data, procedure_path)
-    calendar_entry, horizon, description = _period(
+    calendar_entry, horizon, description = scenario_period(
         calendar,
         settings.rule,
         cases,
@@ -456,8 +335,8 @@ def calibrate_records(
         name=f"calibrated_{procedure_id}"[:64],
         title=f"Fitted from {provenance.file} ({provenance.cases} cases, {provenance.period})",
         procedure_id=procedure_id,
-        arrivals=(arrivals.rate, _arrival_source(arrivals, provenance)),
-        agencies=_agency_entries(
+        arrivals=(arrivals.rate, arrivals.source(provenance)),
+        agencies=agency_entries(
             structure, staff, agency_names, provenance, timed, agency_basis, stated
         ),
         calendar=calendar_entry,
@@ -595,96 +474,4 @@ def _target(
     return max(value, 0.01), (
         "assumption: the records name no deadline; the target is set to the training cases' "
         f"90th percentile cycle time ({provenance.file}, {len(closed)} closed cases)"
-    )
-
-
-def _period(
-    calendar: WorkingCalendar,
-    rule: DayRule,
-    cases: pd.DataFrame,
-    split: float,
-    export_end: float,
-    limited: bool,
-) -> tuple[dict[str, Any], dict[str, float], str]:
-    """The scenario's calendar and horizon: the held-back period.
-
-    Arrivals run over the held-back period, after a warm-up when staff are limited; the
-    drain reaches the end of the export or the long cases' length.
-
-    Returns:
-        ``(calendar, horizon, description)`` entries of the scenario mapping.
-    """
-    training = cases[~cases["test"]]
-    closed = training[~training["open"]]["cycle"]
-    long = float(np.quantile(closed, DRAIN_QUANTILE)) if len(closed) else 60.0
-    warmup = float(np.clip(np.quantile(closed, 0.9) if len(closed) else 20.0, *WARMUP_BOUNDS))
-    last_first = float(cases.loc[cases["test"], "first"].max())
-    begin = max(math.floor(split - warmup), 0) if limited else math.floor(split)
-    warmup = split - begin if limited else 0.0
-    arrival_days = math.ceil(last_first + 1 - begin)
-    drain = math.ceil(max(export_end - last_first, long)) + 1
-    # The loader builds the calendar for 7/5 calendar days a working day from the start:
-    # keep that inside the years the calendar's source knows.
-    start_day = calendar.date_of(float(begin))
-    known = (calendar.span[1] - start_day).days if calendar.span else 0
-    drain = int(max(min(drain, math.floor(known * 5 / 7) - arrival_days - 12, MAX_HORIZON), 0))
-    entry: dict[str, Any] = {"start": start_day.isoformat()}
-    if rule.kind == "country":
-        entry["country"] = rule.country
-    elif rule.kind in ("weekdays", "all"):
-        entry["days"] = rule.kind
-    horizon = {
-        "working_days": float(arrival_days),
-        "drain_working_days": float(drain),
-        "warmup_working_days": float(round(warmup, 6)),
-    }
-    description = (
-        f"Fitted by approvalsim calibrate. Cases arrive over the held-back period from "
-        f"{calendar.date_of(split)} (after {warmup:g} working days of warm-up) to the last "
-        "held-back case, so that a run reproduces the period the fit report compares with."
-    )
-    return entry, horizon, description
-
-
-def _agency_entries(
-    structure: Structure,
-    staff: dict[str, int | None],
-    names: dict[str, str],
-    provenance: Provenance,
-    timed: bool,
-    basis: str,
-    stated: dict[str, int],
-) -> list[dict[str, Any]]:
-    """The scenario's agencies with their fitted staff and where it came from."""
-    entries = []
-    for agency in sorted(set(structure.agencies.values())):
-        name = names.get(agency, agency) if structure.discovered else agency
-        limit = staff.get(agency)
-        if limit is None and not timed:
-            source = (
-                "assumption: unlimited: with end times only, queueing cannot be told from "
-                "handling, so the fitted handling holds the queue (see docs/calibration.md)"
-            )
-        elif limit is None:
-            source = "assumption: unlimited: no execution of this agency has a start time"
-        elif agency in stated:
-            source = "stated estimate (approvalsim calibrate --staff)"
-        else:
-            source = provenance.source(f"the most staff seen working at the same moment ({basis})")
-        entries.append(
-            {
-                "id": agency,
-                "name": {"zh": name, "en": name},
-                "staff": "unlimited" if limit is None else int(limit),
-                "source": source,
-            }
-        )
-    return entries
-
-
-def _arrival_source(arrivals: ArrivalFit, provenance: Provenance) -> str:
-    note = arrivals.note()
-    return provenance.source(
-        f"cases a working day, {arrivals.cases} first events in {arrivals.days:.1f} working days "
-        f"(95% interval {arrivals.low:.4g}-{arrivals.high:.4g})" + (f"; {note}" if note else "")
     )

@@ -59,6 +59,14 @@ class ArrivalFit:
     weekday_p: float = float("nan")
     month_p: float = float("nan")
 
+    def source(self, provenance: Provenance) -> str:
+        """The arrival rate's ``source:`` text, with its interval and profile tests."""
+        note = self.note()
+        return provenance.source(
+            f"cases a working day, {self.cases} first events in {self.days:.1f} working "
+            f"days (95% interval {self.low:.4g}-{self.high:.4g})" + (f"; {note}" if note else "")
+        )
+
     def note(self) -> str:
         """What the profile tests say, for a ``source:`` text."""
         parts = []

@@ -29,7 +29,8 @@ import pandas as pd
 from scipy import stats
 
 from sim.analysis.calibration import timeline
-from sim.analysis.calibration.calibrate import Calibration, open_cases
+from sim.analysis.calibration.calibrate import Calibration
+from sim.analysis.calibration.period import open_cases
 from sim.analysis.calibration.steps import send_back_rate
 from sim.analysis.intervals import quantile_interval, t_interval, wilson_interval
 from sim.run.experiment import RunResult, run_experiment

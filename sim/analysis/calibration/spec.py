@@ -16,10 +16,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from sim.analysis.calibration.discovery import ROUTE, Structure
 from sim.analysis.calibration.fitting import Fit, rounded
 from sim.analysis.calibration.steps import StepFit
+from sim.domain.calendar import DayRule, WorkingCalendar
 from sim.domain.distributions import Distribution, Empirical, Fixed
+
+# The fitted scenario's horizon: drained at least to the long cases' length, warmed up
+# for about the 90th percentile cycle time when staff are limited; the scenario format's
+# limit on working days.
+DRAIN_QUANTILE = 0.99
+WARMUP_BOUNDS = (5.0, 120.0)
+MAX_HORIZON = 5000
 
 Comments = dict[tuple[Any, ...], str]
 """A comment per location in a mapping (keys and indexes), written above the value."""
@@ -249,3 +260,87 @@ def scenario_mapping(
             }
         ],
     }
+
+
+def scenario_period(
+    calendar: WorkingCalendar,
+    rule: DayRule,
+    cases: pd.DataFrame,
+    split: float,
+    export_end: float,
+    limited: bool,
+) -> tuple[dict[str, Any], dict[str, float], str]:
+    """The scenario's calendar and horizon: the held-back period.
+
+    Arrivals run over the held-back period, after a warm-up when staff are limited; the
+    drain reaches the end of the export or the long cases' length.
+
+    Returns:
+        ``(calendar, horizon, description)`` entries of the scenario mapping.
+    """
+    training = cases[~cases["test"]]
+    closed = training[~training["open"]]["cycle"]
+    long = float(np.quantile(closed, DRAIN_QUANTILE)) if len(closed) else 60.0
+    warmup = float(np.clip(np.quantile(closed, 0.9) if len(closed) else 20.0, *WARMUP_BOUNDS))
+    last_first = float(cases.loc[cases["test"], "first"].max())
+    begin = max(math.floor(split - warmup), 0) if limited else math.floor(split)
+    warmup = split - begin if limited else 0.0
+    arrival_days = math.ceil(last_first + 1 - begin)
+    drain = math.ceil(max(export_end - last_first, long)) + 1
+    # The loader builds the calendar for 7/5 calendar days a working day from the start:
+    # keep that inside the years the calendar's source knows.
+    start_day = calendar.date_of(float(begin))
+    known = (calendar.span[1] - start_day).days if calendar.span else 0
+    drain = int(max(min(drain, math.floor(known * 5 / 7) - arrival_days - 12, MAX_HORIZON), 0))
+    entry: dict[str, Any] = {"start": start_day.isoformat()}
+    if rule.kind == "country":
+        entry["country"] = rule.country
+    elif rule.kind in ("weekdays", "all"):
+        entry["days"] = rule.kind
+    horizon = {
+        "working_days": float(arrival_days),
+        "drain_working_days": float(drain),
+        "warmup_working_days": float(round(warmup, 6)),
+    }
+    description = (
+        f"Fitted by approvalsim calibrate. Cases arrive over the held-back period from "
+        f"{calendar.date_of(split)} (after {warmup:g} working days of warm-up) to the last "
+        "held-back case, so that a run reproduces the period the fit report compares with."
+    )
+    return entry, horizon, description
+
+
+def agency_entries(
+    structure: Structure,
+    staff: dict[str, int | None],
+    names: dict[str, str],
+    provenance: Provenance,
+    timed: bool,
+    basis: str,
+    stated: dict[str, int],
+) -> list[dict[str, Any]]:
+    """The scenario's agencies with their fitted staff and where it came from."""
+    entries = []
+    for agency in sorted(set(structure.agencies.values())):
+        name = names.get(agency, agency) if structure.discovered else agency
+        limit = staff.get(agency)
+        if limit is None and not timed:
+            source = (
+                "assumption: unlimited: with end times only, queueing cannot be told from "
+                "handling, so the fitted handling holds the queue (see docs/calibration.md)"
+            )
+        elif limit is None:
+            source = "assumption: unlimited: no execution of this agency has a start time"
+        elif agency in stated:
+            source = "stated estimate (approvalsim calibrate --staff)"
+        else:
+            source = provenance.source(f"the most staff seen working at the same moment ({basis})")
+        entries.append(
+            {
+                "id": agency,
+                "name": {"zh": name, "en": name},
+                "staff": "unlimited" if limit is None else int(limit),
+                "source": source,
+            }
+        )
+    return entries

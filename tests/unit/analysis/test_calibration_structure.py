@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from sim.analysis.calibration import discovery, timeline
-from sim.analysis.calibration.calibrate import end_steps, open_cases
 from sim.analysis.calibration.discovery import Structure, match_procedure
+from sim.analysis.calibration.period import end_steps, open_cases
 from sim.domain.errors import InputError
 from sim.inputs.loader import procedure_from_data
 
