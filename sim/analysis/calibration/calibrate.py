@@ -289,6 +289,15 @@ def calibrate_records(
     staff: dict[str, int | None] = {}
     agency_ids = sorted(set(structure.agencies.values()))
     peaks = timeline.peak_staff(train_frame) if timed else {}
+    # One execution holds one staff member in the engine: staff are the files in hand at
+    # once. Fewer people busy at once means they work on several files at a time.
+    people = timeline.peak_staff(train_frame, people=True) if timed else {}
+    for agency, count in people.items():
+        if count < peaks.get(agency, 0):
+            notes.append(
+                f"{agency}: at most {count} people busy at once but {peaks[agency]} files in "
+                "hand: people work on several files at a time; staff count files in hand"
+            )
     for agency in agency_ids:
         staff[agency] = max(peaks.get(agency, 0), 1) if timed and agency in peaks else None
     stated = _stated_staff(settings.staff, agency_ids, agency_names, notes)

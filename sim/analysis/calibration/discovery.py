@@ -140,7 +140,11 @@ def order_counts(firsts: pd.DataFrame, steps: Sequence[str], timed: bool) -> dic
         both = ~np.isnan(e[:, i : i + 1]) & ~np.isnan(e)
         if timed:
             first = e[:, i : i + 1] <= b
-            overlap[i] = np.sum(both & ~first & ~(e <= b[:, i : i + 1]), axis=0)
+            last = e <= b[:, i : i + 1]
+            overlap[i] = np.sum(both & ~first & ~last, axis=0)
+            # Both at one moment (work on a day off falls on the next working day's
+            # start): that says nothing about their order.
+            first &= ~last
         else:
             first = e[:, i : i + 1] < e  # equal ends (same day) say nothing about order
         before[i] = np.sum(both & first, axis=0)

@@ -299,7 +299,11 @@ def _per_replication(cases: pd.DataFrame, cycles: np.ndarray, limit: float) -> d
     if len(groups) < 2:
         return _measures(cycles, within)
     points = [_point(cycles[replication == g], within[replication == g]) for g in groups]
-    return {m: t_interval([p[m] for p in points]) for m in MEASURES}
+    found = {m: t_interval([p[m] for p in points]) for m in MEASURES}
+    # A t interval of few replications can reach below zero, or above one for a share.
+    share = found["share_within_target"]
+    found["share_within_target"] = (share[0], max(share[1], 0.0), min(share[2], 1.0))
+    return {m: (v, max(low, 0.0), high) for m, (v, low, high) in found.items()}
 
 
 # --------------------------------------------------------------------------- steps
@@ -330,7 +334,7 @@ def _steps(calibration, times, totals) -> tuple[pd.DataFrame, dict]:
     Args:
         calibration: The calibration.
         times: ``records``, ``simulated`` and ``naive`` tables of `_step_times`.
-        totals: How many cases each of them holds.
+        totals: For each, its closed cases and how many they are.
     """
     rows = []
     samples = {}
@@ -340,7 +344,9 @@ def _steps(calibration, times, totals) -> tuple[pd.DataFrame, dict]:
         parts = {name: table[table["step"] == step] for name, table in times.items()}
         row = {"step": step, "name": calibration.structure.names.get(step, step)}
         for name, part in parts.items():
-            row[f"{name}_share"] = len(part) / totals[name] if totals[name] else np.nan
+            closed, total = totals[name]
+            taking = int(part["case"].isin(closed).sum())
+            row[f"{name}_share"] = taking / total if total else np.nan
             values = part["elapsed"].to_numpy(float)
             median, low, high = quantile_interval(values, 0.5) if values.size else (np.nan,) * 3
             executions = int(part["executions"].sum())
@@ -370,9 +376,10 @@ def _steps(calibration, times, totals) -> tuple[pd.DataFrame, dict]:
             (row["simulated_send_back_low"], row["simulated_send_back_high"]),
         )
         row["ks_p_value"] = p_value
-        taking = len(parts["records"])
-        if totals["records"]:
-            low, high = wilson_interval(float(taking), float(totals["records"]))
+        closed, total = totals["records"]
+        if total:
+            taking = int(parts["records"]["case"].isin(closed).sum())
+            low, high = wilson_interval(float(taking), float(total))
             row["records_share_low"], row["records_share_high"] = low, high
             inside = low <= row["simulated_share"] <= high
             row["share_verdict"] = "good" if inside else "poor"
@@ -489,7 +496,11 @@ def evaluate(
         "simulated": _step_times(calibration, frame, simulated_test),
         "naive": _step_times(calibration, calibration.frame, training),
     }
-    totals = {"records": len(test), "simulated": len(simulated_test), "naive": len(training)}
+    # Shares of cases taking a step count closed cases: open ones may take it still.
+    totals = {
+        name: (cases.index[~cases["open"]], int((~cases["open"]).sum()))
+        for name, cases in (("records", test), ("simulated", simulated_test), ("naive", training))
+    }
     steps, step_samples = _steps(calibration, times, totals)
     arrivals = _arrivals(calibration, simulated, replications)
     findings = {

@@ -54,7 +54,8 @@ def case_table(frame: pd.DataFrame) -> pd.DataFrame:
             "executions": grouped.size(),
         }
     )
-    ends_last = frame.loc[frame.groupby("case", sort=False)["end"].idxmax()]
+    # Sorted by end, then begin, then as recorded: the last row is the step that ended last.
+    ends_last = frame.groupby("case", sort=False).tail(1)
     table["last_step"] = ends_last.set_index("case")["step"].reindex(table.index)
     table["cycle"] = table["last"] - table["first"]
     return table
@@ -113,23 +114,25 @@ def ready_times(
     return ready, deviations
 
 
-def peak_staff(frame: pd.DataFrame) -> dict[str, int]:
-    """Per agency, the most staff seen working at the same moment (starts needed).
+def peak_staff(frame: pd.DataFrame, people: bool = False) -> dict[str, int]:
+    """Per agency, the most executions seen in handling at the same moment (starts needed).
 
-    With a ``resource`` column naming people, the most distinct people busy at once (a
-    person's overlapping executions count once); else the most executions in handling.
+    Args:
+        frame: Prepared executions.
+        people: Count the distinct people of the ``resource`` column busy at once
+            instead (a person's overlapping executions count once).
     """
     timed = frame[frame["start"].notna() & (frame["end"] > frame["start"])]
     peaks = {}
     for agency, part in timed.groupby("agency", sort=False):
-        times, deltas = _busy_events(part)
+        times, deltas = _busy_events(part, people)
         peaks[str(agency)] = int(np.max(np.cumsum(deltas))) if deltas.size else 0
     return peaks
 
 
-def _busy_intervals(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _busy_intervals(part: pd.DataFrame, people: bool) -> tuple[np.ndarray, np.ndarray]:
     """When staff were busy: each execution, or each person's merged executions."""
-    if "resource" not in part or (part["resource"] == "").any():
+    if not people or "resource" not in part or (part["resource"] == "").any():
         return part["start"].to_numpy(float), part["end"].to_numpy(float)
     ordered = part.sort_values(["resource", "start"], kind="stable")
     person = ordered["resource"]
@@ -142,9 +145,9 @@ def _busy_intervals(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return merged["start"].to_numpy(float), merged["end"].to_numpy(float)
 
 
-def _busy_events(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _busy_events(part: pd.DataFrame, people: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Start (+1) and end (-1) events of busy intervals, ends first at equal times."""
-    starts, ends = _busy_intervals(part)
+    starts, ends = _busy_intervals(part, people)
     times = np.concatenate([starts, ends])
     deltas = np.concatenate([np.ones(starts.size), -np.ones(ends.size)])
     order = np.lexsort((deltas, times))

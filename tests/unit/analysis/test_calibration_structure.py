@@ -155,8 +155,8 @@ def test_matching_a_procedure_by_names_and_mapping(tmp_path):
         match_procedure(procedure, ["x", "y"])
 
 
-def test_staff_counts_people_not_executions_when_resources_are_named():
+def test_people_busy_at_once_count_a_person_once():
     frame = executions([("c1", "a", 0, 2), ("c2", "a", 1, 3), ("c3", "a", 0.5, 1.5)])
-    assert timeline.peak_staff(frame) == {"desk": 3}
     frame["resource"] = ["ann", "ann", "bo"]  # ann works on two files at once
-    assert timeline.peak_staff(frame) == {"desk": 2}
+    assert timeline.peak_staff(frame) == {"desk": 3}  # files in hand: the engine's staff
+    assert timeline.peak_staff(frame, people=True) == {"desk": 2}
