@@ -261,6 +261,7 @@ def build_context(
     dfg = calibration.structure.dfg.head(DFG_ROWS)
     names = calibration.structure.names
     numbers = fitted_numbers(calibration)
+    said = sentences(evaluation, lang)
     return {
         "lang": lang,
         "t": t,
@@ -272,8 +273,8 @@ def build_context(
         "calendar": calibration.settings.rule.describe(),
         "replications": evaluation.run.replications,
         "seed": calibration.scenario.seed,
-        "sentences": sentences(evaluation, lang),
-        "poor": [sentence_is_poor(s, lang) for s in sentences(evaluation, lang)],
+        "sentences": said,
+        "poor": [sentence_is_poor(sentence, lang) for sentence in said],
         "findings": [
             {"label": t.get(f"finding_{key}", key), "count": value}
             for key, value in findings.items()
