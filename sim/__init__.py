@@ -8,6 +8,8 @@ conditions, the working-day calendar) -> `sim.inputs` (files) -> `sim.reforms` -
     import sim
     result = sim.run("scenarios/demo.yaml", replications=5)
     result.summary
+    fitted = sim.calibrate("records.csv", out="fitted")   # a procedure from case records
+    fitted.summary
 """
 
 from __future__ import annotations
