@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +20,7 @@ from sim.analysis.contributions import default_variant, reform_contributions
 from sim.domain.errors import InputError
 from sim.inputs.loader import PROJECT_ROOT, load_procedure
 from sim.inputs.yaml import read_yaml
-from sim.output.console import print_result, print_schedules
+from sim.output.console import print_calibration, print_result, print_schedules
 from sim.output.eventlog import write_eventlog
 from sim.output.report import write_report
 from sim.output.tables import write_tables
@@ -109,7 +110,7 @@ def run(
 ) -> None:
     """Run a scenario's baseline and variants, print the comparison, write the tables."""
     created: list[Path] = []
-    try:
+    with _one_line_errors(created):
         if steps not in ("first", "all"):
             raise InputError(f"--steps takes 'first' or 'all', not '{steps}'")
         if lang not in ("zh", "en"):
@@ -118,7 +119,7 @@ def run(
             raise InputError(f"--eventlog takes 'csv' or 'xes', not '{eventlog}'")
         scenario = load_scenario(file)
         folder = output or Path("results") / scenario.name
-        created = _check_writable(folder)
+        created += _check_writable(folder)
         # Tables and figures are made side by side, unless the run was kept serial.
         side_by_side = 1 if executor == "serial" else workers
         options = {
@@ -154,13 +155,6 @@ def run(
             )
         if report:
             written += _write_report(result, folder, lang, contributions, variant, options)
-    except InputError as error:
-        _remove_empty(created)
-        fail(error)
-    except OSError as error:
-        _remove_empty(created)
-        reason = error.strerror or str(error) or type(error).__name__
-        fail(InputError(f"cannot write results: {reason}", file=error.filename))
     print_result(console, result)
     if engine == "deterministic":
         print_schedules(console, result, lang)
@@ -170,6 +164,96 @@ def run(
         f"\n{result.replications} replication(s), seed {result.seed}, run {result.run_id}{note}."
     )
     console.print("Wrote " + ", ".join(str(path) for path in written))
+
+
+@app.command()
+def calibrate(
+    records: Annotated[Path, typer.Argument(help="Case records: CSV, XLSX or XES (.xes.gz).")],
+    procedure: Annotated[
+        Path | None,
+        typer.Option(help="Fit the numbers of this procedure file (default: discover the steps)."),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="YAML or CSV mapping the records' step names to the procedure's ids."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Folder (default results/calibrate_<records>)."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="First day of the period to fit (YYYY-MM-DD).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Last day of the period to fit (YYYY-MM-DD).")
+    ] = None,
+    test_share: Annotated[
+        float, typer.Option(help="Share of the latest cases held back for the fit report.")
+    ] = 0.3,
+    calendar: Annotated[
+        str,
+        typer.Option(help="china (default), a country code (holidays package), weekdays or all."),
+    ] = "china",
+    columns: Annotated[
+        str | None,
+        typer.Option(help="Name the columns: case=COL,step=COL,start=COL,end=COL,..."),
+    ] = None,
+    matter: Annotated[
+        str | None, typer.Option(help="The procedure (事项) to fit when the records hold several.")
+    ] = None,
+    criterion: Annotated[str, typer.Option(help="Information criterion: aic or bic.")] = "aic",
+    staff: Annotated[
+        str | None,
+        typer.Option(help="Stated staff instead of the fitted: AGENCY=N,... (id or name)."),
+    ] = None,
+    replications: Annotated[
+        int, typer.Option("--replications", "-r", min=1, help="Replications of the fit report.")
+    ] = 10,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed of the bootstrap and the scenario.")
+    ] = 20250101,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
+    report: Annotated[
+        bool,
+        typer.Option("--report/--no-report", help="Simulate the held-back period and compare."),
+    ] = True,
+    lang: Annotated[str, typer.Option(help="Labels of the report: zh or en.")] = "zh",
+) -> None:
+    """Fit a procedure and scenario to case records; write them and a fit report."""
+    import sim
+
+    created: list[Path] = []
+    with _one_line_errors(created):
+        if lang not in ("zh", "en"):
+            raise InputError(f"--lang takes 'zh' or 'en', not '{lang}'")
+        folder = out or Path("results") / f"calibrate_{records.name.split('.')[0]}"
+        if not records.is_file():
+            raise InputError(
+                "no such file" if not records.exists() else "is not a file", file=records
+            )
+        created += _check_writable(folder)
+        result = sim.calibrate(
+            records,
+            procedure=procedure,
+            out=folder,
+            since=since,
+            until=until,
+            test_share=test_share,
+            calendar=calendar,
+            columns=columns,
+            mapping=mapping,
+            report=report,
+            lang=lang,
+            matter=matter,
+            criterion=criterion,
+            staff=staff,
+            replications=replications,
+            seed=seed,
+            executor="serial" if workers in (None, 1) else "process",
+            workers=workers,
+        )
+    print_calibration(console, result, lang)
+    console.print("Wrote " + ", ".join(str(path) for path in result.files))
 
 
 @app.command()
@@ -242,6 +326,25 @@ def _write_report(result, folder: Path, lang: str, contributions: bool, variants
             workers=options["side_by_side"],
             progress=update,
         )
+
+
+@contextmanager
+def _one_line_errors(created: list[Path]):
+    """A user's mistake, or a folder that cannot be written, ends the command in one line.
+
+    Args:
+        created: The folders the command created (filled as it goes): removed again if
+            they stayed empty.
+    """
+    try:
+        yield
+    except InputError as error:
+        _remove_empty(created)
+        fail(error)
+    except OSError as error:
+        _remove_empty(created)
+        reason = error.strerror or str(error) or type(error).__name__
+        fail(InputError(f"cannot write results: {reason}", file=error.filename))
 
 
 def _check_writable(folder: Path) -> list[Path]:

@@ -1,10 +1,16 @@
-"""Chinese working-day calendar: maps the simulation clock (working days) to dates.
+"""Working-day calendars: map the simulation clock (working days) to dates.
 
 The simulation clock counts working days as a float. Working day 0 is the first working
-day on or after the scenario's start date. Which days are worked comes from the
-`chinesecalendar` package (holidays and the adjusted working weekends, 调休), or, for
-years it does not know, from year overrides the user supplies (`sim.inputs.overrides`
-reads them from a file).
+day on or after the scenario's start date. Which days are worked is a `DayRule`: by
+default the Chinese calendar of the `chinesecalendar` package (holidays and the adjusted
+working weekends, 调休); for records from elsewhere a country of the `holidays` package,
+Monday to Friday (``weekdays``), or every day (``all``). Years a source does not know
+are refused unless the user supplies year overrides (`sim.inputs.overrides` reads them
+from a file), which take precedence over any rule.
+
+A moment within a working day is a fraction of an office day of `OFFICE_HOURS` hours
+from `OFFICE_START_HOUR` o'clock: the clock value ``n + f`` is that far into working day
+``n`` (`sim.output.eventlog` writes times this way, `clock_of_moments` reads them back).
 """
 
 from __future__ import annotations
@@ -17,11 +23,90 @@ from dataclasses import dataclass
 import chinese_calendar
 import numpy as np
 
+from sim.domain.suggest import did_you_mean
+
 _NAT = np.datetime64("NaT", "D")
 
 
 class CalendarError(ValueError):
     """A date outside what the calendar knows; the message names the year and what to do."""
+
+
+OFFICE_START_HOUR = 9
+"""The hour an office day starts: the clock value ``n`` is this hour on working day ``n``."""
+OFFICE_HOURS = 8
+"""The length of an office day in hours: a clock fraction of 0.5 is four hours in."""
+
+DAY_KINDS = ("china", "country", "weekdays", "all")
+
+
+@dataclass(frozen=True)
+class DayRule:
+    """Which days are working days.
+
+    Attributes:
+        kind: ``china`` (chinesecalendar, the default), ``country`` (a country of the
+            `holidays` package: its weekend and public holidays, and any weekend days it
+            marks as worked), ``weekdays`` (Monday to Friday) or ``all`` (calendar days).
+        country: The country code for ``country`` (ISO 3166, e.g. ``IT``).
+    """
+
+    kind: str = "china"
+    country: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in DAY_KINDS:
+            raise CalendarError(
+                f"unknown calendar '{self.kind}'; use one of {', '.join(DAY_KINDS)}"
+            )
+        if (self.kind == "country") != bool(self.country):
+            raise CalendarError("a country calendar needs a country code, and only it takes one")
+
+    @classmethod
+    def parse(cls, text: str) -> DayRule:
+        """The rule a user names: ``china`` (or ``cn``), ``weekdays``, ``all`` or a country code.
+
+        Raises:
+            CalendarError: An unknown word or country code.
+        """
+        word = text.strip()
+        if word.lower() in ("china", "cn", "chinese", ""):
+            return cls()
+        if word.lower() in ("weekdays", "all"):
+            return cls(word.lower())
+        return cls("country", check_country(word))
+
+    def describe(self) -> str:
+        """A short description for messages and fitted files."""
+        return {
+            "china": "the Chinese working-day calendar (chinesecalendar)",
+            "country": f"the working days of {self.country} (holidays package)",
+            "weekdays": "Monday to Friday, no holidays",
+            "all": "every calendar day",
+        }[self.kind]
+
+
+CHINA = DayRule()
+
+
+def check_country(code: str) -> str:
+    """The `holidays` package's spelling of a country code.
+
+    Raises:
+        CalendarError: The package does not know the code (with the closest codes).
+    """
+    import holidays  # imported when a country is named: it loads every country's rules
+
+    known = holidays.list_supported_countries()
+    upper = code.strip().upper()
+    if upper not in known:
+        close = did_you_mean(upper, sorted(known), listing=None)
+        raise CalendarError(
+            f"unknown country '{code}' for the calendar{close} (the holidays package knows "
+            f"{len(known)} countries by ISO 3166 code, such as IT, DE, US; or use "
+            "'weekdays' or 'all')"
+        )
+    return upper
 
 
 @dataclass(frozen=True)
@@ -90,6 +175,65 @@ def _chinese_year(year: int) -> np.ndarray:
     return table
 
 
+@functools.cache
+def _country_year(country: str, year: int) -> np.ndarray:
+    """Classify every day of a year with the `holidays` package (cached).
+
+    The package computes holidays from rules for any year, so it would silently guess
+    years before its data starts or after it ends: years outside the country's
+    ``start_year``-``end_year`` are refused, as chinesecalendar refuses the years it lacks.
+
+    Raises:
+        CalendarError: The year is outside what the package covers for the country.
+    """
+    import holidays
+
+    rules = holidays.country_holidays(country)
+    first, last = int(rules.start_year), int(rules.end_year)
+    if not first <= year <= last:
+        raise CalendarError(
+            f"the calendar has no data for {year} (the holidays package covers {country} for "
+            f"{first}-{last}); add an override file listing {year}'s holidays and working "
+            "weekends under `calendar: overrides:` in the scenario"
+        )
+    rules = holidays.country_holidays(country, years=year)
+    days = _days_of_year(year)
+    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
+    weekend = sorted(getattr(rules, "weekend", {5, 6}))
+    table = ~np.isin(weekday, weekend)
+    start = np.datetime64(f"{year:04d}-01-01", "D")
+    for day in rules:
+        if day.year == year:
+            table[int((np.datetime64(day, "D") - start).astype(np.int64))] = False
+    for day in getattr(rules, "weekend_workdays", ()):
+        if day.year == year:
+            table[int((np.datetime64(day, "D") - start).astype(np.int64))] = True
+    table.flags.writeable = False
+    return table
+
+
+@functools.cache
+def _plain_year(every_day: bool, year: int) -> np.ndarray:
+    """Every day of a year worked (``all``), or Monday to Friday (``weekdays``)."""
+    days = _days_of_year(year)
+    table = np.ones(days.size, bool) if every_day else (days.astype(np.int64) + 3) % 7 < 5
+    table.flags.writeable = False
+    return table
+
+
+def year_table(rule: DayRule, year: int) -> np.ndarray:
+    """Working days of one year under a rule: a read-only boolean array, one entry a day.
+
+    Raises:
+        CalendarError: The rule's source has no data for the year.
+    """
+    if rule.kind == "china":
+        return _chinese_year(year)
+    if rule.kind == "country":
+        return _country_year(rule.country, year)
+    return _plain_year(rule.kind == "all", year)
+
+
 def _override_year(override: YearOverride) -> np.ndarray:
     """Classify every day of an override's year: weekdays work unless listed, weekends don't."""
     days = _days_of_year(override.year)
@@ -123,10 +267,12 @@ class WorkingCalendar:
         span: The (start, end) dates the calendar was built for, so that dates in the
             range but before the first or after the last working day can be answered.
             Defaults to the first and last working day.
+        rule: Which days are worked (the Chinese calendar by default).
     """
 
     workdays: np.ndarray
     span: tuple[datetime.date, datetime.date] | None = None
+    rule: DayRule = CHINA
 
     @classmethod
     def build(
@@ -134,23 +280,25 @@ class WorkingCalendar:
         start: datetime.date,
         end: datetime.date,
         overrides: tuple[YearOverride, ...] = (),
+        rule: DayRule = CHINA,
     ) -> WorkingCalendar:
         """Classify every day in [start, end] once and keep the working days.
 
-        A year covered by an override uses it; other years use chinesecalendar.
+        A year covered by an override uses it; other years use the rule.
 
         Args:
             start: First date of the scenario.
             end: Last date the calendar must cover.
-            overrides: Arrangements for years chinesecalendar does not know (or to correct
-                it); they take precedence.
+            overrides: Arrangements for years the rule's source does not know (or to
+                correct it); they take precedence.
+            rule: Which days are worked (default: the Chinese calendar).
 
         Returns:
             The calendar.
 
         Raises:
-            CalendarError: A year in the range is known to neither chinesecalendar nor an
-                override, end is before start, or the range holds no working day.
+            CalendarError: A year in the range is known to neither the rule's source nor
+                an override, end is before start, or the range holds no working day.
         """
         start, end = _as_date(start), _as_date(end)
         if end < start:
@@ -160,14 +308,14 @@ class WorkingCalendar:
         parts = []
         for year in range(start.year, end.year + 1):
             days = _days_of_year(year)
-            table = _override_year(by_year[year]) if year in by_year else _chinese_year(year)
+            table = _override_year(by_year[year]) if year in by_year else year_table(rule, year)
             keep = table & (days >= lo) & (days <= hi)
             parts.append(days[keep])
         workdays = np.concatenate(parts)
         if workdays.size == 0:
             raise CalendarError(f"there is no working day between {start} and {end}")
         workdays.flags.writeable = False
-        return cls(workdays, (start, end))
+        return cls(workdays, (start, end), rule)
 
     def __len__(self) -> int:
         """Return the number of working days."""
@@ -322,6 +470,46 @@ class WorkingCalendar:
                 f"{self.end_date}); extend the scenario's calendar"
             )
         return float(i)
+
+    def clock_of_moments(self, moments: np.ndarray) -> np.ndarray:
+        """The working-day clock of date-times: the inverse of how event logs write clocks.
+
+        A moment on a working day is that day's index plus the fraction of the office day
+        (`OFFICE_START_HOUR`, `OFFICE_HOURS`) gone by, clipped to [0, 1]: before opening
+        it is the day's start, after closing the next day's start. A moment on a day off
+        is the start of the next working day. Date-only values (midnight) are the start
+        of their day.
+
+        Args:
+            moments: Naive date-times (wall-clock), any datetime64 unit; NaT gives NaN.
+
+        Returns:
+            Float clock values of the same shape.
+
+        Raises:
+            CalendarError: A date is outside the calendar, or no working day follows it
+                within the calendar.
+        """
+        moments = np.asarray(moments).astype("datetime64[s]")
+        missing = np.isnat(moments)
+        days = moments.astype("datetime64[D]")
+        present = days[~missing]
+        if present.size:
+            low, high = present.min().item(), present.max().item()
+            self._check_date(low)
+            self._check_date(high)
+            if np.datetime64(high, "D") > self.workdays[-1]:
+                raise CalendarError(
+                    f"no working day on or after {high} within the calendar (last working day "
+                    f"{self.end_date}); extend the calendar"
+                )
+        safe = np.where(missing, self.workdays[0], days)
+        index = np.searchsorted(self.workdays, safe)
+        worked = self.workdays[np.minimum(index, len(self) - 1)] == safe
+        seconds = (moments - days).astype(np.int64).astype(float)
+        fraction = np.clip((seconds / 3600.0 - OFFICE_START_HOUR) / OFFICE_HOURS, 0.0, 1.0)
+        clock = index + np.where(worked, fraction, 0.0)
+        return np.where(missing, np.nan, clock)
 
     def working_days_between(self, a: datetime.date, b: datetime.date) -> int:
         """Count the working days in [a, b).

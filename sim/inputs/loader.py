@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from sim.domain import distributions
-from sim.domain.calendar import CalendarError, WorkingCalendar
+from sim.domain.calendar import CalendarError, DayRule, WorkingCalendar, check_country
 from sim.domain.conditions import ConditionError, compile_condition
 from sim.domain.errors import InputError
 from sim.domain.model import (
@@ -67,8 +68,17 @@ def _condition(text: str, kinds: dict[str, str], data: Any, path: Path, loc: tup
 def load_procedure(path: Path) -> Procedure:
     """Load and validate a procedure file."""
     path = Path(path)
-    data = read_yaml(path)
-    return _build_procedure(validated(ProcedureSpec, data, path), data, path)
+    return procedure_from_data(read_yaml(path), path)
+
+
+def procedure_from_data(data: Any, path: Path) -> Procedure:
+    """Validate a procedure given as parsed data (a file's content, or made in memory).
+
+    Args:
+        data: The mapping a procedure file holds.
+        path: The file it is (or will be) written to, for messages and ``Procedure.file``.
+    """
+    return _build_procedure(validated(ProcedureSpec, data, path), data, Path(path))
 
 
 def _build_procedure(spec: ProcedureSpec, data: Any, path: Path) -> Procedure:
@@ -208,7 +218,24 @@ def read_scenario(path: Path | str | None = None) -> Scenario:
         InputError: For any problem in the scenario or its procedure files.
     """
     path = Path(path) if path is not None else DEFAULT_SCENARIO
-    data = read_yaml(path)
+    return scenario_from_data(read_yaml(path), path)
+
+
+def scenario_from_data(
+    data: Any, path: Path, procedures: Mapping[str, Procedure] | None = None
+) -> Scenario:
+    """Validate a scenario given as parsed data (reforms unapplied).
+
+    Args:
+        data: The mapping a scenario file holds.
+        path: The file it is (or will be) written to: messages, and the folder its
+            procedure and override files are found in.
+        procedures: Procedures by id, used instead of finding their files.
+
+    Raises:
+        InputError: For any problem in the scenario or its procedure files.
+    """
+    path = Path(path)
     spec = validated(ScenarioSpec, data, path)
 
     def fail(message: str, loc: tuple[Any, ...]) -> InputError:
@@ -230,6 +257,11 @@ def read_scenario(path: Path | str | None = None) -> Scenario:
     demands = []
     for index, demand in enumerate(spec.procedures):
         loc = ("procedures", index, "procedure")
+        if procedures is not None and demand.procedure in procedures:
+            procedure = procedures[demand.procedure]
+            _check_agencies(procedure, agency_ids, Path(procedure.file))
+            demands.append(Demand(procedure, demand.arrivals_per_day, demand.source))
+            continue
         file = find_procedure_file(demand.procedure, path)
         if file is None:
             name = f"{demand.procedure}.yaml"
@@ -272,7 +304,7 @@ def read_scenario(path: Path | str | None = None) -> Scenario:
             absolute=spec.allow_absolute_paths,
         )
         overrides = load_overrides(override_path)
-    calendar = _calendar(spec, start, overrides, fail)
+    calendar = _calendar(spec, start, overrides, _day_rule(spec, fail), fail)
     arrival_days = (
         spec.horizon.working_days
         if spec.horizon.working_days is not None
@@ -335,7 +367,7 @@ def read_scenario(path: Path | str | None = None) -> Scenario:
 
 
 def _check_agencies(procedure: Procedure, agency_ids: set[str], file: Path) -> None:
-    data = read_yaml(file)
+    data = read_yaml(file) if file.is_file() else {}
     for index, step in enumerate(procedure.steps):
         if step.agency not in agency_ids:
             raise InputError(
@@ -376,7 +408,19 @@ def _inside(
     return candidate
 
 
-def _calendar(spec: ScenarioSpec, start, overrides, fail) -> WorkingCalendar:
+def _day_rule(spec: ScenarioSpec, fail) -> DayRule:
+    """The days the scenario's calendar works: Chinese, a country's, weekdays or all."""
+    if spec.calendar.days is not None:
+        return DayRule(spec.calendar.days)
+    if spec.calendar.country is not None:
+        try:
+            return DayRule("country", check_country(spec.calendar.country))
+        except CalendarError as error:
+            raise fail(str(error), ("calendar", "country")) from None
+    return DayRule()
+
+
+def _calendar(spec: ScenarioSpec, start, overrides, rule: DayRule, fail) -> WorkingCalendar:
     if spec.horizon.until is not None and spec.horizon.until < start:
         raise fail("`until:` is before the calendar's start", ("horizon", "until"))
     # Five working days a week is the most there can be, so 7/5 calendar days per working
@@ -389,7 +433,7 @@ def _calendar(spec: ScenarioSpec, start, overrides, fail) -> WorkingCalendar:
         needed = spec.horizon.working_days + spec.horizon.drain_working_days + 1
     end += datetime.timedelta(days=math.ceil(needed * 7 / 5))
     try:
-        calendar = WorkingCalendar.build(start, end, overrides)
+        calendar = WorkingCalendar.build(start, end, overrides, rule)
         base = (
             0
             if spec.horizon.until is None
@@ -397,7 +441,7 @@ def _calendar(spec: ScenarioSpec, start, overrides, fail) -> WorkingCalendar:
         )
         while len(calendar) < base + needed:
             end += datetime.timedelta(days=10)
-            calendar = WorkingCalendar.build(start, end, overrides)
+            calendar = WorkingCalendar.build(start, end, overrides, rule)
     except CalendarError as error:
         raise fail(str(error), ("horizon",)) from None
     return calendar

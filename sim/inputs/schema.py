@@ -203,10 +203,23 @@ class HorizonSpec(Strict):
 
 
 class CalendarSpec(Strict):
-    """Where the clock starts and which extra years are declared."""
+    """Where the clock starts, which days are worked, and which extra years are declared.
+
+    The Chinese working-day calendar unless ``country:`` names a country of the
+    `holidays` package (ISO 3166 code, e.g. ``IT``) or ``days:`` says ``weekdays``
+    (Monday to Friday) or ``all`` (every calendar day).
+    """
 
     start: datetime.date
     overrides: str | None = None
+    country: str | None = Field(default=None, min_length=2, max_length=10)
+    days: Literal["weekdays", "all"] | None = None
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> CalendarSpec:
+        if self.country is not None and self.days is not None:
+            raise ValueError("give `country:` or `days:`, not both")
+        return self
 
 
 class ReformEntry(BaseModel):

@@ -138,3 +138,58 @@ def print_schedules(console: Console, result: RunResult, lang: str) -> None:
             procedure = demand.version(tuple(False for _ in demand.conditions))
             timed = schedule(procedure, scenario.calendar, scenario.start)
             console.print(format_schedule(timed, lang), markup=False, highlight=False)
+
+
+def print_calibration(console: Console, result, lang: str = "en") -> None:
+    """What a calibration fitted and, with a fit report, how well it fits.
+
+    Args:
+        console: Where to print.
+        result: A `sim.CalibrationResult`.
+        lang: ``zh`` or ``en`` for the sentences.
+    """
+    from sim.output.fit_report import sentences_of  # the calibration, loaded when used
+
+    procedure = result.procedure
+    table = Table(title=f"{procedure.name.label('en')}: fitted steps", show_lines=False)
+    for column in ("step", "agency", "waits on", "handling", "waiting", "sent back"):
+        table.add_column(column)
+    for step in procedure.steps:
+        fit = result.calibration.steps.get(step.id)
+        table.add_row(
+            step.id,
+            step.agency,
+            ", ".join(step.after),
+            f"{step.handling.type_name} mean {step.handling.mean:.3g}",
+            f"{step.waiting.type_name} mean {step.waiting.mean:.3g}",
+            f"{fit.send_back:.1%}" if fit is not None else "(not in the records)",
+        )
+    console.print(table)
+    summary = result.summary
+    if not summary.empty:
+        rows = summary[summary["unit"] == "working_days"]
+        cycle = Table(title="Cycle time, working days (held-back cases)")
+        for column in ("measure", "records", "simulated", "naive", "verdict"):
+            cycle.add_column(column)
+        for row in rows.itertuples(index=False):
+            cycle.add_row(
+                row.measure,
+                _cell(row.records, row.records_low, row.records_high),
+                _cell(row.simulated, row.simulated_low, row.simulated_high),
+                _cell(row.naive, row.naive_low, row.naive_high),
+                row.verdict,
+            )
+        console.print(cycle)
+        for sentence in sentences_of(result, lang):
+            console.print(f"- {sentence}", highlight=False, markup=False)
+    for note in result.calibration.notes:
+        console.print(f"note: {note}", highlight=False, markup=False)
+
+
+def _cell(value: float, low: float, high: float) -> str:
+    if not math.isfinite(value):
+        return "–"
+    text = f"{value:.3g}"
+    if math.isfinite(low) and math.isfinite(high):
+        text += f" [{low:.3g}, {high:.3g}]"
+    return text

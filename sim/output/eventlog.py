@@ -41,13 +41,12 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.casepath import VariantProcedures
+from sim.domain.calendar import OFFICE_HOURS, OFFICE_START_HOUR
 from sim.domain.model import Name, Scenario
 from sim.run.experiment import RunResult
 from sim.run.files import write_atomically
 
 FORMATS = ("csv", "xes")
-OFFICE_START_HOUR = 9
-OFFICE_HOURS = 8
 TIMEZONE = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 CSV_COLUMNS = (

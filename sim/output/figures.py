@@ -903,6 +903,156 @@ def plot_agency_queues(
         return _finish(figure)
 
 
+# --------------------------------------------------------------------------- fit report
+
+_FIT_STYLE = {
+    "records": {"color": "black", "linewidth": 1.6},
+    "simulated": {"color": "#3b6fb6", "linewidth": 1.6},
+    "naive": {"color": "#9a9a9a", "linewidth": 1.2, "linestyle": "--"},
+}
+
+
+def plot_fit_cycle_times(
+    samples: dict[str, np.ndarray],
+    unit: str = "working_days",
+    target: float | None = None,
+    ax: Axes | None = None,
+    lang: str = "zh",
+) -> Figure:
+    """Cycle-time distribution functions: held-back records, simulation, naive predictor.
+
+    Args:
+        samples: ``records``, ``simulated``, ``naive`` (and ``..._calendar``) cycle times,
+            as `sim.analysis.calibration.evaluation.Evaluation.samples` holds them.
+        unit: ``working_days`` or ``calendar_days``.
+        target: A target to mark (working days only).
+        ax: Axes to draw into; None makes a new figure.
+        lang: ``zh`` or ``en``.
+
+    Returns:
+        The figure.
+    """
+    lang = effective_lang(lang)
+    suffix = "" if unit == "working_days" else "_calendar"
+    with _style(lang):
+        figure, ax = _axes(ax, (7, 3.2))
+        drawn = False
+        for name in ("naive", "simulated", "records"):
+            values = np.sort(np.asarray(samples.get(name + suffix, []), dtype=float))
+            values = values[np.isfinite(values)]
+            if values.size == 0:
+                continue
+            share = np.arange(1, values.size + 1) / values.size
+            label = f"{text('fit_' + name, lang)} (n = {values.size})"
+            ax.step(values, share, where="post", label=label, **_FIT_STYLE[name])
+            drawn = True
+        if not drawn:
+            _empty(ax, lang)
+            return _finish(figure)
+        if target is not None and unit == "working_days":
+            ax.axvline(
+                target,
+                color="#d1495b",
+                linestyle=":",
+                linewidth=1.2,
+                label=text("target", lang).format(target=target),
+            )
+        ax.set_ylim(0, 1.02)
+        ax.set_xlim(left=0)
+        ax.set_ylabel(text("fit_share_cases", lang))
+        key = "fit_cycle_working" if unit == "working_days" else "fit_cycle_calendar"
+        ax.set_xlabel(text(key, lang))
+        ax.legend(loc="lower right", fontsize=7, frameon=False)
+        return _finish(figure)
+
+
+def plot_fit_steps(steps: pd.DataFrame, ax: Axes | None = None, lang: str = "zh") -> Figure:
+    """Each step's median time from ready to done with its interval: records, simulated, naive.
+
+    Args:
+        steps: `sim.analysis.calibration.evaluation.Evaluation.steps`.
+        ax: Axes to draw into; None makes a new figure.
+        lang: ``zh`` or ``en``.
+
+    Returns:
+        The figure.
+    """
+    lang = effective_lang(lang)
+    with _style(lang):
+        figure, ax = _axes(ax, (7, 0.8 + 0.45 * max(len(steps), 1)))
+        if steps.empty:
+            _empty(ax, lang)
+            return _finish(figure)
+        rows = np.arange(len(steps))[::-1]
+        for shift, name in ((0.22, "records"), (0.0, "simulated"), (-0.22, "naive")):
+            median = steps[f"{name}_median"].to_numpy(float)
+            error = _error(median, steps[f"{name}_median_low"], steps[f"{name}_median_high"])
+            style = _FIT_STYLE[name]
+            ax.errorbar(
+                median,
+                rows + shift,
+                xerr=error,
+                fmt="o",
+                markersize=3.5,
+                color=style["color"],
+                elinewidth=1,
+                capsize=2,
+                label=text("fit_" + name, lang),
+            )
+        labels = [
+            wrap(pick(n, n, lang, s)) for n, s in zip(steps["name"], steps["step"], strict=True)
+        ]
+        ax.set_yticks(rows, labels)
+        ax.set_xlim(left=0)
+        ax.set_xlabel(text("fit_step_days", lang))
+        ax.legend(loc="best", fontsize=7, frameon=False)
+        return _finish(figure)
+
+
+def plot_fit_arrivals(arrivals: pd.DataFrame, ax: Axes | None = None, lang: str = "zh") -> Figure:
+    """Cases arrived so far, week by week of the held-back period: records, simulated, naive.
+
+    Args:
+        arrivals: `sim.analysis.calibration.evaluation.Evaluation.arrivals`.
+        ax: Axes to draw into; None makes a new figure.
+        lang: ``zh`` or ``en``.
+
+    Returns:
+        The figure.
+    """
+    lang = effective_lang(lang)
+    with _style(lang):
+        figure, ax = _axes(ax, (7, 2.8))
+        if arrivals.empty:
+            _empty(ax, lang)
+            return _finish(figure)
+        weeks = pd.to_datetime(arrivals["week"]).to_numpy()
+        low = arrivals["simulated_cumulative_low"].to_numpy(float)
+        high = arrivals["simulated_cumulative_high"].to_numpy(float)
+        if np.isfinite(low).any():
+            ax.fill_between(
+                weeks, np.maximum(low, 0), high, color="#8fb3de", alpha=0.5, step="post"
+            )
+        for name, column in (
+            ("naive", "naive_cumulative"),
+            ("simulated", "simulated_cumulative"),
+            ("records", "records_cumulative"),
+        ):
+            ax.step(
+                weeks,
+                arrivals[column],
+                where="post",
+                label=text("fit_" + name, lang),
+                **_FIT_STYLE[name],
+            )
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel(text("fit_week", lang))
+        ax.set_ylabel(text("fit_cases_so_far", lang))
+        ax.legend(loc="upper left", fontsize=7, frameon=False)
+        figure.autofmt_xdate()
+        return _finish(figure)
+
+
 # --------------------------------------------------------------------------- export
 
 

@@ -352,7 +352,8 @@ def _md_escape(value: Any) -> Any:
     )
 
 
-def _environment(markdown: bool):
+def environment(markdown: bool):
+    """The jinja2 environment of the report templates: autoescaped HTML, or escaped Markdown."""
     loader = jinja2.PackageLoader("sim.output", "templates")
     if markdown:
         return jinja2.Environment(
@@ -378,12 +379,12 @@ def render_html(context: dict[str, Any]) -> str:
     """The HTML report from a `build_context` context (SVG embedded as is)."""
     context = dict(context)
     context["svg"] = lambda text: Markup(text or "")
-    return _environment(False).get_template("report.html.j2").render(**context)
+    return environment(False).get_template("report.html.j2").render(**context)
 
 
 def render_markdown(context: dict[str, Any]) -> str:
     """The Markdown report from a `build_context` context."""
-    return _environment(True).get_template("report.md.j2").render(**context)
+    return environment(True).get_template("report.md.j2").render(**context)
 
 
 def write_report(

@@ -1,8 +1,9 @@
 """Every fixed text of the outputs, in Chinese and English, and the few rules of CJK text.
 
 The report, the figures and the command line each take their labels from a table here
-(`REPORT`, `FIGURES`, `SCHEDULE`), keyed by ``zh`` and ``en``. `has_cjk`, `width` and
-`wrap` know that a CJK character takes two columns and may break a line anywhere.
+(`REPORT`, `FIGURES`, `SCHEDULE`, `FIT` for the fit report), keyed by ``zh`` and
+``en``. `has_cjk`, `width` and `wrap` know that a CJK character takes two columns and
+may break a line anywhere.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ REPORT = {
         "tail": "慢尾原因",
         "tail_caption": (
             "最慢 10% "
-            "已办结案件关键路径上的时间，按环节和类型（排队、办理、等待、补正）分解；“全部案件”一列供对照。"
+            "已办结案件关键路径上的时间，按环节和类型（排队、办理、等待、补正）分解；“全部案件”一列"
+            "供对照。"
         ),
         "threshold": "慢尾门槛",
         "tail_share": "占慢尾时间",
@@ -251,6 +253,16 @@ FIGURES = {
         "package": "整体方案",
         "other_reforms": "其他改革",
         "no_data": "无数据",
+        "fit_records": "办件数据（留出）",
+        "fit_simulated": "模拟",
+        "fit_naive": "朴素预测（拟合期）",
+        "fit_share_cases": "案件累计比例",
+        "fit_cycle_working": "办理时间（工作日）",
+        "fit_cycle_calendar": "办理时间（日历日）",
+        "fit_step_days": "自就绪至办结的工作日（中位数，95% 区间）",
+        "fit_week": "周",
+        "fit_cases_week": "每周到达件数",
+        "fit_cases_so_far": "累计到达件数",
     },
     "en": {
         "working_days": "working days",
@@ -283,6 +295,16 @@ FIGURES = {
         "package": "package",
         "other_reforms": "other reforms",
         "no_data": "no data",
+        "fit_records": "records (held back)",
+        "fit_simulated": "simulated",
+        "fit_naive": "naive (training period)",
+        "fit_share_cases": "share of cases",
+        "fit_cycle_working": "cycle time (working days)",
+        "fit_cycle_calendar": "cycle time (calendar days)",
+        "fit_step_days": "working days from ready to done (median, 95% interval)",
+        "fit_week": "week",
+        "fit_cases_week": "cases arriving a week",
+        "fit_cases_so_far": "cases arrived so far",
     },
 }
 
@@ -312,6 +334,251 @@ SCHEDULE = {
         "conditional": "steps with conditions ({steps}) included",
         "conditional_dropped": "steps with conditions ({steps}) left out",
         "days": "working days",
+    },
+}
+
+
+FIT = {
+    "zh": {
+        "title": "拟合报告",
+        "records": "办件数据",
+        "summary": "摘要",
+        "period": "时期",
+        "training": "拟合用",
+        "held_back": "留出检验",
+        "calendar": "日历",
+        "replications": "模拟重复次数",
+        "seed": "随机种子",
+        "files": "生成的文件",
+        "findings": "数据检查",
+        "finding": "项目",
+        "count": "数量",
+        "notes": "说明",
+        "cycle_times": "办理时间",
+        "cycle_caption": (
+            "留出案件（已办结）与拟合模型模拟的同期案件、以及朴素预测（拟合期本身的办理时间）"
+            "的经验分布函数。"
+        ),
+        "measure": "指标",
+        "records_column": "办件数据（留出）",
+        "simulated_column": "模拟",
+        "naive_column": "朴素预测",
+        "noise": "抽样噪声上限",
+        "verdict": "判断",
+        "good": "吻合",
+        "poor": "较差",
+        "mean": "平均值",
+        "median": "中位数",
+        "p90": "90% 分位",
+        "share_within_target": "目标内办结比例",
+        "w1": "W1 距离",
+        "ks": "KS 统计量",
+        "working_days": "工作日",
+        "calendar_days": "日历日",
+        "intervals": (
+            "区间为 95%：办件数据与朴素预测按案件计算，模拟按各次重复计算；W1 与 KS 的区间为对留出"
+            "案件"
+            "的自助法区间，噪声上限为同样数量的模拟案件与模拟整体之间距离的 95% 分位。"
+        ),
+        "steps": "各环节",
+        "steps_caption": "自环节就绪至最后办结的工作日（中位数及 95% 区间）与退回补正比例。",
+        "step": "环节",
+        "cases": "件数",
+        "send_back": "退回比例",
+        "share": "办理该环节的案件比例",
+        "arrivals": "每周到达",
+        "arrivals_caption": (
+            "留出期内每周到达（首个事件）的案件数：办件数据、模拟平均（95% 区间）、朴素预测；图为累"
+            "计数。"
+        ),
+        "profile": "到达的星期与月份分布（拟合期）",
+        "profile_test": "卡方检验 p 值：星期 {weekday}，月份 {month}。模拟采用恒定到达率。",
+        "week": "周（周一）",
+        "rate": "每工作日件数",
+        "fitted": "拟合的数值",
+        "fitted_caption": "每个拟合值及其来源、方法与区间（亦写在生成的文件中）。",
+        "what": "对象",
+        "quantity": "数值",
+        "value": "拟合结果",
+        "method": "方法",
+        "structure": "结构",
+        "structure_caption": "环节、前置环节与适用条件；直接跟随关系（前 15 项）。",
+        "after": "前置环节",
+        "when": "条件",
+        "dfg": "直接跟随",
+        "from": "从",
+        "to": "到",
+        "parallel": "并行",
+        "sentence_poor_measure": "拟合较差：模拟的办理时间{label}为 {sim}，办件数据为 {rec}。",
+        "sentence_w1": (
+            "模拟的办理时间比朴素预测{closer}留出案件（W1 {sim} 对 {naive} 个工作日；仅抽样噪声可"
+            "达 {noise}）。"
+        ),
+        "closer": "更接近",
+        "not_closer": "并不更接近",
+        "sentence_poor_w1": (
+            "拟合较差：模拟的办理时间分布与办件数据的差异超出抽样噪声"
+            "（W1 {sim} > {noise}，KS p={p}）。"
+        ),
+        "sentence_poor_step": (
+            "环节“{step}”拟合较差：自就绪至办结的中位数模拟为 {sim}，办件数据为 {rec}。"
+        ),
+        "sentence_poor_share": (
+            "环节“{step}”拟合较差：办理该环节的案件比例模拟为 {sim}，办件数据为 {rec}。"
+        ),
+        "sentence_poor_send_back": "环节“{step}”拟合较差：退回比例模拟为 {sim}，办件数据为 {rec}。",
+        "sentence_poor_arrivals": (
+            "拟合较差：留出期内到达 {rec} 件，模拟为 {sim} 件（拟合到达率来自拟合期）。"
+        ),
+        "sentence_all_good": "所比较的指标均未超出其区间或抽样噪声。",
+        "sentence_nothing": "没有已办结的留出案件或同期模拟案件，无法比较。",
+        "finding_rows": "读取的行",
+        "finding_duplicate_rows": "重复的行（已去除）",
+        "finding_running_steps": "只有开始没有结束的环节（导出时仍在办理）",
+        "finding_ignored_events": "忽略的其他生命周期事件",
+        "finding_cases": "时期内的案件",
+        "finding_training_cases": "拟合用案件",
+        "finding_test_cases": "留出案件",
+        "finding_open_cases": "导出时仍未办结的案件",
+        "finding_order_deviations": "与结构次序不符的环节执行",
+        "finding_folded_route_cases": "归入相近路径的少见路径案件",
+        "finding_steps_left_out": "未建模的环节",
+        "finding_records_compared": "比较的留出案件（已办结）",
+        "finding_records_open": "未办结的留出案件",
+        "finding_simulated_compared": "比较的模拟案件（已办结）",
+        "finding_simulated_open": "导出时点仍未办结的模拟案件",
+        "finding_replications": "模拟重复次数",
+    },
+    "en": {
+        "title": "Fit report",
+        "records": "Records",
+        "summary": "Summary",
+        "period": "period",
+        "training": "fitted on",
+        "held_back": "held back",
+        "calendar": "calendar",
+        "replications": "replications",
+        "seed": "seed",
+        "files": "Files written",
+        "findings": "Checks of the records",
+        "finding": "what",
+        "count": "count",
+        "notes": "Notes",
+        "cycle_times": "Cycle times",
+        "cycle_caption": (
+            "Empirical distribution functions of the held-back (closed) cases, of the cases the "
+            "fitted model simulates for the same period, and of the naive predictor (the training "
+            "period's own cycle times)."
+        ),
+        "measure": "measure",
+        "records_column": "records (held back)",
+        "simulated_column": "simulated",
+        "naive_column": "naive predictor",
+        "noise": "sampling noise up to",
+        "verdict": "verdict",
+        "good": "good",
+        "poor": "poor",
+        "mean": "mean",
+        "median": "median",
+        "p90": "90th percentile",
+        "share_within_target": "share within target",
+        "w1": "W1 distance",
+        "ks": "KS statistic",
+        "working_days": "working days",
+        "calendar_days": "calendar days",
+        "intervals": (
+            "Intervals are 95%: records and naive predictor over cases, simulation over "
+            "replications; for W1 and KS a bootstrap over the held-back cases, and the noise "
+            "floor is the 95th percentile of the distance between as many simulated cases and the "
+            "whole simulation."
+        ),
+        "steps": "Steps",
+        "steps_caption": (
+            "Working days from a step being ready to its last end (median and 95% interval), "
+            "and the share of submissions sent back."
+        ),
+        "step": "step",
+        "cases": "cases",
+        "send_back": "sent back",
+        "share": "share of cases taking it",
+        "arrivals": "Arrivals per week",
+        "arrivals_caption": (
+            "Cases arriving (first event) each week of the held-back period: records, simulated "
+            "mean (95% interval), naive predictor; the figure shows them cumulated."
+        ),
+        "profile": "Arrivals by weekday and month (training period)",
+        "profile_test": (
+            "Chi-square p-values: weekday {weekday}, month {month}. The simulation draws a "
+            "constant rate."
+        ),
+        "week": "week (Monday)",
+        "rate": "cases a working day",
+        "fitted": "Fitted numbers",
+        "fitted_caption": (
+            "Every fitted number with its source, method and interval (also in the files written)."
+        ),
+        "what": "what",
+        "quantity": "number",
+        "value": "fitted",
+        "method": "method",
+        "structure": "Structure",
+        "structure_caption": (
+            "Steps, what they wait on and when they apply; directly-follows pairs (top 15)."
+        ),
+        "after": "waits on",
+        "when": "applies when",
+        "dfg": "directly follows",
+        "from": "from",
+        "to": "to",
+        "parallel": "side by side",
+        "sentence_poor_measure": (
+            "Poor fit: the simulated {label} of the cycle time is {sim}, the records' {rec}."
+        ),
+        "sentence_w1": (
+            "The simulated cycle times are {closer} the held-back records than the naive predictor "
+            "(W1 {sim} against {naive} working days; sampling alone gives up to {noise})."
+        ),
+        "closer": "closer to",
+        "not_closer": "no closer to",
+        "sentence_poor_w1": (
+            "Poor fit: the simulated cycle-time distribution differs from the records' beyond "
+            "sampling noise (W1 {sim} > {noise}, KS p={p})."
+        ),
+        "sentence_poor_step": (
+            "Poor fit at step {step}: median time from ready to done {sim} simulated against "
+            "{rec} in the records."
+        ),
+        "sentence_poor_share": (
+            "Poor fit at step {step}: {sim} of the simulated cases take it, {rec} of the records'."
+        ),
+        "sentence_poor_send_back": (
+            "Poor fit at step {step}: send-back rate {sim} simulated against {rec} in the records."
+        ),
+        "sentence_poor_arrivals": (
+            "Poor fit: {rec} cases arrived in the held-back period, the simulation has {sim} "
+            "(the fitted rate is the training period's)."
+        ),
+        "sentence_all_good": "No figure compared is off beyond its intervals or sampling noise.",
+        "sentence_nothing": (
+            "No closed held-back case, or no simulated case in the held-back period: nothing to "
+            "compare."
+        ),
+        "finding_rows": "rows read",
+        "finding_duplicate_rows": "duplicate rows (dropped)",
+        "finding_running_steps": "steps started but not ended (still running at the export)",
+        "finding_ignored_events": "events of other lifecycle transitions (ignored)",
+        "finding_cases": "cases in the period",
+        "finding_training_cases": "cases fitted on",
+        "finding_test_cases": "cases held back",
+        "finding_open_cases": "cases still open at the end of the export",
+        "finding_order_deviations": "step executions out of the structure's order",
+        "finding_folded_route_cases": "cases of rare routes folded into a near one",
+        "finding_steps_left_out": "steps not modelled",
+        "finding_records_compared": "held-back cases compared (closed)",
+        "finding_records_open": "held-back cases still open",
+        "finding_simulated_compared": "simulated cases compared (closed)",
+        "finding_simulated_open": "simulated cases open at the export's end",
+        "finding_replications": "replications",
     },
 }
 

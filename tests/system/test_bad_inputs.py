@@ -35,7 +35,15 @@ def expected_of(case: Path) -> dict:
 def command_for(case: Path, expected: dict, output: Path) -> list[str]:
     if expected["command"] == "validate":
         return ["validate", "proc.yaml"]
+    if expected["command"] == "calibrate":
+        return ["calibrate", records_of(case).name, "--out", str(output), "--no-report"]
     return ["run", "scenario.yaml", "--output", str(output), "-q", "--executor", "serial"]
+
+
+def records_of(case: Path) -> Path:
+    """The record file of a ``calibrate`` case: its one file named ``records.*``."""
+    (found,) = case.glob("records.*")
+    return found
 
 
 def check_message(code: int, stdout: str, stderr: str, expected: dict) -> None:
@@ -70,8 +78,11 @@ def test_corpus_is_large_and_well_formed():
     for case in CASES:
         expected = expected_of(case)
         assert set(expected) <= {"mistake", "command", "file", "line", "field", "words"}, case
-        assert expected["command"] in ("run", "validate"), case
+        assert expected["command"] in ("run", "validate", "calibrate"), case
         assert expected["words"] and expected["mistake"], case
+        if expected["command"] == "calibrate":
+            assert records_of(case).is_file(), case
+            continue
         wanted = "proc.yaml" if expected["command"] == "validate" else "scenario.yaml"
         assert (case / wanted).is_file(), case
 
