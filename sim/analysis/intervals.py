@@ -93,7 +93,10 @@ def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tup
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At 0 or n successes a bound is exactly 0 or 1, which rounding would miss.
+    low = 0.0 if successes <= 0 else max(0.0, centre - half)
+    high = 1.0 if successes >= n else min(1.0, centre + half)
+    return low, high
 
 
 def quantile_interval(values, q: float, confidence: float = 0.95) -> tuple[float, float, float]:
