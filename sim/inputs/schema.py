@@ -30,6 +30,9 @@ Identifier = Annotated[
         description="lower-case letters, digits and underscores, starting with a letter",
     ),
 ]
+# Staff of one agency, and replications of one run: far above any real need.
+MAX_STAFF = 100_000
+MAX_REPLICATIONS = 100_000
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Count = Annotated[float, Field(ge=0.0, le=1000.0)]
 DistributionSpec = Annotated[
@@ -174,8 +177,8 @@ class AgencySpec(Strict):
     @field_validator("staff")
     @classmethod
     def _staff_range(cls, staff: int | str) -> int | str:
-        if isinstance(staff, int) and not 0 <= staff <= 100000:
-            raise ValueError("staff must be between 0 and 100000 (or `unlimited`)")
+        if isinstance(staff, int) and not 0 <= staff <= MAX_STAFF:
+            raise ValueError(f"staff must be between 0 and {MAX_STAFF} (or `unlimited`)")
         return staff
 
 
@@ -242,7 +245,7 @@ class ScenarioSpec(Strict):
     title: str = Field(min_length=1, max_length=200)
     description: str | None = None
     seed: int = Field(ge=0, le=2**63 - 1)
-    replications: int = Field(default=1, ge=1, le=100000)
+    replications: int = Field(default=1, ge=1, le=MAX_REPLICATIONS)
     calendar: CalendarSpec
     horizon: HorizonSpec
     agencies: list[AgencySpec] = Field(min_length=1)
