@@ -65,6 +65,19 @@ class Strict(BaseModel):
         return value
 
 
+def _date(value: Any) -> datetime.date:
+    text = str(value).strip()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date; write dates as YYYY-MM-DD") from None
+
+
+DateText = Annotated[datetime.date, BeforeValidator(_date)]
+
+
 class NameSpec(Strict):
     """A name in Chinese and English."""
 
@@ -194,7 +207,7 @@ class HorizonSpec(Strict):
     """Arrivals for a number of working days, or up to a date (inclusive)."""
 
     working_days: float | None = Field(default=None, gt=0, le=5000)
-    until: datetime.date | None = None
+    until: DateText | None = None
     drain_working_days: float = Field(default=120.0, ge=0, le=5000)
     warmup_working_days: float = Field(default=0.0, ge=0, le=5000)
 
@@ -208,7 +221,7 @@ class HorizonSpec(Strict):
 class CalendarSpec(Strict):
     """Where the clock starts and which extra years are declared."""
 
-    start: datetime.date
+    start: DateText
     overrides: str | None = None
 
 
@@ -252,19 +265,6 @@ class ScenarioSpec(Strict):
     procedures: list[DemandSpec] = Field(min_length=1)
     variants: list[VariantSpec] = Field(default_factory=list)
     allow_absolute_paths: bool = False
-
-
-def _date(value: Any) -> datetime.date:
-    text = str(value).strip()
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValueError
-        return datetime.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date; write dates as YYYY-MM-DD") from None
-
-
-DateText = Annotated[datetime.date, BeforeValidator(_date)]
 
 
 class YearSpec(Strict):

@@ -129,7 +129,7 @@ def _join(client_type: Any, address: str) -> Any:
     """A client of the scheduler at ``address``, or an `InputError` naming it."""
     try:
         return client_type(address, timeout=CONNECT_SECONDS)
-    except (OSError, ValueError, TypeError) as error:
+    except (OSError, ValueError) as error:  # no such scheduler, or not an address
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise InputError(
             f"cannot join the Dask scheduler at '{address}' ({reason}); give its address "

@@ -213,7 +213,7 @@ def test_a_given_scheduler_address_is_used_as_is(monkeypatch):
     seen = {}
 
     class FakeClient:
-        def __init__(self, address):
+        def __init__(self, address, **options):
             seen["address"] = address
 
         def get_executor(self):
