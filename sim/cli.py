@@ -389,7 +389,17 @@ def main() -> None:
     """Entry point of the `approvalsim` command."""
     signal.signal(signal.SIGTERM, _interrupted)
     signal.signal(signal.SIGINT, _interrupted)
-    app()
+    try:
+        app()
+    except SystemExit as stop:
+        if not _signals_seen:
+            raise
+        # Interrupted: what is kept was saved and the staging folder removed while the
+        # exit unwound. Skip the interpreter's exit hooks, which join the process pool's
+        # threads and can block on workers that were just stopped.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(stop.code if isinstance(stop.code, int) else 1)
 
 
 if __name__ == "__main__":

@@ -76,9 +76,7 @@ def load_finished(
         except CacheError as error:
             refused.append(f"{path}: {error}; computed again")
             continue
-        lacks_steps = (
-            keeps_steps(steps, replication) and len(tables["cases"]) and not len(tables["steps"])
-        )
+        lacks_steps = keeps_steps(steps, replication) and not len(tables["steps"].columns)
         if not lacks_steps:
             finished[replication] = tables
     return finished, refused

@@ -18,7 +18,8 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any
 
 from sim.domain.errors import InputError
-from sim.run.workers import prepare_worker, stop_processes
+from sim.run.files import signals_held
+from sim.run.workers import STOP_SECONDS, prepare_worker, stop_processes
 
 EXECUTORS = ("serial", "process", "dask")
 
@@ -58,6 +59,10 @@ def make_executor(
             initializer=prepare_worker,
             initargs=(os.getpid(),),
         )
+        # The first task forks the workers: with Ctrl-C held, which would otherwise land
+        # in a fork hook (and be lost, with a traceback).
+        with signals_held():
+            pool.submit(int)
         return pool, lambda abort=False: _close_pool(pool, abort)
     if name == "dask":
         return _dask_executor(workers, scheduler)
@@ -73,8 +78,13 @@ def _close_pool(pool: ProcessPoolExecutor, abort: bool) -> None:
         pool.shutdown(wait=True, cancel_futures=True)
         return
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     stop_processes(processes)
+    # The pool's manager thread notices its workers are gone and closes its pipes; wait
+    # for it, or the interpreter's exit hook may write into a pipe it is closing.
+    if manager is not None:
+        manager.join(STOP_SECONDS)
 
 
 def _dask_executor(workers: int | None, scheduler: str | None) -> tuple[Executor, Close]:

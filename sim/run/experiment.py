@@ -112,7 +112,9 @@ def run_replication(
 
 def combine(parts: Sequence[ReplicationResult]) -> ReplicationResult:
     """One replication's results from those of its variants, in the order given."""
-    with_steps = [part.steps for part in parts if len(part.steps)]
+    # Step rows kept (with their columns, even when no case took a step) or not kept.
+    kept = [part.steps for part in parts if len(part.steps.columns)]
+    with_steps = [steps for steps in kept if len(steps)] or kept[:1]
     return ReplicationResult(
         replication=parts[0].replication,
         cases=pd.concat([part.cases for part in parts], ignore_index=True),

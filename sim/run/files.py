@@ -51,10 +51,13 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
             ``path``, never the temporary file's name.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    temporary = Path(name)
+    temporary = None
     try:
+        # A signal between making the file and knowing its name would leave it behind.
+        with signals_held():
+            handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            temporary = Path(name)
+        os.close(handle)
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private (0600)
         write(temporary)
         os.replace(temporary, path)
@@ -62,7 +65,7 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         error.filename = str(path)
         raise
     finally:
-        if temporary.exists():
+        if temporary is not None and temporary.exists():
             temporary.unlink()
 
 

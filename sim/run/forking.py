@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from typing import Any
 
+from sim.run.files import signals_held
 from sim.run.workers import prepare_worker
 
 _JOBS: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
@@ -88,7 +89,9 @@ def imap_forked(
         # Ctrl-C to this process, which ends them (SIGTERM) when the pool closes, and die
         # with it; a handler inherited from it would print its message for each of them.
         context = multiprocessing.get_context("fork")
-        with context.Pool(workers, prepare_worker, (os.getpid(),)) as pool:
+        with signals_held():  # a signal in a fork hook would be lost, with a traceback
+            pool = context.Pool(workers, prepare_worker, (os.getpid(),))
+        with pool:
             yield from pool.imap(_run, range(total))
     finally:
         _JOBS = None
