@@ -66,13 +66,16 @@ class Strict(BaseModel):
 
 
 def _date(value: Any) -> datetime.date:
+    """A date written YYYY-MM-DD (a number such as 0 is not read as a time stamp)."""
+    if isinstance(value, datetime.date):
+        return value
     text = str(value).strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(f"{value!r} is not a date; write dates as YYYY-MM-DD")
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValueError
         return datetime.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date; write dates as YYYY-MM-DD") from None
+    except ValueError as error:  # e.g. 2025-02-30: "day is out of range for month"
+        raise ValueError(f"{value!r} is not a date ({error})") from None
 
 
 DateText = Annotated[datetime.date, BeforeValidator(_date)]
