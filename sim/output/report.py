@@ -340,8 +340,8 @@ def build_context(
 def _md_escape(value: Any) -> Any:
     """Escape a value for Markdown: user text shows as written, never as markup.
 
-    HTML-significant characters become entities; Markdown's link, image, emphasis and
-    code characters get a backslash (so ``[x](javascript:...)`` or ``![](http://...)``
+    HTML-significant characters become entities; Markdown's link, image and code
+    characters get a backslash (so ``[x](javascript:...)`` or ``![](http://...)``
     is text, not a link or a remote image); bare web addresses are broken up so that
     renderers do not turn them into links; table pipes and line breaks are escaped.
     """
@@ -360,7 +360,9 @@ def _md_escape(value: Any) -> Any:
     return _MD_AUTOLINK.sub(lambda found: found[0].translate(_MD_ENTITIES), text)
 
 
-_MD_SPECIAL = re.compile(r"[\\`*_\[\]|!#~]")
+# Backslash, code, link and image brackets, table pipes: emphasis (`*`, `_`) would only
+# change how text looks, and `#` only counts at the start of a line, where no value goes.
+_MD_SPECIAL = re.compile(r"[\\`\[\]|]")
 # What GitHub-flavoured Markdown links without brackets: scheme://, www. and e-mail @.
 _MD_AUTOLINK = re.compile(r"(?i)[a-z][a-z0-9+.-]*://|\bwww\.|@")
 _MD_ENTITIES = str.maketrans({":": "&#58;", ".": "&#46;", "@": "&#64;"})
