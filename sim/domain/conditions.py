@@ -74,9 +74,10 @@ class Condition:
 
     text: str
     rule: Any = field(repr=False)
-    file: str | None = None
-    line: int | None = None
-    field: str | None = None
+    # Where it is written, for messages: not part of what it is (nor of a run's id).
+    file: str | None = field(default=None, repr=False, compare=False)
+    line: int | None = field(default=None, repr=False, compare=False)
+    field: str | None = field(default=None, repr=False, compare=False)
 
     def evaluate(self, attributes: Mapping[str, Any]) -> bool:
         """Whether a case with these attribute values meets the condition.

@@ -360,9 +360,10 @@ def _md_escape(value: Any) -> Any:
     return _MD_AUTOLINK.sub(lambda found: found[0].translate(_MD_ENTITIES), text)
 
 
-# Backslash, code, link and image brackets, table pipes: emphasis (`*`, `_`) would only
-# change how text looks, and `#` only counts at the start of a line, where no value goes.
-_MD_SPECIAL = re.compile(r"[\\`\[\]|]")
+# Backslash, code, table pipes, and a `]` that would close a link or image (`](`, `][`,
+# `]:`): brackets elsewhere (intervals such as [0–71%]) and emphasis (`*`, `_`) only
+# change how text looks; `#` only counts at the start of a line, where no value goes.
+_MD_SPECIAL = re.compile(r"[\\`|]|\](?=[(\[:])")
 # What GitHub-flavoured Markdown links without brackets: scheme://, www. and e-mail @.
 _MD_AUTOLINK = re.compile(r"(?i)[a-z][a-z0-9+.-]*://|\bwww\.|@")
 _MD_ENTITIES = str.maketrans({":": "&#58;", ".": "&#46;", "@": "&#64;"})
