@@ -334,6 +334,7 @@ def test_pool_workers_die_with_their_parent(scenario_path, tmp_path):
     assert not alive, f"workers outlived their parent: {alive}"
 
 
+@pytest.mark.slow
 def test_repeated_ctrl_c_in_a_process_pool_ends_the_run_quickly(scenario_path, tmp_path):
     # Ctrl-C reaches the whole process group; the workers leave it to the parent, which
     # stops them. Three tries, at different moments of the run (once it has started).
