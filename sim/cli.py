@@ -26,6 +26,8 @@ from sim.output.report import write_report
 from sim.output.tables import write_tables
 from sim.reforms import load_scenario
 from sim.run.experiment import run_experiment
+from sim.run.files import LOCK, ResultsFolder
+from sim.run.limits import check_scenario
 
 app = typer.Typer(
     name="approvalsim",
@@ -33,6 +35,18 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+)
+# The files a run writes into its results folder (besides `runs/` and the manifest).
+OUTPUTS = (
+    "cases.csv",
+    "steps.csv",
+    "summary.csv",
+    "comparison.csv",
+    "agencies.csv",
+    "eventlog.csv",
+    "eventlog.xes",
+    "report.html",
+    "report.md",
 )
 # Piped output is not cut to 80 columns: tables stay readable in a log file.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -108,9 +122,14 @@ def run(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Run a scenario's baseline and variants, print the comparison, write the tables."""
+    """Run a scenario's baseline and variants, print the comparison, write the tables.
+
+    The files are written into a staging folder and moved into the results folder
+    together, with ``manifest.json`` last; the folder is locked while the run writes.
+    """
     created: list[Path] = []
-    with _one_line_errors(created):
+    holder: list[ResultsFolder] = []
+    with _one_line_errors(created, holder):
         if steps not in ("first", "all"):
             raise InputError(f"--steps takes 'first' or 'all', not '{steps}'")
         if lang not in ("zh", "en"):
@@ -130,31 +149,56 @@ def run(
         }
         if engine == "deterministic":
             replications = 1  # one fixed path: replications would only repeat it
-        with _progress(not quiet and progress_enabled()) as progress:
-            result = run_experiment(
-                scenario,
-                replications=replications,
-                seed=seed,
-                variants=variant,
-                executor=executor,
-                workers=workers,
-                scheduler=scheduler,
-                engine=engine,
-                cache=folder / "runs",
-                progress=progress,
-                steps=steps,
-            )
-        result = summarize_run(result, workers=side_by_side)
-        written = write_tables(result, folder, steps=steps, workers=side_by_side)
-        if eventlog:
-            chosen = None if steps == "all" else [0]
-            written.append(
-                write_eventlog(
-                    result, folder / f"eventlog.{eventlog}", eventlog, lang, replications=chosen
+        with ResultsFolder(folder) as results:
+            holder.append(results)
+            with _progress(not quiet and progress_enabled()) as progress:
+                result = run_experiment(
+                    scenario,
+                    replications=replications,
+                    seed=seed,
+                    variants=variant,
+                    executor=executor,
+                    workers=workers,
+                    scheduler=scheduler,
+                    engine=engine,
+                    cache=folder / "runs",
+                    progress=progress,
+                    steps=steps,
                 )
-            )
-        if report:
-            written += _write_report(result, folder, lang, contributions, variant, options)
+            result = summarize_run(result, workers=side_by_side)
+            staging = results.staging
+            staged = write_tables(result, staging, steps=steps, workers=side_by_side)
+            if eventlog:
+                chosen = None if steps == "all" else [0]
+                staged.append(
+                    write_eventlog(
+                        result,
+                        staging / f"eventlog.{eventlog}",
+                        eventlog,
+                        lang,
+                        replications=chosen,
+                    )
+                )
+            if report:
+                staged += _write_report(result, staging, lang, contributions, variant, options)
+            about = {
+                "scenario": scenario.name,
+                "run_id": result.run_id,
+                "seed": result.seed,
+                "replications": result.replications,
+                "variants": list(result.variants),
+                "engine": engine,
+            }
+            written = results.commit(staged, about, owned=OUTPUTS)
+    for note in result.notes:
+        errors.print("warning: " + escape(note), highlight=False, soft_wrap=True)
+    if result.cases.empty:
+        errors.print(
+            "warning: no case arrived in the arrival period (check `arrivals_per_day:` and "
+            "the horizon): the tables have their headers only",
+            highlight=False,
+            soft_wrap=True,
+        )
     print_result(console, result)
     if engine == "deterministic":
         print_schedules(console, result, lang)
@@ -266,6 +310,7 @@ def validate(
             data = read_yaml(path)
             if "seed" in data:
                 scenario = load_scenario(path)
+                check_scenario(scenario)
                 console.print(
                     f"{path}: scenario '{scenario.name}' with {len(scenario.demands)} procedures "
                     f"and {len(scenario.variants)} variants is valid"
@@ -329,12 +374,14 @@ def _write_report(result, folder: Path, lang: str, contributions: bool, variants
 
 
 @contextmanager
-def _one_line_errors(created: list[Path]):
-    """A user's mistake, or a folder that cannot be written, ends the command in one line.
+def _one_line_errors(created: list[Path], results: list[ResultsFolder] | None = None):
+    """A user's mistake, an unwritable folder or memory running out: one line, exit 2.
 
     Args:
         created: The folders the command created (filled as it goes): removed again if
             they stayed empty.
+        results: The results folder being written, once there is one: a file in its
+            staging folder is named by its place in the results folder.
     """
     try:
         yield
@@ -344,7 +391,15 @@ def _one_line_errors(created: list[Path]):
     except OSError as error:
         _remove_empty(created)
         reason = error.strerror or str(error) or type(error).__name__
-        fail(InputError(f"cannot write results: {reason}", file=error.filename))
+        where = results[0].public(error.filename) if results else error.filename
+        fail(InputError(f"cannot write results: {reason}", file=where))
+    except MemoryError:
+        _remove_empty(created)
+        fail(
+            InputError(
+                "ran out of memory: run fewer replications or variants, or a shorter horizon"
+            )
+        )
 
 
 def _check_writable(folder: Path) -> list[Path]:
@@ -373,6 +428,7 @@ def _check_writable(folder: Path) -> list[Path]:
 def _remove_empty(folders: list[Path]) -> None:
     """Remove the folders a failed run created, innermost first, if they stayed empty."""
     for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        (folder / LOCK).unlink(missing_ok=True)
         for inner in (folder / "runs", folder):
             try:
                 inner.rmdir()
@@ -419,9 +475,18 @@ def progress_enabled(stream=None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("CI")
 
 
+_signals_seen = 0
+
+
 def _interrupted(signum: int, frame) -> None:
-    # SystemExit unwinds through `finally:` blocks, so temporary files are removed, and
-    # click does not turn it into a bare "Aborted!".
+    # SystemExit unwinds through `finally:` blocks, so temporary files are removed, pool
+    # workers are stopped, and click does not turn it into a bare "Aborted!". A second
+    # signal while that unwinding takes long ends the process at once (its workers die
+    # with it, `sim.run.workers`).
+    global _signals_seen
+    _signals_seen += 1
+    if _signals_seen > 1:
+        os._exit(128 + signum)
     errors.print("interrupted: finished replications are kept; run again to resume")
     raise SystemExit(128 + signum)
 
@@ -430,7 +495,17 @@ def main() -> None:
     """Entry point of the `approvalsim` command."""
     signal.signal(signal.SIGTERM, _interrupted)
     signal.signal(signal.SIGINT, _interrupted)
-    app()
+    try:
+        app()
+    except SystemExit as stop:
+        if not _signals_seen:
+            raise
+        # Interrupted: what is kept was saved and the staging folder removed while the
+        # exit unwound. Skip the interpreter's exit hooks, which join the process pool's
+        # threads and can block on workers that were just stopped.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(stop.code if isinstance(stop.code, int) else 1)
 
 
 if __name__ == "__main__":

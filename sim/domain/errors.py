@@ -16,8 +16,9 @@ class InputError(Exception):
     field: str | None = None
 
     def __str__(self) -> str:
-        where = str(self.file) if self.file is not None else "<input>"
-        if self.line is not None:
-            where += f":{self.line}"
-        field = f" [{self.field}]" if self.field else ""
-        return f"{where}:{field} {self.message}"
+        # Without a file (a command-line option), the message starts with the field.
+        where = f"{self.file}:" if self.file is not None else ""
+        if self.file is not None and self.line is not None:
+            where += f"{self.line}:"
+        field = f"[{self.field}] " if self.field else ""
+        return f"{where} {field}{self.message}".lstrip()

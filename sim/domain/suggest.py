@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
 
 def did_you_mean(word: object, known: Iterable[str], listing: str | None = "known") -> str:
@@ -20,6 +23,14 @@ def did_you_mean(word: object, known: Iterable[str], listing: str | None = "know
     """
     names = [str(name) for name in known]
     text = str(word)
+    # A name that differs only by what does not show (a full-width space typed with a
+    # Chinese input method, a zero-width space): say so, or "did you mean 'title'?" for
+    # what reads `title` is a riddle.
+    plain = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).strip()
+    if plain != text and plain in names:
+        odd = sorted({c for c in text if not (c.isascii() and c.isprintable())})
+        shown = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in odd)
+        return f"; did you mean '{plain}'? (it has {shown or 'spaces'} in it; retype it)"
     close = [name for name in difflib.get_close_matches(text, names, n=2) if name != text]
     if close:
         return f"; did you mean '{close[0]}'?"

@@ -17,7 +17,12 @@ from typing import Any
 
 from sim.domain import distributions
 from sim.domain.calendar import CalendarError, DayRule, WorkingCalendar, check_country
-from sim.domain.conditions import ConditionError, compile_condition
+from sim.domain.conditions import (
+    RESERVED_WORDS,
+    ConditionError,
+    compile_condition,
+    declared_values,
+)
 from sim.domain.errors import InputError
 from sim.domain.model import (
     Agency,
@@ -56,13 +61,14 @@ def _distribution(spec: Any, data: Any, path: Path, loc: tuple[Any, ...]):
         ) from None
 
 
-def _condition(text: str, kinds: dict[str, str], data: Any, path: Path, loc: tuple[Any, ...]):
+def _condition(text: str, attributes, data: Any, path: Path, loc: tuple[Any, ...]):
+    kinds = {attribute.id: attribute.kind for attribute in attributes}
+    line, field = line_of(data, loc), field_path(loc)
     try:
-        return compile_condition(text, kinds)
+        condition = compile_condition(text, kinds, declared_values(attributes))
     except ConditionError as error:
-        raise InputError(
-            str(error), file=path, line=line_of(data, loc), field=field_path(loc)
-        ) from None
+        raise InputError(error.message, file=path, line=line, field=field) from None
+    return condition.placed(path, line, field)
 
 
 def load_procedure(path: Path) -> Procedure:
@@ -106,7 +112,14 @@ def _build_procedure(spec: ProcedureSpec, data: Any, path: Path) -> Procedure:
         )
     _unique([a.id for a in spec.attributes], "attributes", "attribute", fail)
     _unique([s.id for s in spec.steps], "steps", "step", fail)
-    kinds = {attribute.id: attribute.kind for attribute in attributes}
+    for index, attribute in enumerate(attributes):
+        if attribute.id in RESERVED_WORDS:
+            raise fail(
+                f"an attribute cannot be named '{attribute.id}': it is a word of the "
+                f"condition language ({', '.join(sorted(RESERVED_WORDS))}); rename it, "
+                f"e.g. 'is_{attribute.id}'",
+                ("attributes", index, "id"),
+            )
     known = {step.id for step in spec.steps}
     steps = []
     for index, step in enumerate(spec.steps):
@@ -154,7 +167,7 @@ def _build_procedure(spec: ProcedureSpec, data: Any, path: Path) -> Procedure:
                 waiting_on_clock=step.waiting_on_clock,
                 online=step.online,
                 when=(
-                    _condition(step.when, kinds, data, path, (*loc, "when"))
+                    _condition(step.when, attributes, data, path, (*loc, "when"))
                     if step.when is not None
                     else None
                 ),
@@ -391,10 +404,13 @@ def _inside(
     if "\x00" in name:
         raise fail(f"'{name}' is not a file name", loc)
     given = Path(name)
-    if given.is_absolute() and absolute:
-        candidate = given.resolve()
-    else:
-        candidate = (folder / name).resolve()
+    try:
+        candidate = (given if given.is_absolute() and absolute else folder / name).resolve()
+    except (OSError, RuntimeError) as error:  # a symbolic link loop (RuntimeError before 3.13)
+        raise fail(
+            f"cannot read '{name}': {getattr(error, 'strerror', None) or error}", loc
+        ) from None
+    if not (given.is_absolute() and absolute):
         if not candidate.is_relative_to(folder):
             hint = (
                 "set `allow_absolute_paths: true` in the scenario to use an absolute path"
@@ -443,5 +459,26 @@ def _calendar(spec: ScenarioSpec, start, overrides, rule: DayRule, fail) -> Work
             end += datetime.timedelta(days=10)
             calendar = WorkingCalendar.build(start, end, overrides, rule)
     except CalendarError as error:
-        raise fail(str(error), ("horizon",)) from None
+        raise _calendar_error(error, spec, start, overrides, rule, fail) from None
     return calendar
+
+
+def _calendar_error(
+    error: CalendarError, spec: ScenarioSpec, start, overrides, rule: DayRule, fail
+):
+    """Blame the start when its own year is not known, else the horizon reaching past."""
+    try:
+        WorkingCalendar.build(start, datetime.date(start.year, 12, 31), overrides, rule)
+    except CalendarError as own:
+        return fail(f"the calendar starts in {start.year}: {own}", ("calendar", "start"))
+    horizon = spec.horizon
+    arrivals = (
+        f"arrivals until {horizon.until}"
+        if horizon.until is not None
+        else f"{horizon.working_days:g} working days of arrivals"
+    )
+    return fail(
+        f"the horizon ({arrivals} from {start}, then {horizon.drain_working_days:g} working "
+        f"days to finish) reaches past the years the calendar knows: {error}",
+        ("horizon",),
+    )

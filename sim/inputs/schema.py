@@ -30,6 +30,9 @@ Identifier = Annotated[
         description="lower-case letters, digits and underscores, starting with a letter",
     ),
 ]
+# Staff of one agency, and replications of one run: far above any real need.
+MAX_STAFF = 100_000
+MAX_REPLICATIONS = 100_000
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Count = Annotated[float, Field(ge=0.0, le=1000.0)]
 DistributionSpec = Annotated[
@@ -60,6 +63,22 @@ class Strict(BaseModel):
             if _takes(annotation, (int, float)) and not _takes(annotation, (bool,)):
                 raise ValueError(f"must be a number, not {str(value).lower()}")
         return value
+
+
+def _date(value: Any) -> datetime.date:
+    """A date written YYYY-MM-DD (a number such as 0 is not read as a time stamp)."""
+    if isinstance(value, datetime.date):
+        return value
+    text = str(value).strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(f"{value!r} is not a date; write dates as YYYY-MM-DD")
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError as error:  # e.g. 2025-02-30: "day is out of range for month"
+        raise ValueError(f"{value!r} is not a date ({error})") from None
+
+
+DateText = Annotated[datetime.date, BeforeValidator(_date)]
 
 
 class NameSpec(Strict):
@@ -174,8 +193,8 @@ class AgencySpec(Strict):
     @field_validator("staff")
     @classmethod
     def _staff_range(cls, staff: int | str) -> int | str:
-        if isinstance(staff, int) and not 0 <= staff <= 100000:
-            raise ValueError("staff must be between 0 and 100000 (or `unlimited`)")
+        if isinstance(staff, int) and not 0 <= staff <= MAX_STAFF:
+            raise ValueError(f"staff must be between 0 and {MAX_STAFF} (or `unlimited`)")
         return staff
 
 
@@ -191,7 +210,7 @@ class HorizonSpec(Strict):
     """Arrivals for a number of working days, or up to a date (inclusive)."""
 
     working_days: float | None = Field(default=None, gt=0, le=5000)
-    until: datetime.date | None = None
+    until: DateText | None = None
     drain_working_days: float = Field(default=120.0, ge=0, le=5000)
     warmup_working_days: float = Field(default=0.0, ge=0, le=5000)
 
@@ -210,7 +229,7 @@ class CalendarSpec(Strict):
     (Monday to Friday) or ``all`` (every calendar day).
     """
 
-    start: datetime.date
+    start: DateText
     overrides: str | None = None
     country: str | None = Field(default=None, min_length=2, max_length=10)
     days: Literal["weekdays", "all"] | None = None
@@ -255,26 +274,13 @@ class ScenarioSpec(Strict):
     title: str = Field(min_length=1, max_length=200)
     description: str | None = None
     seed: int = Field(ge=0, le=2**63 - 1)
-    replications: int = Field(default=1, ge=1, le=100000)
+    replications: int = Field(default=1, ge=1, le=MAX_REPLICATIONS)
     calendar: CalendarSpec
     horizon: HorizonSpec
     agencies: list[AgencySpec] = Field(min_length=1)
     procedures: list[DemandSpec] = Field(min_length=1)
     variants: list[VariantSpec] = Field(default_factory=list)
     allow_absolute_paths: bool = False
-
-
-def _date(value: Any) -> datetime.date:
-    text = str(value).strip()
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValueError
-        return datetime.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date; write dates as YYYY-MM-DD") from None
-
-
-DateText = Annotated[datetime.date, BeforeValidator(_date)]
 
 
 class YearSpec(Strict):

@@ -8,6 +8,7 @@ and raises an `InputError` naming the file, line and field. Reform parameters us
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar, get_args
@@ -81,10 +82,16 @@ def explain(error: ValidationError, model: type[BaseModel], data: Any) -> tuple[
         message = message.removeprefix("Value error, ")
     elif first["type"] == "string_pattern_mismatch":
         message = IDENTIFIER_RULE
+    elif _is_nan(first.get("input")):  # NaN fails every bound: "should be <= 1" misleads
+        message = "must be a number, not .nan (not a number)"
     more = len(problems) - 1
     if more:
         message += f" (and {more} more problem{'s' if more > 1 else ''})"
     return message, loc
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
 
 
 def _data_loc(loc: Sequence[Any], data: Any) -> list[Any]:

@@ -43,6 +43,7 @@ import pandas as pd
 from sim.analysis.casepath import VariantProcedures
 from sim.domain.calendar import OFFICE_HOURS, OFFICE_START_HOUR
 from sim.domain.model import Name, Scenario
+from sim.output.tables import spreadsheet_safe
 from sim.run.experiment import RunResult
 from sim.run.files import write_atomically
 
@@ -239,25 +240,25 @@ def _write_csv(events: pd.DataFrame, traces: pd.DataFrame, handle: IO[str]) -> N
             if key not in attribute_keys and key not in ("variant", "replication", "procedure"):
                 attribute_keys.append(key)
     writer = csv.writer(handle, lineterminator="\n")
-    writer.writerow([*CSV_COLUMNS, *(f"case:{key}" for key in attribute_keys)])
+    header = [*CSV_COLUMNS, *(f"case:{key}" for key in attribute_keys)]
+    writer.writerow([spreadsheet_safe(name) for name in header])
     for event in events.itertuples(index=False):
         case = by_case.get(event.case_id, {})
-        writer.writerow(
-            [
-                event.case_id,
-                event.activity,
-                event.lifecycle,
-                _iso(event.timestamp),
-                event.resource,
-                event.step,
-                event.outcome,
-                event.attempt,
-                event.variant,
-                event.replication,
-                event.procedure,
-                *(_csv_value(case.get(key, "")) for key in attribute_keys),
-            ]
-        )
+        row = [
+            event.case_id,
+            event.activity,
+            event.lifecycle,
+            _iso(event.timestamp),
+            event.resource,
+            event.step,
+            event.outcome,
+            event.attempt,
+            event.variant,
+            event.replication,
+            event.procedure,
+            *(_csv_value(case.get(key, "")) for key in attribute_keys),
+        ]
+        writer.writerow([spreadsheet_safe(value) for value in row])
 
 
 def _csv_value(value: Any) -> Any:

@@ -18,6 +18,7 @@ and queues with the overload warnings. A short plain-language summary comes firs
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -337,19 +338,35 @@ def build_context(
 
 
 def _md_escape(value: Any) -> Any:
-    """Escape a value for Markdown: HTML-significant characters and table pipes."""
+    """Escape a value for Markdown: user text shows as written, never as markup.
+
+    HTML-significant characters become entities; Markdown's link, image and code
+    characters get a backslash (so ``[x](javascript:...)`` or ``![](http://...)``
+    is text, not a link or a remote image); bare web addresses are broken up so that
+    renderers do not turn them into links; table pipes and line breaks are escaped.
+    """
     if value is None:
         return ""
     if not isinstance(value, str):
         return value
-    return (
+    text = (
         value.replace("&", "&amp;")
         .replace("<", "&lt;")
         .replace(">", "&gt;")
-        .replace("|", "\\|")
         .replace("\r", " ")
         .replace("\n", " ")
     )
+    text = _MD_SPECIAL.sub(r"\\\g<0>", text)
+    return _MD_AUTOLINK.sub(lambda found: found[0].translate(_MD_ENTITIES), text)
+
+
+# Backslash, code, table pipes, and a `]` that would close a link or image (`](`, `][`,
+# `]:`): brackets elsewhere (intervals such as [0–71%]) and emphasis (`*`, `_`) only
+# change how text looks; `#` only counts at the start of a line, where no value goes.
+_MD_SPECIAL = re.compile(r"[\\`|]|\](?=[(\[:])")
+# What GitHub-flavoured Markdown links without brackets: scheme://, www. and e-mail @.
+_MD_AUTOLINK = re.compile(r"(?i)[a-z][a-z0-9+.-]*://|\bwww\.|@")
+_MD_ENTITIES = str.maketrans({":": "&#58;", ".": "&#46;", "@": "&#64;"})
 
 
 def environment(markdown: bool):

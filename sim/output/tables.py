@@ -1,10 +1,21 @@
-"""The run's tables as CSV files, each written whole or not at all."""
+"""The run's tables as CSV files, each written whole or not at all, safe to open.
+
+Text cells that a spreadsheet would take for a formula (beginning with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return: a reform's ``label:`` is the user's text) get a
+leading ``'``, as the OWASP guidance on CSV injection says; numbers, and text that is a
+plain number, are written as they are.
+"""
 
 from __future__ import annotations
 
+import re
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
+
+from sim.engines.records import STEP_COLUMNS
 from sim.run.experiment import RunResult
 from sim.run.files import write_atomically
 from sim.run.forking import imap_forked
@@ -43,6 +54,8 @@ def write_tables(
         "comparison.csv": result.comparison,
         "agencies.csv": result.agencies,
     }
+    if len(tables["steps.csv"].columns) == 0:  # no case: the header still says what it holds
+        tables["steps.csv"] = pd.DataFrame(columns=list(STEP_COLUMNS))
     # Every table has at least one chunk: an empty one still gets its header.
     starts = {name: range(0, max(len(table), 1), CSV_CHUNK_ROWS) for name, table in tables.items()}
     jobs = [(tables[name], start) for name, found in starts.items() for start in found]
@@ -65,5 +78,34 @@ def write_tables(
 def _csv_chunk(job: tuple) -> str:
     """CSV text of rows ``[start, start + CSV_CHUNK_ROWS)``; the header with the first."""
     table, start = job
-    chunk = table.iloc[start : start + CSV_CHUNK_ROWS]
+    chunk = spreadsheet_safe_frame(table.iloc[start : start + CSV_CHUNK_ROWS])
     return chunk.to_csv(index=False, header=start == 0, lineterminator="\n")
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell a spreadsheet will not run: text read as a formula gets a leading ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with `spreadsheet_safe` text cells (itself when none needs a change)."""
+    changed = {}
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype.kind in "biufcmM":
+            continue  # numbers, booleans and dates are never formulas
+        distinct = pd.unique(series.dropna())
+        if any(spreadsheet_safe(value) is not value for value in distinct):
+            changed[column] = series.map(spreadsheet_safe)
+    if not changed:
+        return frame
+    frame = frame.copy()
+    for column, values in changed.items():
+        frame[column] = values
+    return frame

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from sim.domain.conditions import Condition, ConditionError, compile_condition
+from sim.domain.conditions import Condition, ConditionError, compile_condition, declared_values
 from sim.domain.errors import InputError
 from sim.domain.model import ConditionalReform, Model, Procedure, ReformSpec, Scenario
 from sim.domain.suggest import did_you_mean
@@ -156,7 +156,8 @@ def _condition(text: str | None, procedure: Procedure, reform: Reform) -> Condit
     if text is None:
         return None
     try:
-        return compile_condition(text, procedure.attribute_kinds)
+        values = declared_values(procedure.attributes)
+        return compile_condition(text, procedure.attribute_kinds, values)
     except ConditionError as error:
         raise reform.error(f"{error} (attributes of procedure '{procedure.id}')", "when") from None
 

@@ -26,8 +26,9 @@ from sim.engines.collector import collector_paused
 from sim.engines.draws import SharedDraws
 from sim.engines.records import case_frame, step_frame
 from sim.reforms import resolve
-from sim.run.cache import keeps_steps, load_finished, save_finished
+from sim.run.cache import BUSY_COLUMNS, keeps_steps, load_finished, save_finished
 from sim.run.executors import SerialExecutor, make_executor, worker_count
+from sim.run.limits import check_run, check_scenario
 from sim.run.reduce import queue_totals
 
 
@@ -64,6 +65,7 @@ class RunResult:
     comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
     agencies: pd.DataFrame = field(default_factory=pd.DataFrame)
     computed: int = 0
+    notes: tuple[str, ...] = ()
 
 
 def run_replication(
@@ -101,9 +103,7 @@ def run_replication(
                     replication=replication,
                     cases=cases,
                     steps=steps,
-                    busy=pd.DataFrame(
-                        busy, columns=["replication", "variant", "agency", "busy_days"]
-                    ),
+                    busy=pd.DataFrame(busy, columns=list(BUSY_COLUMNS)),
                     queues=queue_totals(queue_rows, scenario.horizon),
                 )
             )
@@ -112,7 +112,9 @@ def run_replication(
 
 def combine(parts: Sequence[ReplicationResult]) -> ReplicationResult:
     """One replication's results from those of its variants, in the order given."""
-    with_steps = [part.steps for part in parts if len(part.steps)]
+    # Step rows kept (with their columns, even when no case took a step) or not kept.
+    kept = [part.steps for part in parts if len(part.steps.columns)]
+    with_steps = [steps for steps in kept if len(steps)] or kept[:1]
     return ReplicationResult(
         replication=parts[0].replication,
         cases=pd.concat([part.cases for part in parts], ignore_index=True),
@@ -195,9 +197,12 @@ def run_experiment(
     names = ("baseline", *(n for n in names if n != "baseline"))
     for name in names:
         chosen.check(scenario.model(name))
+    check_scenario(scenario)
+    check_run(scenario, names, replications, steps)
     run_id = scenario_digest(scenario, seed, names, engine)
     folder = cache / run_id if cache is not None else None
-    finished = load_finished(folder, replications, steps)
+    kept, refused = load_finished(folder, replications, steps, run_id)
+    finished = {r: ReplicationResult(r, **tables) for r, tables in kept.items()}
     missing = [r for r in range(replications) if r not in finished]
     done = len(finished)
     if progress:
@@ -242,13 +247,15 @@ def run_experiment(
                     found.sort(key=lambda item: names.index(item[0][0]))
                     result = combine([part for _, part in found])
                 if folder is not None:
-                    save_finished(folder, result)
+                    save_finished(folder, run_id, result.replication, vars(result))
                 finished[result.replication] = result
                 done += 1
                 if progress:
                     progress(done, replications)
-        finally:
-            close()
+        except BaseException:
+            close(abort=True)  # interrupted or failed: stop the workers now, keep what is saved
+            raise
+        close()
     ordered = [finished[r] for r in range(replications)]
     return RunResult(
         scenario=scenario,
@@ -261,4 +268,5 @@ def run_experiment(
         busy=pd.concat([r.busy for r in ordered], ignore_index=True),
         queues=pd.concat([r.queues for r in ordered], ignore_index=True),
         computed=len(missing),
+        notes=tuple(refused),
     )

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from typing import Any
+
+from sim.run.files import signals_held
+from sim.run.workers import prepare_worker
 
 _JOBS: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
 
@@ -26,13 +28,6 @@ _JOBS: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
 def can_fork() -> bool:
     """Whether jobs can run in forked workers here and now."""
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-
-
-def _worker_signals() -> None:
-    # The pool ends its workers with SIGTERM; a handler inherited from the parent (the
-    # command line's "interrupted" message) would speak for each of them.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _run(index: int) -> Any:
@@ -90,8 +85,13 @@ def imap_forked(
         return
     _JOBS = (function, items)
     try:
-        # A Pool forks its workers before it starts its own threads.
-        with multiprocessing.get_context("fork").Pool(workers, _worker_signals) as pool:
+        # A Pool forks its workers before it starts its own threads. The workers leave
+        # Ctrl-C to this process, which ends them (SIGTERM) when the pool closes, and die
+        # with it; a handler inherited from it would print its message for each of them.
+        context = multiprocessing.get_context("fork")
+        with signals_held():  # a signal in a fork hook would be lost, with a traceback
+            pool = context.Pool(workers, prepare_worker, (os.getpid(),))
+        with pool:
             yield from pool.imap(_run, range(total))
     finally:
         _JOBS = None

@@ -11,9 +11,12 @@ encodings, oversized files) are written at test time.
 
 from __future__ import annotations
 
+import importlib
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -54,10 +57,11 @@ def check_message(code: int, stdout: str, stderr: str, expected: dict) -> None:
     assert len(lines) == 1, stderr
     message = lines[0]
     assert message.startswith("error: "), message
-    where = f"{expected['file']}:"
-    if expected.get("line") is not None:
-        where += f"{expected['line']}:"
-    assert where in message, (where, message)
+    if expected.get("file") is not None:  # a command-line option has no file
+        where = f"{expected['file']}:"
+        if expected.get("line") is not None:
+            where += f"{expected['line']}:"
+        assert where in message, (where, message)
     if expected.get("field"):
         assert f"[{expected['field']}]" in message, (expected["field"], message)
     for word in expected["words"]:
@@ -244,3 +248,129 @@ def test_error_text_is_not_read_as_markup(tmp_path, monkeypatch):
         stderr,
         {"file": "proc.yaml", "line": 31, "field": "steps[2].when", "words": ['"[/]"]']},
     )
+
+
+# --------------------------------------------------------------------------- kinds of file
+
+
+def _special(kind: str, target: Path) -> None:
+    """Put a file of an unusual kind at ``target``."""
+    if kind == "fifo":
+        os.mkfifo(target)  # reading it would wait for a writer for ever
+    elif kind == "device":
+        target.symlink_to("/dev/zero")  # endless bytes
+    elif kind == "sparse":
+        with target.open("wb") as handle:  # 8 GB that take no disk space
+            handle.truncate(8 * 1024**3)
+    elif kind == "loop":
+        target.symlink_to(target.name)
+
+
+SPECIAL = {
+    "fifo": ["is not a regular file"],
+    "device": ["is not a regular file"],
+    "sparse": ["larger than 5000000 bytes"],
+    "loop": ["cannot read the file"],
+}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX file kinds")
+@pytest.mark.parametrize("kind", sorted(SPECIAL))
+@pytest.mark.parametrize("broken", ["scenario.yaml", "proc.yaml"])
+def test_files_of_other_kinds_are_refused_at_once(kind, broken, tmp_path):
+    # Through a real process with a timeout: a FIFO or /dev/zero once hung or ran out of
+    # memory.
+    work = _valid_copy(tmp_path / "case")
+    (work / broken).unlink()
+    _special(kind, work / broken)
+    output = tmp_path / "out"
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "validate", "scenario.yaml"],
+        capture_output=True, text=True, cwd=work, timeout=60,
+    )  # fmt: skip
+    assert time.monotonic() - started < 30
+    where = {"file": broken, "words": SPECIAL[kind]}
+    if broken == "proc.yaml" and kind in ("fifo", "device", "loop"):
+        # The scenario finds no procedure *file* by that name: its line names it.
+        where = {"file": "scenario.yaml", "line": 15, "field": "procedures[0].procedure",
+                 "words": ["proc.yaml"]}  # fmt: skip
+    check_message(done.returncode, done.stdout, done.stderr, where)
+    assert not output.exists()
+
+
+def test_an_override_file_that_is_a_symlink_to_itself(tmp_path, monkeypatch):
+    work = _valid_copy(tmp_path / "case")
+    text = (work / "scenario.yaml").read_text(encoding="utf-8")
+    text = text.replace("  start: 2025-03-03\n", "  start: 2025-03-03\n  overrides: holidays.yaml\n")
+    (work / "scenario.yaml").write_text(text, encoding="utf-8")
+    _special("loop", work / "holidays.yaml")
+    code, stdout, stderr = invoke(["validate", "scenario.yaml"], work, monkeypatch)
+    expected = {"file": "scenario.yaml", "line": 8, "field": "calendar.overrides",
+                "words": ["cannot read 'holidays.yaml'"]}  # fmt: skip
+    check_message(code, stdout, stderr, expected)
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ("[" + ", ".join(["1"] * 1_000_000) + "]", ["list of more than 10,000 items"]),
+        ("\n" + "".join(f"  k{i}: [{', '.join(['1'] * 9000)}]\n" for i in range(12)),
+         ["more than 100,000 values"]),
+    ],
+    ids=["one-list-of-a-million", "many-lists"],
+)
+def test_oversized_lists_are_refused_while_parsing(values, words, tmp_path, monkeypatch):
+    # A list of a million values once took 163 s and 1.2 GB to refuse.
+    work = _valid_copy(tmp_path / "case")
+    with (work / "scenario.yaml").open("a", encoding="utf-8") as handle:
+        handle.write(f"notes_list: {values}\n")
+    started = time.monotonic()
+    code, stdout, stderr = invoke(["validate", "scenario.yaml"], work, monkeypatch)
+    assert time.monotonic() - started < 20
+    check_message(code, stdout, stderr, {"file": "scenario.yaml", "words": words})
+
+
+# --------------------------------------------------------------------------- command line
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["-r", "100000000"],
+         {"field": "--replications", "words": ["100,000,000 replications", "limit of 100,000"]}),
+        (["--executor", "dask", "--scheduler", "not-an-address"],
+         {"field": "--scheduler", "words": ["cannot join the Dask scheduler at 'not-an-address'"]}),
+    ],
+    ids=["replications", "scheduler"],
+)
+def test_command_line_limits_and_addresses(options, expected, tmp_path, monkeypatch):
+    if "dask" in options:
+        pytest.importorskip("distributed")
+    work = _valid_copy(tmp_path / "case")
+    output = tmp_path / "out"
+    code, stdout, stderr = invoke(
+        ["run", "scenario.yaml", "-o", str(output), "-q", "--no-report", *options],
+        work,
+        monkeypatch,
+    )
+    check_message(code, stdout, stderr, {"file": None, **expected})
+    assert not output.exists()
+
+
+def test_a_run_larger_than_the_memory_is_refused_naming_the_estimate(tmp_path, monkeypatch):
+    # 3 variants x 2 replications near the case limit took 7.9 GB: the estimate is made
+    # before anything runs, and named.
+    work = _valid_copy(tmp_path / "case")
+    text = (work / "scenario.yaml").read_text(encoding="utf-8")
+    (work / "scenario.yaml").write_text(
+        text.replace("arrivals_per_day: 2", "arrivals_per_day: 90000"), encoding="utf-8"
+    )
+    monkeypatch.setattr(importlib.import_module("sim.run.limits"), "machine_memory", lambda: 8e9)
+    output = tmp_path / "out"
+    code, stdout, stderr = invoke(
+        ["run", "scenario.yaml", "-o", str(output), "-q", "-r", "10"], work, monkeypatch
+    )
+    check_message(code, stdout, stderr, {"file": "scenario.yaml",
+                  "words": ["GB of tables in memory", "this machine has 8.0 GB"]})  # fmt: skip
+    assert not output.exists()

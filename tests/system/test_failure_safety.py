@@ -1,10 +1,15 @@
-"""Failure safety: interrupted runs, full disks and unwritable folders.
+"""Failure safety: interrupted runs, killed parents, shared folders, full disks.
 
-- Every result file is written atomically (tests/unit/run/test_files.py checks how).
-- A run stopped by SIGTERM or SIGINT keeps its finished replications (each complete),
-  leaves no temporary file and no table, and the next run resumes from them.
-- A full disk or an unwritable results folder is one clear error line, exit code 2, and
-  earlier results are left as they were.
+- Every result file is written atomically (tests/unit/run/test_files.py checks how), and
+  a run's files are swapped into the results folder together, manifest last.
+- A run stopped by SIGTERM or SIGINT (in a process pool too, ended within seconds) keeps
+  its finished replications (each complete), leaves no temporary file and no table, and
+  the next run resumes from them; Ctrl-C while tables are written leaves the earlier
+  run's files as they were.
+- Pool workers die with their parent (``kill -9``).
+- A second run into a folder another run is writing refuses with a clear message.
+- A full disk or an unwritable results folder is one clear error line naming the file,
+  exit code 2, and earlier results are left as they were.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from __future__ import annotations
 import errno
 import inspect
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -24,7 +28,8 @@ from typer.testing import CliRunner
 
 import sim.cli
 from sim.cli import app
-from sim.run.experiment import ReplicationResult
+from sim.run.cache import read_replication
+from sim.run.files import LOCK
 from tests.factories import intake_review_scenario, leftovers
 
 # The report (HTML, figures) is slow to draw and not what these tests are about.
@@ -68,18 +73,20 @@ def test_a_killed_run_keeps_complete_replications_and_resumes(
         text=True,
     )
     deadline = time.time() + 60
-    while time.time() < deadline and len(list(output.glob("runs/*/replication_*.pkl"))) < 2:
+    while time.time() < deadline and len(list(output.glob("runs/*/replication_*.npz"))) < 2:
         time.sleep(0.02)
     process.send_signal(sign)
+    stopped = time.time()
     _, stderr = process.communicate(timeout=60)
+    assert time.time() - stopped < 10, "the run took too long to stop"
     assert process.returncode == 128 + sign, stderr
     assert "Traceback" not in stderr
     assert "run again to resume" in stderr
-    finished = sorted(output.glob("runs/*/replication_*.pkl"))
+    finished = sorted(output.glob("runs/*/replication_*.npz"))
     assert 2 <= len(finished) < 400
     for path in finished:  # every kept replication is complete
-        with path.open("rb") as handle:
-            assert isinstance(pickle.load(handle), ReplicationResult)
+        number = int(path.stem.split("_")[1])
+        assert len(read_replication(path, path.parent.name, number)["cases"])
     assert leftovers(output) == []
     assert not (output / "cases.csv").exists()
     # Resume with a few more replications than the highest one kept: all kept ones are
@@ -113,14 +120,14 @@ def test_killed_run_resumes_without_losing_or_doubling(variant_scenario_path, tm
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while time.time() < deadline:
-        finished = list(output.glob("runs/*/replication_*.pkl"))
+        finished = list(output.glob("runs/*/replication_*.npz"))
         if len(finished) >= 2:
             break
         time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=30)
     assert process.returncode == 128 + signal.SIGTERM
-    finished = list(output.glob("runs/*/replication_*.pkl"))
+    finished = list(output.glob("runs/*/replication_*.npz"))
     assert 2 <= len(finished) < 60, "the run should have been interrupted part-way"
     assert not list(output.glob("runs/*/.*tmp")), "no half-written file is left behind"
     assert not (output / "cases.csv").exists()
@@ -188,10 +195,12 @@ def test_a_full_disk_while_writing_tables_is_a_clear_error(scenario_path, tmp_pa
     assert code == 2
     line = _one_line(stderr)
     assert "cannot write results" in line and "No space left on device" in line
-    assert "steps.csv" in line
-    # The table written before the failure is new and complete; the rest are untouched.
-    assert (output / "summary.csv").read_bytes() == earlier["summary.csv"]
+    assert str(output / "steps.csv") in line
+    # Nothing of the failed run reaches the folder: the earlier files are untouched.
+    for name, content in earlier.items():
+        assert (output / name).read_bytes() == content
     assert not (output / "steps.csv").exists()
+    assert not list(output.glob(".staging-*"))
     assert leftovers(output) == []
     assert "Wrote" not in stdout
 
@@ -200,17 +209,18 @@ def test_a_full_disk_while_saving_a_replication_is_a_clear_error(
     scenario_path, tmp_path, monkeypatch
 ):
     output = tmp_path / "out"
-    original = Path.write_bytes
+    original = Path.open
 
-    def full_disk(self, data):
-        if self.name.startswith(".replication_"):
-            raise OSError(errno.ENOSPC, "No space left on device", str(self))
-        return original(self, data)
+    def full_disk(self, mode="r", *args, **kwargs):
+        if self.name.startswith(".replication_") and "w" in mode:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(self, mode, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    monkeypatch.setattr(Path, "open", full_disk)
     code, _, stderr = _run_in_process(scenario_path, output, monkeypatch)
     assert code == 2
-    assert "No space left on device" in _one_line(stderr)
+    line = _one_line(stderr)
+    assert "No space left on device" in line and "replication_00000.npz" in line
     assert leftovers(output) == []
     assert not (output / "cases.csv").exists()
 
@@ -289,3 +299,118 @@ def test_forked_workers_end_quietly(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[1,", "2,", "3,", "4]", "0"]
     assert "interrupted" not in done.stdout + done.stderr
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def _start(scenario_path: Path, output: Path, *extra: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "sim", "run", str(scenario_path), "-q", *NO_REPORT,
+               "--output", str(output), *extra]  # fmt: skip
+    return subprocess.Popen(
+        command, cwd=output.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _wait_for(predicate, seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline and not predicate():
+        time.sleep(0.02)
+    assert predicate(), "timed out"
+
+
+def test_pool_workers_die_with_their_parent(scenario_path, tmp_path):
+    # `kill -9` leaves the parent no chance to stop its workers: they must end themselves.
+    psutil = pytest.importorskip("psutil")
+    output = tmp_path / "out"
+    process = _start(scenario_path, output, "--replications", "400", "--workers", "2")
+    try:
+        _wait_for(lambda: len(psutil.Process(process.pid).children(recursive=True)) >= 2)
+        workers = psutil.Process(process.pid).children(recursive=True)
+    finally:
+        process.kill()
+        process.communicate(timeout=30)
+    gone, alive = psutil.wait_procs(workers, timeout=15)
+    assert not alive, f"workers outlived their parent: {alive}"
+
+
+@pytest.mark.slow
+def test_repeated_ctrl_c_in_a_process_pool_ends_the_run_quickly(scenario_path, tmp_path):
+    # Ctrl-C reaches the whole process group; the workers leave it to the parent, which
+    # stops them. Three tries, at different moments of the run (once it has started).
+    for attempt, wait in enumerate((0.0, 0.5, 2.0)):
+        output = tmp_path / f"out{attempt}"
+        process = _start(scenario_path, output, "--replications", "400", "--workers", "2")
+        _wait_for((output / ".approvalsim.lock").exists)
+        time.sleep(wait)
+        process.send_signal(signal.SIGINT)
+        stopped = time.time()
+        _, stderr = process.communicate(timeout=30)
+        assert time.time() - stopped < 10, f"try {attempt}: took {time.time() - stopped:.1f} s"
+        assert process.returncode in (128 + signal.SIGINT, 0), stderr
+        assert "Traceback" not in stderr, stderr
+        if output.exists():
+            assert leftovers(output) == [] and not list(output.glob(".staging-*"))
+
+
+def test_ctrl_c_while_tables_are_written_keeps_the_earlier_run(scenario_path, tmp_path):
+    # Tables go into a staging folder first: an interrupted run leaves the earlier files.
+    output = tmp_path / "out"
+    first = subprocess.run(
+        [sys.executable, "-m", "sim", "run", str(scenario_path), "-q", *NO_REPORT,
+         "--executor", "serial", "--output", str(output), "--seed", "1"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    def files() -> dict[str, bytes]:  # the lock file holds the last writer's process id
+        return {p.name: p.read_bytes() for p in output.iterdir() if p.is_file() and p.name != LOCK}
+
+    before = files()
+    marker = tmp_path / "writing"
+    script = tmp_path / "slow_tables.py"
+    script.write_text(
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "import sim.cli\n"
+        "original = sim.cli.write_tables\n"
+        "def slow(result, folder, **options):\n"
+        "    written = original(result, folder, **options)\n"
+        f"    Path({str(marker)!r}).write_text('x')\n"
+        "    time.sleep(60)\n"
+        "    return written\n"
+        "sim.cli.write_tables = slow\n"
+        "sys.argv = ['approvalsim', *sys.argv[1:]]\n"
+        "sim.cli.main()\n",
+        encoding="utf-8",
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(script), "run", str(scenario_path), "-q", *NO_REPORT,
+         "--executor", "serial", "--output", str(output), "--seed", "2"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    _wait_for(marker.exists)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 128 + signal.SIGINT, stderr
+    assert "Traceback" not in stderr
+    assert files() == before
+    assert not list(output.glob(".staging-*"))
+
+
+def test_a_second_run_into_a_folder_being_written_refuses(scenario_path, tmp_path):
+    output = tmp_path / "out"
+    process = _start(scenario_path, output, "--replications", "400", "--executor", "serial")
+    try:
+        _wait_for(lambda: bool(list(output.glob("runs/*/replication_*.npz"))))
+        second = subprocess.run(
+            [sys.executable, "-m", "sim", "run", str(scenario_path), "-q", *NO_REPORT,
+             "--executor", "serial", "--output", str(output), "--seed", "99"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert second.returncode == 2
+    line = _one_line(second.stderr)
+    assert f"process {process.pid}" in line and "--output" in line
+    assert not (output / "cases.csv").exists()

@@ -11,9 +11,18 @@ Two targets, each fed to `sim.load_scenario` (which loads the procedure too) and
   alias; random text inserted).
 
 Any exception other than `InputError`, any warning (it would print lines of its own next
-to the one-line error), or a load that hangs is a bug in the loader.
+to the one-line error), or a load that takes longer than `SECONDS` (an alarm turns a hang
+into a failure) is a bug in the loader. The limits on the resolved variants
+(`sim.run.limits.check_scenario`: a bundle's arrivals, staff after reforms) are checked
+too.
 
-CI runs a fixed number of examples per target (200, four targets). To fuzz longer on demand::
+Each class of bad input found once stays in the mutations (`INTERESTING`), so that it
+is searched for again: conditions that crashed or hung runs, a long list, a full-width
+space, a date written as a number, staff past the cap. Two more targets: conditions
+built from the language's tokens (refused or evaluated without any other error, in
+bounded time) and CSV cells (never read as a formula).
+
+CI runs a fixed number of examples per target (200). To fuzz longer on demand::
 
     APPROVALSIM_FUZZ_EXAMPLES=20000 python -m pytest tests/system/test_fuzz_inputs.py -q
 
@@ -23,8 +32,12 @@ with ``--hypothesis-seed=N``.)
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import tempfile
+import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -32,8 +45,36 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import load_procedure, load_scenario
+from sim.domain.conditions import ConditionError, compile_condition
 from sim.domain.errors import InputError
+from sim.output.tables import FORMULA_START, spreadsheet_safe
+from sim.run.limits import check_scenario
 from tests.factories import BAD_INPUTS
+
+# Longest an attempt may take: a load that hangs fails instead of hanging the suite.
+SECONDS = 30
+
+
+class Hang(Exception):
+    """An attempt ran past `SECONDS`."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: int = SECONDS):
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def alarm(signum, frame):
+        raise Hang(f"took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 EXAMPLES = int(os.environ.get("APPROVALSIM_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(
@@ -59,6 +100,12 @@ INTERESTING = [
     "{type: capped, base: {type: exponential, mean: 1}, cap: -1}", "'big and'",
     "'__import__(\"os\")'", "'size in [\"a\"]'", "100001", "99999999999999999999999",
     "- a", "? a", "a: b: c", "[", "{", "]", "'", '"', "#", "%YAML 1.1", "---", "...",
+    # Classes found once (issue 19), searched for again.
+    "'investment / 0 > 1'", "'size[10] == \"a\"'", "'size.to_int > 1'",
+    "'investment ** 99999999 > 1'", "'size =~ \"(a+)+$\"'", "'1 << 99999999 > 0'",
+    "'[[x for x in [1]] for y in [1]].length > 0'", "'size == \"smal\"'",
+    "'" + " and ".join(["big"] * 300) + "'", "'true'", "'null'", "title\u3000", "100000",
+    "[" + ", ".join(["1"] * 12000) + "]",
 ]
 
 
@@ -70,10 +117,12 @@ def _attempt(scenario: bytes | str, procedure: bytes | str) -> None:
             data = content.encode("utf-8", "surrogatepass") if isinstance(content, str) else content
             (root / name).write_bytes(data)
         for load, name in ((load_procedure, "proc.yaml"), (load_scenario, "scenario.yaml")):
-            with warnings.catch_warnings(record=True) as caught:
+            with warnings.catch_warnings(record=True) as caught, time_limit():
                 warnings.simplefilter("always")
                 try:
-                    load(root / name)
+                    loaded = load(root / name)
+                    if name == "scenario.yaml":
+                        check_scenario(loaded)
                 except InputError as error:
                     text = str(error)
                     assert text.strip() and error.file is not None, repr(error)
@@ -149,3 +198,52 @@ def test_mutated_reforms_give_input_errors_only(scenario):
     # Every reform type's parameters, mutated: the reform catalogue must also answer
     # with `InputError` only.
     _attempt(scenario, PROCEDURE)
+
+
+# --------------------------------------------------------------------------- conditions
+
+KINDS = {"big": "boolean", "size": "categorical", "investment": "numeric"}
+DECLARED = {"size": ("small", "large", "a" * 40 + "!")}
+TOKENS = [
+    "big", "size", "investment", "true", "false", "null", "not", "and", "or", "in", "for",
+    "if", "==", "!=", "<", ">=", "+", "-", "*", "/", "//", "%", "**", "<<", "&", "|", "=~",
+    "!~", "?", ":", "(", ")", "[", "]", "{", "}", ",", ".", ".to_int", ".length", "$now",
+    "0", "1", "-1", "2", "1e300", "1e999999", "99999999", "inf", "nan", '"small"', '"smal"',
+    '"(a+)+$"', '"' + "a" * 40 + '"', "'x'", "#", "x", "[x for x in [1, 2]]",
+]  # fmt: skip
+
+
+@FUZZ
+@given(
+    tokens=st.lists(st.sampled_from(TOKENS), min_size=1, max_size=40),
+    big=st.booleans(),
+    size=st.sampled_from(DECLARED["size"]),
+    investment=st.sampled_from([0.0, -1.0, 1.0, 50.0, 1e-300, 1e300, 123.456]),
+)
+def test_conditions_are_refused_or_evaluated_without_other_errors(tokens, big, size, investment):
+    # Whatever a condition says: ConditionError at load, or an answer for every case,
+    # each within the time limit (no crash, no hang at run time).
+    text = " ".join(tokens)
+    with time_limit(10):
+        try:
+            condition = compile_condition(text, KINDS, DECLARED)
+        except ConditionError as error:
+            assert str(error).strip()
+            return
+        started = time.monotonic()
+        answer = condition.evaluate({"big": big, "size": size, "investment": investment})
+    assert isinstance(answer, bool)
+    assert time.monotonic() - started < 1
+
+
+# --------------------------------------------------------------------------- CSV cells
+
+
+@FUZZ
+@given(text=st.text(max_size=20) | st.sampled_from(["=1+1", "-1", "-1+cmd", "+", "@", "\t"]))
+def test_csv_cells_are_never_formulas(text):
+    cell = spreadsheet_safe(text)
+    if cell != text:
+        assert cell == "'" + text
+    elif text.startswith(FORMULA_START):  # kept only as a plain number
+        float(text)

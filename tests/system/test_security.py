@@ -205,6 +205,36 @@ def test_local_dask_cluster_listens_on_loopback_only():
         close()
 
 
+def test_local_dask_cluster_speaks_tls_and_serves_no_http():
+    # The scheduler once had no authentication (another local process ran code in the
+    # workers) and served HTTP on 8787 though no dashboard was asked for.
+    import socket
+    import ssl
+
+    pytest.importorskip("distributed")
+    pytest.importorskip("cryptography")
+    psutil = pytest.importorskip("psutil")
+    from sim.run.executors import _dask_executor
+
+    me = psutil.Process()
+    before = _listening(me)
+    executor, close = _dask_executor(workers=1, scheduler=None)
+    try:
+        assert executor.submit(sum, [1, 2]).result(timeout=60) == 3
+        assert executor._client.scheduler.address.startswith("tls://")
+        for ip, port in _listening(me) - before:
+            with socket.create_connection((ip, port), timeout=5) as connection:
+                connection.sendall(b"GET /health HTTP/1.0\r\n\r\n")
+                connection.settimeout(5)
+                try:
+                    answer = connection.recv(64)
+                except (OSError, ssl.SSLError):
+                    answer = b""
+            assert not answer.startswith(b"HTTP/"), (port, answer)
+    finally:
+        close()
+
+
 def test_a_given_scheduler_address_is_used_as_is(monkeypatch):
     # With --scheduler the run joins that cluster and starts no local one.
     distributed = pytest.importorskip("distributed")
@@ -213,7 +243,7 @@ def test_a_given_scheduler_address_is_used_as_is(monkeypatch):
     seen = {}
 
     class FakeClient:
-        def __init__(self, address):
+        def __init__(self, address, **options):
             seen["address"] = address
 
         def get_executor(self):

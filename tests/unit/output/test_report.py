@@ -227,3 +227,24 @@ def test_chromium_renders_the_report(demo, tmp_path):
     )
     assert completed.returncode == 0, completed.stderr
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[x](javascript:alert(1))",
+        "![tracker](http://example.com/pixel.png)",
+        "<img src=x onerror=alert(1)>",
+        "see https://example.com or www.example.com or a@example.com",
+        "`code` and *bold* and [ref][1]",
+        "a | b",
+    ],
+)
+def test_markdown_shows_user_text_as_text(text):
+    from sim.output.report import _md_escape
+
+    shown = _md_escape(text)
+    assert "](" not in shown.replace("\\](", "")
+    assert "<" not in shown and "://" not in shown and "www." not in shown
+    assert "@" not in shown and "|" not in shown.replace("\\|", "")
+    assert "`" not in shown.replace("\\`", "")

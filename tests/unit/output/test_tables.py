@@ -20,3 +20,33 @@ def test_tables_formatted_side_by_side_are_the_same_bytes(scenario_path, tmp_pat
     cases = (tmp_path / "one" / "cases.csv").read_text(encoding="utf-8")
     assert cases == result.cases.to_csv(index=False, lineterminator="\n")
     assert len(result.cases) > 3 * 97
+
+
+def test_formula_cells_are_neutralised_and_numbers_stay_numbers():
+    # OWASP CSV injection: a reform `label:` beginning with `=` went raw into cases.csv.
+    import csv
+    import io
+
+    import pandas as pd
+
+    from sim.output.tables import _csv_chunk
+
+    frame = pd.DataFrame(
+        {
+            "reforms_fired": ["=HYPERLINK(\"http://x\")", "+1+cmd", "-2+3", "@SUM(A1)", "\tx",
+                              "CRx", "plain", "-1.5", "+3", "1e-3"],
+            "days": [-1.5, 2.0, -3.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+            "count": [-1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        }
+    )  # fmt: skip
+    # A carriage return ends a row for CSV readers: checked in the text, then left out.
+    assert "'\rx" in _csv_chunk((frame.replace("CRx", "\rx"), 0))
+    text = _csv_chunk((frame, 0))
+    rows = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    cells = [row[0] for row in rows]
+    assert cells[:5] == ["'" + value for value in frame["reforms_fired"][:5]]
+    assert cells[6:] == ["plain", "-1.5", "+3", "1e-3"]  # text that is a number stays
+    assert rows[0][1:] == ["-1.5", "-1"]  # numbers are numbers
+    # Nothing to neutralise: the same text as pandas writes.
+    safe = frame.iloc[6:]
+    assert _csv_chunk((safe, 0)) == safe.to_csv(index=False, lineterminator="\n")
