@@ -267,7 +267,8 @@ def calibrate(
     import sim
 
     created: list[Path] = []
-    with _one_line_errors(created):
+    holder: list[ResultsFolder] = []
+    with _one_line_errors(created, holder):
         if lang not in ("zh", "en"):
             raise InputError(f"--lang takes 'zh' or 'en', not '{lang}'")
         folder = out or Path("results") / f"calibrate_{records.name.split('.')[0]}"
@@ -276,28 +277,32 @@ def calibrate(
                 "no such file" if not records.exists() else "is not a file", file=records
             )
         created += _check_writable(folder)
-        result = sim.calibrate(
-            records,
-            procedure=procedure,
-            out=folder,
-            since=since,
-            until=until,
-            test_share=test_share,
-            calendar=calendar,
-            columns=columns,
-            mapping=mapping,
-            report=report,
-            lang=lang,
-            matter=matter,
-            criterion=criterion,
-            staff=staff,
-            replications=replications,
-            seed=seed,
-            executor="serial" if workers in (None, 1) else "process",
-            workers=workers,
-        )
+        with ResultsFolder(folder) as results:
+            holder.append(results)
+            result = sim.calibrate(
+                records,
+                procedure=procedure,
+                out=results.staging,
+                since=since,
+                until=until,
+                test_share=test_share,
+                calendar=calendar,
+                columns=columns,
+                mapping=mapping,
+                report=report,
+                lang=lang,
+                matter=matter,
+                criterion=criterion,
+                staff=staff,
+                replications=replications,
+                seed=seed,
+                executor="serial" if workers in (None, 1) else "process",
+                workers=workers,
+            )
+            about = {"command": "calibrate", "records": str(records), "seed": seed}
+            written = results.commit(result.files, about)
     print_calibration(console, result, lang)
-    console.print("Wrote " + ", ".join(str(path) for path in result.files))
+    console.print("Wrote " + ", ".join(str(path) for path in written))
 
 
 @app.command()
