@@ -11,6 +11,12 @@ step's elapsed waiting (public notice, expert review) holding no one. Minor defe
 accepted on a written commitment where a tolerated-deficiency rule applies; failed
 commitments and post-checks cost a rework step, or revoke the approval.
 
+A case that stops (withdrawn, or still open when the run ends) frees what it holds and
+starts nothing more: each of its steps and reworks still under way is cut short then,
+with a row of outcome ``interrupted`` ending at that moment; the handling it did until
+then counts as staff-days, a place in a queue is given up, and pending resubmissions,
+waiting times, follow-ups and reworks never happen.
+
 Each step of a case is one `sim.engines.kernel.Event` whose ``action`` says what it does
 next when it fires. Staff are a priority queue (fast lane first, then request time, then
 arrival order); a free member with nobody waiting is taken at once, and a member freed
@@ -87,6 +93,16 @@ class _Staff:
     def request(self, waiter, priority: int) -> None:
         """Queue for a member (after `take` failed: all busy, as someone waits only then)."""
         (self.fast if priority == FAST_LANE else self.normal).append(waiter)
+
+    def cancel(self, waiter) -> bool:
+        """Take a waiter out of the queue; False if it is not there (granted already)."""
+        for queue in (self.fast, self.normal):
+            try:
+                queue.remove(waiter)
+                return True
+            except ValueError:
+                pass
+        return False
 
     def release(self) -> None:
         queue = self.fast or self.normal
@@ -258,6 +274,7 @@ class _Case:
         "send_backs",
         "clock",
         "fired",
+        "active",
     )
 
     plan: _ProcedurePlan
@@ -280,6 +297,9 @@ class _Case:
     fees: float
     clock: list[tuple[float, float]]
     fired: dict[str, None]
+    # Steps and reworks under way, in the order they began (cut short if the case stops).
+    # A list: compiled events are not hashable.
+    active: list[Any]
 
     def __init__(self, plan: _ProcedurePlan, index: int, arrival: float):
         procedure = plan.procedure
@@ -299,6 +319,7 @@ class _Case:
         self.trips = self.fees = 0.0
         self.clock = []
         self.fired = plan.fired.copy()
+        self.active = []
 
 
 class _Event(Event):
@@ -311,8 +332,10 @@ class _Event(Event):
 
 # What an event does when it fires (`_Event.action`): a step's or rework's staff were
 # granted, its handling is done, the applicant resubmits, its waiting is over, a rework
-# is due.
-GRANTED, RELEASE, RESUBMIT, FINISH, ACQUIRE = range(5)
+# is due; nothing, as its case stopped.
+GRANTED, RELEASE, RESUBMIT, FINISH, ACQUIRE, STOPPED = range(6)
+# The outcome of a row cut short when its case stopped.
+INTERRUPTED = "interrupted"
 
 
 class _StepRun(_Event):
@@ -360,12 +383,14 @@ class _StepRun(_Event):
             self.finish()
         elif action == GRANTED:
             self.granted()
-        else:
-            self.resubmit()
+        elif action == RESUBMIT:
+            self.submit()
+        # STOPPED: the case stopped and cut the step short.
 
     def begin(self) -> None:
         case = self.case
         plan = self.plan
+        case.active.append(self)
         case.steps += 1
         case.materials += plan.materials
         case.certificates += plan.certificates
@@ -429,8 +454,6 @@ class _StepRun(_Event):
             account.days += effort
         if plan.handling_on_clock:
             case.clock.append((self.ready, handled))
-        if case.status != "running":
-            return
         index = case.index
         verdicts = self.drawn[1]
         verdict = ACCEPTED if verdicts is None else verdicts[index]
@@ -454,7 +477,9 @@ class _StepRun(_Event):
                 )
             )
             if outcome == "withdrawn":
+                case.active.remove(self)
                 sim.record_case(case, "withdrawn", handled)
+                sim.stop(case, handled)
                 return
             self.action = RESUBMIT
             response = plan.draws.as_list("response", attempt - 1)[index]
@@ -467,11 +492,6 @@ class _StepRun(_Event):
             return
         self.finish()
 
-    def resubmit(self) -> None:
-        if self.case.status != "running":
-            return
-        self.submit()
-
     def finish(self) -> None:
         sim = self.sim
         plan = self.plan
@@ -479,6 +499,7 @@ class _StepRun(_Event):
         now = self.sim.now
         if plan.waiting_on_clock:
             case.clock.append((self.handled, now))
+        case.active.remove(self)
         sim.step_rows.append(
             (
                 case.procedure.id,
@@ -495,9 +516,54 @@ class _StepRun(_Event):
         )
         if plan.follow_ups:
             sim.follow_ups(case, plan, self.minor)
-        if case.status == "running":
-            sim.finish(case, plan)
-            sim.maybe_complete(case)
+        sim.finish(case, plan)
+        sim.maybe_complete(case)
+
+    def stop(self, now: Any) -> None:
+        """Cut the step short: its case stopped (withdrawn, or open at the run's end).
+
+        Staff it holds are freed (the handling until now counts as staff-days), a place
+        in a queue is given up; a step in its handling (begun before now) or its waiting
+        writes a row ending now.
+        """
+        action = self.action
+        self.action = STOPPED
+        plan = self.plan
+        if action == RELEASE:
+            for resource in plan.resources:
+                resource.release()
+            effort = now - self.start
+            for account in plan.accounts:
+                account.days += effort
+            if now > self.start:  # a hold cut as it began did nothing: no row
+                self.interrupted(now, now)
+        elif action == FINISH:
+            self.interrupted(self.handled, now)
+        elif action == GRANTED:
+            resources = plan.resources
+            waiting_at = resources[self.booked - 1]
+            # Queued at the last agency booked, or granted it already (the grant pending).
+            held = self.booked - 1 if waiting_at.cancel(self) else self.booked
+            for resource in resources[:held]:
+                resource.release()
+
+    def interrupted(self, handled: Any, end: Any) -> None:
+        case = self.case
+        plan = self.plan
+        self.sim.step_rows.append(
+            (
+                case.procedure.id,
+                case.case_id,
+                plan.id,
+                plan.agency,
+                self.attempt + 1,
+                INTERRUPTED,
+                self.ready,
+                self.start,
+                handled,
+                end,
+            )
+        )
 
 
 class _Rework(_Event):
@@ -540,10 +606,12 @@ class _Rework(_Event):
             self.acquire()
         elif action == GRANTED:
             self.hold()
-        else:
+        elif action == RELEASE:
             self.release()
+        # STOPPED: the case stopped and cut the rework short.
 
     def begin(self) -> None:
+        self.case.active.append(self)
         delay = self.plan.draws.follow_up_delay[self.position][self.case.index]
         self.action = ACQUIRE
         self.sim.schedule(self, float(delay))
@@ -572,6 +640,7 @@ class _Rework(_Event):
             self.resource.release()
         sim.accounts[self.agency].days += self.effort
         now = sim.now
+        case.active.remove(self)
         case.clock.append((self.ready, now))
         case.steps += 1
         case.trips += self.plan.trips
@@ -591,6 +660,35 @@ class _Rework(_Event):
         )
         case.pending -= 1
         sim.maybe_complete(case)
+
+    def stop(self, now: Any) -> None:
+        """Cut the rework short (its case stopped), as `_StepRun.stop` does a step."""
+        action = self.action
+        self.action = STOPPED
+        resource = self.resource if action != ACQUIRE else None
+        if action == RELEASE:
+            if resource is not None:
+                resource.release()
+            self.sim.accounts[self.agency].days += now - self.start
+            case = self.case
+            if now == self.start:
+                return
+            self.sim.step_rows.append(
+                (
+                    case.procedure.id,
+                    case.case_id,
+                    self.plan.id,
+                    self.agency,
+                    1,
+                    INTERRUPTED,
+                    self.ready,
+                    self.start,
+                    now,
+                    now,
+                )
+            )
+        elif action == GRANTED and resource is not None and not resource.cancel(self):
+            resource.release()  # granted, the grant pending: the member goes on at once
 
 
 class _Arrivals(_Event):
@@ -699,6 +797,7 @@ class Simulation(Kernel):
         self.run_until(horizon.end)
         for case in list(self.live.values()):
             self.record_case(case, "open", math.nan)
+            self.stop(case, horizon.end)
         self.records.agency_busy = {
             agency: account.days for agency, account in self.accounts.items()
         }
@@ -778,6 +877,12 @@ class Simulation(Kernel):
             else:
                 case.pending += 1
                 _Rework(self, case, plan, position).begin()
+
+    def stop(self, case: _Case, now: Any) -> None:
+        """Cut short what a stopped case (withdrawn, or open at the end) still has under way."""
+        for run in case.active:
+            run.stop(now)
+        case.active.clear()
 
     def record_case(self, case: _Case, status: str, end: float) -> None:
         """Append the case's row and take it off the live list."""

@@ -31,10 +31,14 @@ Case table (``cases.csv``):
 Step table (``steps.csv``), an event log:
     replication, variant, procedure, case_id, step, agency (``+``-joined for a joint step),
     attempt (1 for the first submission), outcome (``accepted``, ``tolerated`` (accepted
-    with minor materials missing, on a written commitment), ``sent_back``, ``withdrawn``,
-    ``rework``, ``revoked``), ready_day (arrival at the step), start_day (staff taken),
-    handled_day (staff released), end_day (waiting over), queue_days, handling_days,
-    waiting_days, and ready_date, start_date, end_date.
+    with minor materials missing, on a written commitment), ``sent_back``, ``withdrawn``
+    (sent back once more than allowed: the case is withdrawn), ``rework``, ``revoked``,
+    ``interrupted`` (cut short when its case stopped: withdrawn while the step was in its
+    handling or waiting, or still running when the run ended; the row ends then)),
+    ready_day (arrival at the step), start_day (staff taken), handled_day (staff
+    released), end_day (waiting over), queue_days, handling_days, waiting_days, and
+    ready_date, start_date, end_date. The handling days of the rows add up to the
+    agencies' staff-days: a stopped case frees its staff, and starts nothing more.
 """
 
 from __future__ import annotations

@@ -14,9 +14,10 @@ versions are run in groups) and writes the same record schema.
 
 What the discrete-event run does to a case that stops (withdrawn, or still open at the
 horizon's end) is reproduced: a case is recorded when it is withdrawn, completes or the
-run stops, with the counts made until then; steps running in parallel at a withdrawal
-finish what they hold (and their busy time counts) but start nothing new; rows are
-written only for events before the horizon's end.
+run stops, with the counts made until then; what it still has under way then is cut
+short: a step or rework in its handling or waiting writes a row of outcome
+``interrupted`` ending at the stop (its handling until then counts as staff-days), and
+nothing starts after it (no resubmission, waiting, follow-up or rework).
 
 Exact ties: when another event of a case falls on the very instant the case is
 withdrawn (possible only with fixed durations), the event engine's order depends on when
@@ -43,9 +44,10 @@ from sim.engines.draws import ProcedureDraws, SharedDraws, StepDraws, shared_dra
 from sim.engines.records import Coded, Pieces, Records, column_array
 
 OUTCOMES = np.array(
-    ["accepted", "tolerated", "sent_back", "withdrawn", "rework", "revoked"], dtype=object
+    ["accepted", "tolerated", "sent_back", "withdrawn", "rework", "revoked", "interrupted"],
+    dtype=object,
 )
-ACCEPTED, TOLERATED, SENT_BACK, WITHDRAWN, REWORK, REVOKED = range(6)
+ACCEPTED, TOLERATED, SENT_BACK, WITHDRAWN, REWORK, REVOKED, INTERRUPTED = range(7)
 STATUSES = np.array(["completed", "withdrawn", "revoked", "open"], dtype=object)
 COMPLETED, WITHDRAWN_CASE, REVOKED_CASE, OPEN = range(4)
 INF = np.inf
@@ -688,18 +690,32 @@ class _VersionRun:
                 counted = self._counted(positions, handled, result)
                 if step.handling_on_clock:
                     clock.add(positions, ready, handled, counted)
-                # Staff time counts if the hold began while the case ran and ended in time.
-                held = self._live(positions, ready, result) & (handled < horizon)
+                # A hold that ends while the case runs counts whole; one that the case's
+                # stop cuts short counts until the stop, and writes a row ending there.
+                held = self._live(positions, handled, result) & (handled < horizon)
                 effort = float(round_.effort.sum() if held.all() else round_.effort[held].sum())
+                if not held.all():
+                    cut = ~held & (ready < self.limit[positions])
+                    if cut.any():
+                        stop = self.limit[positions[cut]]
+                        effort += float((stop - ready[cut]).sum())
+                        rows.add(
+                            positions[cut],
+                            step_code,
+                            agency_code,
+                            round_.attempt + 1,
+                            INTERRUPTED,
+                            ready[cut],
+                            stop,
+                            stop,
+                        )
                 for name in step.agencies:
                     busy[name] += effort
                 if round_.failed is None:
                     continue
                 failed = round_.failed & counted
                 _bump(send_backs, positions[failed], 1, everyone)
-                written = (
-                    round_.failed & self._live(positions, handled, result) & (handled < horizon)
-                )
+                written = round_.failed & held
                 if written.any():
                     outcome = WITHDRAWN if round_.attempt + 1 >= cap else SENT_BACK
                     handled_written = handled[written]
@@ -718,7 +734,7 @@ class _VersionRun:
                 end = result.end
                 if step.waiting_on_clock:
                     clock.add(accepted, result.handled, end, self._counted(accepted, end))
-                live = self._live(accepted, result.handled) & (end < horizon)
+                live = self._counted(accepted, end)
                 if live.all():
                     rows.add(
                         accepted,
@@ -730,21 +746,24 @@ class _VersionRun:
                         result.handled,
                         end,
                     )
-                elif live.any():
-                    outcome = result.outcome
-                    attempt = result.attempt
-                    rows.add(
-                        accepted[live],
-                        step_code,
-                        agency_code,
-                        attempt if np.ndim(attempt) == 0 else attempt[live],
-                        outcome if np.ndim(outcome) == 0 else outcome[live],
-                        result.accepted_ready[live],
-                        result.handled[live],
-                        end[live],
-                    )
-        for result, positions, times, handled in self.revokes:
-            live = self._live(positions, handled) & (times < horizon)
+                    continue
+                # Steps in their waiting when the case stopped are cut short there.
+                stop = self.limit[accepted]
+                cut = ~live & (result.handled < stop)
+                for keep, outcome, until in ((live, result.outcome, end), (cut, INTERRUPTED, stop)):
+                    if keep.any():
+                        rows.add(
+                            accepted[keep],
+                            step_code,
+                            agency_code,
+                            _pick(result.attempt, keep),
+                            _pick(outcome, keep),
+                            result.accepted_ready[keep],
+                            result.handled[keep],
+                            until[keep],
+                        )
+        for result, positions, times, _ in self.revokes:
+            live = self._counted(positions, times)
             if live.any():
                 times = times[live]
                 rows.add(
@@ -757,8 +776,25 @@ class _VersionRun:
                     times,
                     times,
                 )
-        for result, agency, positions, ready, handled, effort, spawned, checked in self.reworks:
-            live = self._live(positions, checked) & (spawned < horizon) & (handled < horizon)
+        for result, agency, positions, ready, handled, effort, spawned, _ in self.reworks:
+            # A rework follows a check made while the case ran; the case's stop cuts it short.
+            stop = self.limit[positions]
+            spawned_live = spawned < stop
+            live = spawned_live & (handled < stop)
+            cut = spawned_live & ~live & (ready < stop)
+            if cut.any():
+                stopped = stop[cut]
+                rows.add(
+                    positions[cut],
+                    rows.code(result.step.id),
+                    rows.agency(agency),
+                    1,
+                    INTERRUPTED,
+                    ready[cut],
+                    stopped,
+                    stopped,
+                )
+                busy[agency] += float((stopped - ready[cut]).sum())
             if live.any():
                 rows.add(
                     positions[live],
@@ -849,6 +885,11 @@ class _VersionRun:
                     fired.append(labels[digit - 1])
             texts.append(";".join(base + tuple(reversed(fired))))
         return Coded(inverse.reshape(-1), np.array(texts, dtype=object))
+
+
+def _pick(value, mask: np.ndarray):
+    """``value[mask]``, or a single value (standing for every case) as it is."""
+    return value if np.ndim(value) == 0 else value[mask]
 
 
 def _where(positions: np.ndarray, mask: np.ndarray) -> np.ndarray:

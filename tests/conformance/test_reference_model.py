@@ -193,6 +193,20 @@ def assert_trace(chosen_model: Model, arrivals, expected_steps, attributes=None)
 ALWAYS_DEFECTIVE = (Material("form", "申请表", "main", 1.0),)
 
 
+def always_sent_back(
+    step_id: str, agency_id: str, handling: float, response: float, again: int, **fields
+) -> Step:
+    """A step whose form is always defective: sent back ``again`` times, then withdrawn."""
+    return step(
+        step_id,
+        agency_id,
+        handling,
+        materials=ALWAYS_DEFECTIVE,
+        send_back=SendBack(Fixed(response), max_resubmissions=again),
+        **fields,
+    )
+
+
 # --------------------------------------------------------------------------- exact traces
 
 
@@ -219,14 +233,7 @@ def test_a_send_back_round_frees_the_desk_while_the_applicant_corrects():
     # since 2) comes before the first's release (due since 3) and waits for it.
     form = procedure(
         "p",
-        step(
-            "a",
-            "desk",
-            1.0,
-            trips=1.0,
-            materials=ALWAYS_DEFECTIVE,
-            send_back=SendBack(Fixed(2.0), max_resubmissions=1),
-        ),
+        always_sent_back("a", "desk", 1.0, response=2.0, again=1, trips=1.0),
     )
     cases = assert_trace(
         model([form], {"desk": 1}),
@@ -377,16 +384,10 @@ def test_a_tolerated_deficiency_and_a_post_check_fire_their_follow_ups():
 
 def test_a_case_withdrawn_as_its_next_step_is_readied_counts_that_step():
     # At 1, a's end readies b, then c (queued after a) withdraws the case. b was ready
-    # before the case ended: it counts (3 steps, 3 trips) and holds the desk for its
-    # handling, but writes no row.
-    withdrawing = step(
-        "c",
-        "office",
-        1.0,
-        trips=1.0,
-        materials=ALWAYS_DEFECTIVE,
-        send_back=SendBack(Fixed(1.0), max_resubmissions=0),
-    )
+    # before the case ended: it counts (3 steps, 3 trips), but is cut short as it began
+    # (in the fast engine, which started it at once; SimPy had not yet started it):
+    # no row, no staff-days.
+    withdrawing = always_sent_back("c", "office", 1.0, response=1.0, again=0, trips=1.0)
     chain = procedure(
         "p",
         step("a", "office", 1.0, trips=1.0),
@@ -402,18 +403,60 @@ def test_a_case_withdrawn_as_its_next_step_is_readied_counts_that_step():
         ]
         (case,) = records.cases
         assert (case[2], case[4], case[7], case[10], case[12]) == ("withdrawn", 1.0, 3, 3.0, 1)
-        assert records.agency_busy == {"office": 2.0, "desk": 1.0}
+        assert records.agency_busy == {"office": 2.0, "desk": 0.0}
 
 
 def test_cases_still_running_at_the_horizon_are_open():
+    # The second case's handling, from 30, is cut short when the run stops at 5 + 40:
+    # its row ends there, and the 15 days it held the desk count as staff-days.
     slow = procedure("p", step("a", "desk", 30.0))
+    chosen = model([slow], {"desk": 1})
     cases = assert_trace(
-        model([slow], {"desk": 1}),  # the run stops at 5 + 40
+        chosen,
         {"p": [0.0, 1.0]},
-        [("p-000001", "a", "desk", 1, "accepted", 0.0, 0.0, 30.0, 30.0)],
+        [
+            ("p-000001", "a", "desk", 1, "accepted", 0.0, 0.0, 30.0, 30.0),
+            ("p-000002", "a", "desk", 1, "interrupted", 1.0, 30.0, 45.0, 45.0),
+        ],
     )
     assert [row[2] for row in cases] == ["completed", "open"]
     assert math.isnan(cases[1][4])
+    for records in run(chosen, shared=lambda: ChosenArrivals({"p": [0.0, 1.0]})).values():
+        assert records.agency_busy == {"desk": 45.0}
+
+
+def test_a_withdrawal_cuts_short_the_other_steps_of_the_case():
+    # At 2 the intake's second submission is sent back for good: the case is withdrawn.
+    # The survey, in its waiting since 0.5, writes a row ending at 2 and fires no
+    # post-check; the review, in its handling since 0, frees the desk at 2 (2 staff-days)
+    # for the other case, queued since 1.5; the archive step, queued since 0, never starts.
+    recheck = FollowUp("checked", "post_check", Fixed(0.1), 1.0, Consequence("revoke"))
+    withdrawing = procedure(
+        "p",
+        always_sent_back("intake", "office", 0.5, response=1.0, again=1),
+        step("survey", "office", 0.5, waiting=3.0, follow_ups=(recheck,)),
+        step("review", "desk", 4.0),
+        step("archive", "desk", 1.0),
+    )
+    other = procedure("q", step("b", "desk", 1.0))
+    cases = assert_trace(
+        model([withdrawing, other], {"office": None, "desk": 1}),
+        {"p": [0.0], "q": [1.5]},
+        [
+            ("p-000001", "intake", "office", 1, "sent_back", 0.0, 0.0, 0.5, 0.5),
+            ("p-000001", "intake", "office", 2, "withdrawn", 1.5, 1.5, 2.0, 2.0),
+            ("p-000001", "survey", "office", 1, "interrupted", 0.0, 0.0, 0.5, 2.0),
+            ("p-000001", "review", "desk", 1, "interrupted", 0.0, 0.0, 2.0, 2.0),
+            ("q-000001", "b", "desk", 1, "accepted", 1.5, 2.0, 3.0, 3.0),
+        ],
+    )
+    assert [(row[1], row[2], row[4]) for row in cases] == [
+        ("p-000001", "withdrawn", 2.0),
+        ("q-000001", "completed", 3.0),
+    ]
+    chosen = model([withdrawing, other], {"office": None, "desk": 1})
+    for records in run(chosen, shared=lambda: ChosenArrivals({"p": [0.0], "q": [1.5]})).values():
+        assert records.agency_busy == {"office": 1.5, "desk": 3.0}
 
 
 # --------------------------------------------------------------------------- tie rules
@@ -434,13 +477,7 @@ def test_tie_a_resubmission_due_as_a_step_is_readied_asks_first_in_simpy():
     chain = procedure("p", step("a", "office", 1.0), step("b", "desk", 1.0, after=("a",)))
     form = procedure(
         "q",
-        step(
-            "f",
-            "desk",
-            0.25,
-            materials=ALWAYS_DEFECTIVE,
-            send_back=SendBack(Fixed(0.5), max_resubmissions=1),
-        ),
+        always_sent_back("f", "desk", 0.25, response=0.5, again=1),
     )
     found = starts(model([chain, form], {"office": None, "desk": 1}), {"p": [0.0], "q": [0.25]})
     b, resubmission = ("p-000001", "b", 1), ("q-000001", "f", 2)
