@@ -32,12 +32,35 @@ class Name:
 
 @dataclass(frozen=True)
 class Material:
-    """A document the applicant hands in; ``main`` ones are essential, ``minor`` ones not."""
+    """A document the applicant hands in; ``main`` ones are essential, ``minor`` ones not.
+
+    A send-back lists every defect at once (一次性告知, Administrative Licensing Law art.
+    32), and the resubmission is checked for the materials it listed only: a material
+    accepted once stays accepted; one sent back is wrong again with its own chance.
+
+    Attributes:
+        probability_defective: Chance it is missing or faulty when first handed in.
+        probability_still_defective: Chance it is still wrong when handed in again after
+            a send-back listed it; None: ``probability_defective`` (the default, an
+            assumption: a corrected document is as likely to be wrong as a first one).
+        stream: Key of its random numbers: the step it was declared in, kept when
+            reforms merge steps, so that it draws the same numbers wherever it is
+            checked; empty: the key of the step that checks it.
+    """
 
     id: str
     name: str
     kind: Literal["main", "minor"]
     probability_defective: float
+    probability_still_defective: float | None = None
+    stream: str = ""
+
+    @property
+    def probability_again(self) -> float:
+        """The chance it is still wrong when handed in again after a send-back."""
+        if self.probability_still_defective is None:
+            return self.probability_defective
+        return self.probability_still_defective
 
 
 @dataclass(frozen=True)

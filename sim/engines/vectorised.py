@@ -251,17 +251,28 @@ def _prefetch(prepared: list, pool: ThreadPoolExecutor) -> dict[int, list[_Task]
 
 
 def _rounds_reached(step, cases: int) -> int:
-    """How many resubmissions of a step one of ``cases`` cases can be expected to reach."""
+    """How many resubmissions of a step one of ``cases`` cases can be expected to reach.
+
+    A case reaches round r + 1 if a material that sends files back was defective in
+    round 0 and still wrong in each resubmission up to round r.
+    """
     if step.send_back is None:
         return 0
-    passing = 1.0
-    for material in step.materials:
-        if material.kind == "main" or step.tolerance is None:
-            passing *= 1.0 - material.probability_defective
-    rounds, reaching = 0, cases * (1.0 - passing)
-    while reaching >= 1 and rounds < step.send_back.max_resubmissions:
+    chains = [
+        (material.probability_defective, material.probability_again)
+        for material in step.materials
+        if material.kind == "main" or step.tolerance is None
+    ]
+
+    def sent_back(round_: int) -> float:
+        passing = 1.0
+        for first, again in chains:
+            passing *= 1.0 - first * again**round_
+        return 1.0 - passing
+
+    rounds = 0
+    while rounds < step.send_back.max_resubmissions and cases * sent_back(rounds) >= 1:
         rounds += 1
-        reaching *= 1.0 - passing
     return rounds
 
 
@@ -278,7 +289,7 @@ def _draw_resubmissions(step_draws: StepDraws, rounds: int) -> None:
         step_draws.uniforms("handling", round_)
         for material in step_draws.step.materials:
             if material.probability_defective > 0:
-                step_draws.uniforms("material", material.id, round_)
+                step_draws.material_uniforms(material, round_)
 
 
 def _concatenate(parts: list[dict]) -> dict:

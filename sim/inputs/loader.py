@@ -134,7 +134,10 @@ def _build_procedure(spec: ProcedureSpec, data: Any, path: Path) -> Procedure:
                 waiting=_distribution(step.waiting, data, path, (*loc, "waiting")),
                 after=tuple(step.after),
                 materials=tuple(
-                    Material(m.id, m.name, m.kind, m.probability_defective) for m in step.materials
+                    Material(
+                        m.id, m.name, m.kind, m.probability_defective, m.probability_still_defective
+                    )
+                    for m in step.materials
                 ),
                 send_back=send_back,
                 trips=step.trips,

@@ -113,6 +113,7 @@ class MaterialSpec(Strict):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["main", "minor"]
     probability_defective: Probability = 0.0
+    probability_still_defective: Probability | None = None
 
 
 class SendBackSpec(Strict):

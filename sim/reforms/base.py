@@ -270,11 +270,19 @@ def unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-def materials_once(materials: Iterable[Material]) -> tuple[Material, ...]:
-    """Materials deduplicated by id (first occurrence kept)."""
+def materials_once(steps: Iterable[Step]) -> tuple[Material, ...]:
+    """The steps' materials deduplicated by id (first occurrence kept).
+
+    Each keeps the random key of the step it came from (`Material.stream`), so that it is
+    as likely to be defective, case by case, as it was there.
+    """
     kept: dict[str, Material] = {}
-    for material in materials:
-        kept.setdefault(material.id, material)
+    for step in steps:
+        for material in step.materials:
+            if material.id not in kept:
+                kept[material.id] = (
+                    material if material.stream else replace(material, stream=step.random_key)
+                )
     return tuple(kept.values())
 
 

@@ -13,7 +13,7 @@ from functools import partial
 
 from pydantic import Field
 
-from sim.domain.model import Attribute, ConditionalReform, Demand, Name, Procedure, Step
+from sim.domain.model import Attribute, ConditionalReform, Demand, Material, Name, Procedure, Step
 from sim.inputs.schema import Count, DistributionSpec, Identifier, NameSpec, TargetSpec
 from sim.reforms.base import Group, Params, Reform, ReformType, VariantState, added
 
@@ -72,6 +72,7 @@ class _Layout:
             id=head + step.id,
             after=tuple(head + name for name in step.after),
             stream=head + step.random_key,
+            materials=tuple(_keyed(m, head + m.stream) if m.stream else m for m in step.materials),
         )
         if step.after:
             return embedded
@@ -95,12 +96,18 @@ class _Layout:
             id=step.id.removeprefix(head),
             after=tuple(n.removeprefix(head) for n in step.after if n != self.intake),
             stream=step.random_key.removeprefix(head),
+            materials=tuple(_keyed(m, m.stream.removeprefix(head)) for m in step.materials),
         )
 
     def lift(self, part: str, reform: ConditionalReform) -> ConditionalReform:
         """A part's reform as a reform of the bundle (it changes that part only)."""
         lifted = partial(_lifted, self, part, reform)
         return ConditionalReform(reform.label, reform.condition, lifted)
+
+
+def _keyed(material: Material, stream: str) -> Material:
+    """The material with this random key (the same object when unchanged)."""
+    return material if material.stream == stream else replace(material, stream=stream)
 
 
 def _lifted(layout: _Layout, part: str, reform: ConditionalReform, bundle: Procedure) -> Procedure:

@@ -201,7 +201,7 @@ def _grouped_step(
         **core,
         waiting=waiting,
         after=_outside_predecessors(procedure, members),
-        materials=materials_once(m for p in parts for m in p.materials),
+        materials=materials_once(parts),
         send_back=next((p.send_back for p in parts if p.send_back is not None), None),
         trips=max(p.trips for p in parts) if trips is None else trips,
         fees_cny=sum(p.fees_cny for p in parts),
