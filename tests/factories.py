@@ -51,6 +51,7 @@ from sim.domain.model import (
     Model,
     Name,
     Procedure,
+    ReformMark,
     Scenario,
     SendBack,
     Step,
@@ -455,15 +456,17 @@ def review_procedure(main=0.0, minor=1.0) -> dict:
     )
 
 
-def tolerate(on_failure, share=0.0) -> dict:
-    """Tolerated deficiency at the review of `review_procedure`: commit within 5 days."""
+def tolerate(on_failure, share=0.0, steps=("review",), delay=5, **extra) -> dict:
+    """Tolerated deficiency at the review of `review_procedure` (or at ``steps`` of the
+    procedure ``p``): the missing material follows within ``delay`` days."""
     return reform(
         "tolerated_deficiency",
         procedure="p",
-        steps=["review"],
-        commitment_delay=5,
+        steps=list(steps),
+        commitment_delay=delay,
         failure_share=share,
         on_failure=on_failure,
+        **extra,
     )
 
 
@@ -576,6 +579,7 @@ def random_model(seed: int, unlimited: bool = True) -> Model:
                 follow_ups=follow_ups,
             )
         )
+    based = rng.random() < 0.5
     base = Procedure(
         "proc",
         Name("测试", "Test"),
@@ -583,12 +587,18 @@ def random_model(seed: int, unlimited: bool = True) -> Model:
         "test",
         tuple(steps),
         attributes=RANDOM_ATTRIBUTES,
-        fired=("base",) if rng.random() < 0.5 else (),
+        fired=("base",) if based else (),
+        reformed_by=(ReformMark("base"),) if based else (),
     )
     condition = compile_condition(str(rng.choice(RANDOM_CONDITIONS)), RANDOM_KINDS)
 
     def halve(p: Procedure) -> Procedure:
-        faster = tuple(dataclasses.replace(s, handling=s.handling.scaled(0.5)) for s in p.steps)
+        faster = tuple(
+            dataclasses.replace(
+                s, handling=s.handling.scaled(0.5), reformed_by=(*s.reformed_by, ReformMark("half"))
+            )
+            for s in p.steps
+        )
         return dataclasses.replace(p, steps=faster, fired=(*p.fired, "half"))
 
     demand = Demand(base, 3.0, "test", (ConditionalReform("half", condition, halve),))

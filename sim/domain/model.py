@@ -101,6 +101,23 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
+class ReformMark:
+    """A reform that changed how a step runs (or every case of a procedure version).
+
+    A case lists the reform in its audit trail (``reforms_fired``) when it runs the step
+    (for a mark of the whole version: from its start), if it meets ``when``.
+
+    Attributes:
+        label: The reform's label.
+        when: Only for the cases meeting this condition (a step a reform removed applied
+            to them); None: every case.
+    """
+
+    label: str
+    when: Condition | None = None
+
+
+@dataclass(frozen=True)
 class Step:
     """A step (环节) of a procedure, handled by one agency (or several at once).
 
@@ -133,6 +150,8 @@ class Step:
         source: Where the numbers come from.
         fixed_days: The step's fixed time for the deterministic (Doing Business) method,
             when declared; otherwise that method takes the typical handling plus waiting.
+        reformed_by: The reforms that changed how the step runs (the audit trail of the
+            cases that run it).
     """
 
     id: str
@@ -156,6 +175,7 @@ class Step:
     stream: str = ""
     source: str = ""
     fixed_days: float | None = None
+    reformed_by: tuple[ReformMark, ...] = ()
 
     @property
     def agencies(self) -> tuple[str, ...]:
@@ -204,7 +224,10 @@ class Procedure:
         steps: The steps, in file order.
         attributes: Attributes sampled per case.
         fast_lane: Whether its cases go first in every agency queue.
-        fired: Labels of the reforms applied to this version (the audit trail).
+        fired: Labels of the reforms applied to this version, in order; a case's audit
+            trail lists the reforms that changed its path in this order.
+        reformed_by: Reforms that change every case of this version (a fast lane, a
+            bundle, a removed step), beside those marking its steps.
         file: The file it was read from.
     """
 
@@ -216,6 +239,7 @@ class Procedure:
     attributes: tuple[Attribute, ...] = ()
     fast_lane: bool = False
     fired: tuple[str, ...] = ()
+    reformed_by: tuple[ReformMark, ...] = ()
     file: str = ""
 
     @cached_property

@@ -49,7 +49,7 @@ from sim.domain.model import Demand, FollowUp, Model, Procedure, Step
 from sim.engines.collector import collector_paused
 from sim.engines.draws import ProcedureDraws, SharedDraws, shared_draws
 from sim.engines.kernel import Event, Kernel
-from sim.engines.records import Records
+from sim.engines.records import Records, audit_trail
 
 NORMAL, FAST_LANE = 1, 0
 # Whether this module runs compiled (loaded from a C extension, not from its source).
@@ -151,6 +151,7 @@ class _StepPlan:
         "follow_ups",
         "waiting",
         "per_round",
+        "marks",
     )
 
     step: Step
@@ -175,6 +176,8 @@ class _StepPlan:
     follow_ups: tuple[FollowUp, ...]
     waiting: list[float]
     per_round: list[tuple[list[float], list[int] | None] | None]
+    # The reforms that changed the step, each with the cases it concerns (None: all).
+    marks: list[tuple[str, list[bool] | None]]
 
     def __init__(self, sim: Simulation, step: Step, position: int, draws: ProcedureDraws):
         self.step = step
@@ -204,6 +207,7 @@ class _StepPlan:
         self.follow_ups = step.follow_ups
         self.waiting = self.draws.as_list("waiting")
         self.per_round = [None] * self.rounds
+        self.marks = marks_of(step.reformed_by, draws)
 
     def round(self, attempt: int) -> tuple[list[float], list[int] | None]:
         """Per-case lists of a submission round: handling, and the verdict on the materials.
@@ -229,7 +233,7 @@ class _StepPlan:
 class _ProcedurePlan:
     """The steps of one procedure version, linked to their successors."""
 
-    __slots__ = ("procedure", "steps", "roots", "waits", "draws", "json", "fired")
+    __slots__ = ("procedure", "steps", "roots", "waits", "draws", "json", "marks", "order")
 
     procedure: Procedure
     steps: list[_StepPlan]
@@ -237,7 +241,10 @@ class _ProcedurePlan:
     waits: list[int]
     draws: ProcedureDraws
     json: list[str]
-    fired: dict[str, None]
+    # The reforms that change every case (each with the cases it concerns; None: all).
+    marks: list[tuple[str, list[bool] | None]]
+    # The order of the audit trail: label to its place among the version's reforms.
+    order: dict[str, int]
 
     def __init__(self, sim: Simulation, procedure: Procedure, draws: ProcedureDraws):
         self.procedure = procedure
@@ -249,7 +256,8 @@ class _ProcedurePlan:
         self.roots = [plan for plan in self.steps if not plan.step.after]
         self.waits = [len(step.after) for step in procedure.steps]
         self.json = draws.attribute_json()
-        self.fired = dict.fromkeys(procedure.fired)
+        self.marks = marks_of(procedure.reformed_by, draws)
+        self.order = {label: place for place, label in enumerate(procedure.fired)}
 
 
 class _Case:
@@ -318,7 +326,9 @@ class _Case:
         self.steps = self.materials = self.certificates = self.send_backs = 0
         self.trips = self.fees = 0.0
         self.clock = []
-        self.fired = plan.fired.copy()
+        self.fired = {}
+        if plan.marks:
+            mark(self.fired, plan.marks, index)
         self.active = []
 
 
@@ -391,6 +401,8 @@ class _StepRun(_Event):
         case = self.case
         plan = self.plan
         case.active.append(self)
+        if plan.marks:
+            mark(case.fired, plan.marks, case.index)
         case.steps += 1
         case.materials += plan.materials
         case.certificates += plan.certificates
@@ -904,10 +916,25 @@ class Simulation(Kernel):
                 case.trips,
                 case.fees,
                 case.send_backs,
-                ";".join(case.fired),
+                audit_trail(case.fired, case.plan.order),
                 case.plan.json[case.index],
             )
         )
+
+
+def marks_of(marks: tuple[Any, ...], draws: ProcedureDraws) -> list[tuple[str, list[bool] | None]]:
+    """Reform marks as (label, per case whether it concerns the case; None: every case)."""
+    return [
+        (found.label, None if found.when is None else draws.meets_list(found.when))
+        for found in marks
+    ]
+
+
+def mark(fired: dict[str, None], marks: list[tuple[str, list[bool] | None]], index: int) -> None:
+    """Add the labels of the marks that concern case ``index`` to its audit trail."""
+    for label, meets in marks:
+        if meets is None or meets[index]:
+            fired[label] = None
 
 
 def clock_days(intervals: list[tuple[float, float]]) -> float:

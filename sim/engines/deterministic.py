@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.domain.model import Model, Procedure, Step
-from sim.engines.records import Records, union_length
+from sim.engines.records import Records, audit_trail, union_length
 
 _EPSILON = 1e-9
 
@@ -274,6 +274,9 @@ def simulate(
             for agency in step.agencies:
                 records.agency_busy[agency] += item.handling_days
         steps = [item.step for item in result.steps]
+        # The representative case needs the conditional steps (and so a removed one).
+        fired = {m.label: None for m in procedure.reformed_by}
+        fired.update((m.label, None) for s in steps for m in s.reformed_by)
         records.cases.append(
             (
                 procedure.id,
@@ -289,7 +292,7 @@ def simulate(
                 float(sum(step.trips for step in steps)),
                 float(sum(step.fees_cny for step in steps)),
                 0,
-                ";".join(procedure.fired),
+                audit_trail(fired, {label: i for i, label in enumerate(procedure.fired)}),
                 "{}",
             )
         )

@@ -25,7 +25,11 @@ Case table (``cases.csv``):
         for this case (steps done, materials handed in, certificates needed, trips made,
         fees paid).
     send_backs: how often a file was sent back for correction.
-    reforms_fired: reforms that changed this case, ``;``-separated (the audit trail).
+    reforms_fired: reforms that changed this case's path, ``;``-separated in the order the
+        variant applies them (the audit trail): a reform that changed a step the case ran
+        (for a tolerated deficiency: that tolerated a missing material of the case; for a
+        step removed: that the case needed), or every case of its version (a fast lane, a
+        bundle).
     attributes: the case's attributes as JSON.
 
 Step table (``steps.csv``), an event log:
@@ -341,6 +345,25 @@ def step_frame(records: Records, calendar) -> pd.DataFrame:
     frame["start_date"] = calendar.dates_of(start)
     frame["end_date"] = calendar.dates_of(end)
     return frame[list(STEP_COLUMNS)]
+
+
+def audit_trail(fired: dict[str, None] | set[str], order: dict[str, int]) -> str:
+    """The reforms that changed a case (``reforms_fired``), ``;``-joined in ``order``.
+
+    Args:
+        fired: The labels.
+        order: Label to its place among the reforms of the case's procedure version
+            (`Procedure.fired`); other labels (of hand-made models) come last, by name.
+    """
+    if len(fired) < 2:
+        return "".join(fired)
+    return ";".join(audit_order(fired, order))
+
+
+def audit_order(labels, order: dict[str, int]) -> list[str]:
+    """Reform labels in ``order`` (`audit_trail`), others last by name."""
+    last = len(order)
+    return sorted(labels, key=lambda label: (order.get(label, last), label))
 
 
 def union_length(intervals: list[tuple[float, float]]) -> float:

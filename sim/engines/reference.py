@@ -47,9 +47,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from sim.domain.model import Demand, Model, Procedure, Step
+from sim.domain.model import Demand, Model, Procedure, ReformMark, Step
 from sim.engines.draws import ProcedureDraws, SharedDraws, StepDraws, shared_draws
-from sim.engines.records import Records, union_length
+from sim.engines.records import Records, audit_trail, union_length
 
 # Request priorities: the lower goes first.
 FAST_LANE, NORMAL = 0, 1
@@ -196,9 +196,10 @@ class ReferenceModel:
             processes={},
             remaining={step.id: len(step.after) for step in procedure.steps},
             unfinished=len(procedure.steps),
-            fired=dict.fromkeys(procedure.fired),
+            fired={},
         )
         self.live[case.id] = case
+        self.mark(case, procedure.reformed_by)
         for step in applies:
             case.processes[step.id] = env.process(self.step(case, step))
         for step in procedure.steps:
@@ -280,6 +281,7 @@ class ReferenceModel:
         if step.id not in case.ready:
             self.finish(case, step)
             return
+        self.mark(case, step.reformed_by)
         case.steps += 1
         case.materials += len(step.materials)
         case.certificates += step.certificates
@@ -288,6 +290,12 @@ class ReferenceModel:
         work = Work(step, "+".join(step.agencies), step.agencies, case.processes[step.id])
         case.active[work] = None
         case.ready[step.id].succeed(work)
+
+    def mark(self, case: Case, marks: tuple[ReformMark, ...]) -> None:
+        """The reforms that change what the case does (for it, if it meets their condition)."""
+        for found in marks:
+            if case.draws.meets(found.when, case.index):
+                case.fired[found.label] = None
 
     def finish(self, case: Case, step: Step) -> None:
         """A step is done: the steps waiting for nothing else are ready (a join)."""
@@ -420,7 +428,7 @@ class ReferenceModel:
                 case.trips,
                 case.fees,
                 case.send_backs,
-                ";".join(case.fired),
+                audit_trail(case.fired, {label: i for i, label in enumerate(procedure.fired)}),
                 case.draws.attribute_json()[case.index],
             )
         )

@@ -21,9 +21,8 @@ nothing starts after it (no resubmission, waiting, follow-up or rework).
 
 Exact ties: when another event of a case falls on the very instant the case is
 withdrawn (possible only with fixed durations), the event engine's order depends on when
-each event was put on its queue; here the withdrawal is taken to come first. Reforms
-fired at the same instant are listed in the order their timers were set, then in file
-order. With continuous durations such ties have probability zero.
+each event was put on its queue; here the withdrawal is taken to come first. With
+continuous durations such ties have probability zero.
 
 It refuses a scenario whose steps use an agency with a staff limit (`InputError`):
 queues need the discrete-event engine.
@@ -41,7 +40,7 @@ from sim.domain.distributions import Fixed
 from sim.domain.errors import InputError
 from sim.domain.model import Model, Procedure
 from sim.engines.draws import ProcedureDraws, SharedDraws, StepDraws, shared_draws
-from sim.engines.records import Coded, Pieces, Records, column_array
+from sim.engines.records import Coded, Pieces, Records, audit_order, column_array
 
 OUTCOMES = np.array(
     ["accepted", "tolerated", "sent_back", "withdrawn", "rework", "revoked", "interrupted"],
@@ -546,17 +545,14 @@ class _VersionRun:
         self.withdrawn_at = withdrawn_at
         self.withdrawing = withdrawing
         # Follow-ups fire when an accepted step ends (unconstrained; filtered below).
-        self.fired: list[tuple] = []  # label, positions, time, timer set at, file order
+        self.fired: list[tuple] = []  # label, positions, time
         self.revokes: list[tuple] = []  # step, positions, time, handled
         self.reworks: list[tuple] = []  # step, agency, positions, ready, handled, effort, ...
         revoked_any = np.zeros(m, dtype=bool)
         done = self.arrival.copy()
-        file_order = {step.id: place for place, step in enumerate(self.procedure.steps)}
         for result in self.results:
             step = result.step
             for position, follow_up in enumerate(step.follow_ups):
-                # Same-time firings are put in file order (the order steps start in).
-                order = file_order[step.id] * 1000 + position
                 if follow_up.kind == "commitment":
                     applies = result.minor
                     positions = result.accepted[applies]
@@ -569,15 +565,7 @@ class _VersionRun:
                 handled = (
                     result.handled[applies] if follow_up.kind == "commitment" else result.handled
                 )
-                # Firings at the same moment come in the order their last timer was set
-                # (the waiting's at the handling's end, else the handling's at the start).
-                ready = (
-                    result.accepted_ready[applies]
-                    if follow_up.kind == "commitment"
-                    else result.accepted_ready
-                )
-                created = np.where(times > handled, handled, ready)
-                self.fired.append((follow_up.reform, positions, times, created, order))
+                self.fired.append((follow_up.reform, positions, times))
                 failed = result.draws.follow_up_failed[position][global_cases]
                 if follow_up.consequence.kind == "revoke":
                     self.revokes.append((result, positions[failed], times[failed], handled[failed]))
@@ -671,12 +659,17 @@ class _VersionRun:
         clock = _Clock(self.arrival, everyone)
         rows = _Rows()
         busy = self.busy
+        trail = _AuditTrail(self.procedure, m)
+        trail.mark(self.procedure.reformed_by, everyone, self._mask)
+        for label, positions, times in self.fired:
+            trail.add(label, positions[self._counted(positions, times)])
         for result in self.results:
             step = result.step
             if not result.rounds:
                 continue
             first = result.rounds[0]
             started = _where(first.positions, self._counted(first.positions, first.ready, result))
+            trail.mark(step.reformed_by, started, self._mask)
             _bump(steps, started, 1, everyone)
             if step.materials:
                 _bump(materials, started, len(step.materials), everyone)
@@ -840,7 +833,7 @@ class _VersionRun:
             "trips": trips,
             "fees_cny": fees,
             "send_backs": send_backs,
-            "reforms_fired": self._reforms_fired(),
+            "reforms_fired": trail.texts(),
             "attributes": Coded(
                 attribute_codes if self.cases is None else attribute_codes[self.cases],
                 attribute_texts,
@@ -849,53 +842,47 @@ class _VersionRun:
         step_columns = rows.columns(procedure.id, ids, self.cases)
         return case_columns, step_columns
 
-    def _reforms_fired(self) -> Coded:
-        """``;``-joined reforms that changed each case, in the order they fired."""
-        base = tuple(self.procedure.fired)
-        m = self.n
-        labels: list[str] = []
-        for label, *_ in self.fired:
-            if label not in base and label not in labels:
-                labels.append(label)
+    def _mask(self, condition) -> np.ndarray:
+        """Whether each case of the group meets a condition."""
+        meets = self.draws.mask(condition)
+        return meets if self.cases is None else meets[self.cases]
+
+
+class _AuditTrail:
+    """Per case, the reforms that changed its path (``reforms_fired``).
+
+    A flag per case and reform, set for the cases of a reform mark (`ReformMark`) or
+    whose follow-up fired; the text lists the flagged reforms in the version's order (as
+    `sim.engines.records.audit_trail` does).
+    """
+
+    def __init__(self, procedure: Procedure, cases: int):
+        self.labels = list(procedure.fired)
+        self.cases = cases
+        self.flags: dict[str, np.ndarray] = {}
+
+    def add(self, label: str, positions: np.ndarray) -> None:
+        if len(positions):
+            if label not in self.flags:
+                self.flags[label] = np.zeros(self.cases, dtype=bool)
+            self.flags[label][positions] = True
+
+    def mark(self, marks, positions: np.ndarray, mask) -> None:
+        """Flag the cases at ``positions`` for each mark that concerns them."""
+        for found in marks:
+            chosen = positions if found.when is None else positions[mask(found.when)[positions]]
+            self.add(found.label, chosen)
+
+    def texts(self) -> Coded:
+        labels = audit_order(self.flags, {label: i for i, label in enumerate(self.labels)})
         if not labels:
-            return Coded(np.zeros(m, dtype=np.intp), np.array([";".join(base)], dtype=object))
-        first = np.full((m, len(labels)), INF)
-        created = np.full((m, len(labels)), INF)
-        order = np.zeros((m, len(labels)), dtype=np.int64)
-        for label, positions, times, set_at, sequence in self.fired:
-            if label in base:
-                continue
-            column = labels.index(label)
-            counted = self._counted(positions, times)
-            positions, times, set_at = positions[counted], times[counted], set_at[counted]
-            known_time = first[positions, column]
-            known_set = created[positions, column]
-            earlier = (times < known_time) | (
-                (times == known_time)
-                & (
-                    (set_at < known_set)
-                    | ((set_at == known_set) & (sequence < order[positions, column]))
-                )
-            )
-            first[positions[earlier], column] = times[earlier]
-            created[positions[earlier], column] = set_at[earlier]
-            order[positions[earlier], column] = sequence
-        ranking = np.lexsort((order, created, first), axis=1)
-        present = np.take_along_axis(first, ranking, axis=1) < INF
-        width = len(labels) + 1
-        codes = np.zeros(m, dtype=np.int64)
-        for column in range(len(labels)):
-            codes = codes * width + np.where(present[:, column], ranking[:, column] + 1, 0)
-        unique, inverse = np.unique(codes, return_inverse=True)
-        texts = []
-        for code in unique.tolist():
-            fired = []
-            for _ in range(len(labels)):
-                code, digit = divmod(code, width)
-                if digit:
-                    fired.append(labels[digit - 1])
-            texts.append(";".join(base + tuple(reversed(fired))))
-        return Coded(inverse.reshape(-1), np.array(texts, dtype=object))
+            return Coded(np.zeros(self.cases, dtype=np.intp), np.array([""], dtype=object))
+        table = np.stack([self.flags[label] for label in labels], axis=1)
+        rows, codes = np.unique(table, axis=0, return_inverse=True)
+        texts = [
+            ";".join(label for label, on in zip(labels, row, strict=True) if on) for row in rows
+        ]
+        return Coded(codes.reshape(-1), np.array(texts, dtype=object))
 
 
 def _pick(value, mask: np.ndarray):

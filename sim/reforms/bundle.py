@@ -13,9 +13,18 @@ from functools import partial
 
 from pydantic import Field
 
-from sim.domain.model import Attribute, ConditionalReform, Demand, Material, Name, Procedure, Step
+from sim.domain.model import (
+    Attribute,
+    ConditionalReform,
+    Demand,
+    Material,
+    Name,
+    Procedure,
+    ReformMark,
+    Step,
+)
 from sim.inputs.schema import Count, DistributionSpec, Identifier, NameSpec, TargetSpec
-from sim.reforms.base import Group, Params, Reform, ReformType, VariantState, added
+from sim.reforms.base import Group, Params, Reform, ReformType, VariantState, added, unique_marks
 
 
 class IntakeParams(Params):
@@ -87,7 +96,7 @@ class _Layout:
         for part in self.parts:
             head = self.head(part.id)
             steps = tuple(self._unembed(s, head) for s in bundle.steps if s.id.startswith(head))
-            parts[part.id] = replace(part, steps=steps, fired=(), fast_lane=False)
+            parts[part.id] = replace(part, steps=steps, fired=(), reformed_by=(), fast_lane=False)
         return parts
 
     def _unembed(self, step: Step, head: str) -> Step:
@@ -118,6 +127,7 @@ def _lifted(layout: _Layout, part: str, reform: ConditionalReform, bundle: Proce
         bundle,
         steps=layout.join(bundle, parts),
         fired=added(bundle.fired, *changed.fired),
+        reformed_by=unique_marks(bundle.reformed_by + changed.reformed_by),
         fast_lane=bundle.fast_lane or changed.fast_lane,
     )
 
@@ -177,6 +187,7 @@ def bundle(params: BundleParams, reform: Reform, state: VariantState) -> None:
         steps=(intake,),
         attributes=_bundle_attributes(parts, reform),
         fired=(reform.label,),
+        reformed_by=(ReformMark(reform.label),),
         file=reform.where.file,
     )
     base = replace(shell, steps=layout.join(shell, {p.id: p for p in parts}))

@@ -62,7 +62,9 @@ def tolerated_deficiency(params: ToleratedParams, reform: Reform) -> Transform:
         consequence=reform.consequence(params.on_failure, "on_failure"),
     )
     change = partial(_tolerate, reform.label, follow_up)
-    return each_step(params, reform, change, partial(_with_minor, params, reform))
+    # A case's path changes only when a missing minor material is tolerated: its
+    # commitment then fires, and lists the reform.
+    return each_step(params, reform, change, partial(_with_minor, params, reform), mark=False)
 
 
 def _with_minor(

@@ -12,7 +12,7 @@ from functools import partial
 from pydantic import Field, model_validator
 
 from sim.domain import distributions
-from sim.domain.model import Procedure, Step
+from sim.domain.model import Procedure, ReformMark, Step
 from sim.inputs.schema import Count
 from sim.reforms.base import (
     NamesOrAll,
@@ -127,7 +127,7 @@ def fast_lane(params: FastLaneParams, reform: Reform) -> Transform:
 
 
 def _fast_lane(reform: Reform, procedure: Procedure) -> Procedure:
-    return reform.finish(procedure, procedure.steps, fast_lane=True)
+    return reform.finish(procedure, procedure.steps, (ReformMark(reform.label),), fast_lane=True)
 
 
 TYPES = (

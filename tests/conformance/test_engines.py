@@ -43,13 +43,19 @@ from sim.reforms import resolve_variant
 from tests.factories import (
     BRANCHING,
     PROJECT_ROOT,
+    flag,
     intake_review_scenario,
     one_step,
     random_model,
+    reform,
     scenario_text,
     shortened,
+    tolerate,
     write_case,
+    write_scenario,
 )
+from tests.factories import procedure as procedure_dict
+from tests.factories import step as step_dict
 
 # The documented sets (`sim.engines.records`).
 STATUSES = frozenset({"completed", "withdrawn", "revoked", "open"})
@@ -387,9 +393,13 @@ STEP_DONE = ["accepted", "tolerated"]
 SUBMISSION = ["accepted", "tolerated", "sent_back", "rework"]
 
 
-def version_of(demand, fired: set[str]):
-    """The procedure a case ran: the version for the conditional reforms that fired for it."""
-    return demand.version(tuple(r.label in fired for r in demand.reforms if r.condition))
+def version_of(demand, attributes: str):
+    """The procedure a case ran: the version for the conditions its attributes meet.
+
+    A representative case (no attributes) meets none.
+    """
+    values = json.loads(attributes)
+    return demand.version(tuple(bool(values) and c.evaluate(values) for c in demand.conditions))
 
 
 @pytest.mark.parametrize(("engine", "name"), RUNS)
@@ -402,7 +412,7 @@ def test_the_six_measures_add_up_from_the_step_rows(engine, name, models, tables
     finished = cases[cases.status.isin(["completed", "revoked"])]
     for case in finished.itertuples():
         rows = rows_of[case.case_id]
-        version = version_of(demands[case.procedure], set(case.reforms_fired.split(";")))
+        version = version_of(demands[case.procedure], case.attributes)
         step = version.step
         done = [step(s) for s in rows.step[rows.outcome.isin(STEP_DONE)]]
         submitted = [step(s) for s in rows.step[rows.outcome.isin(SUBMISSION)]]
@@ -440,3 +450,47 @@ def test_staff_days_add_up_from_the_step_rows(engine, name, models, tables):
             handled[agency] += days
     for agency, days in busy.items():
         assert days == pytest.approx(handled[agency], rel=1e-9, abs=1e-9), agency
+
+
+# --------------------------------------------------------------------------- audit trail
+
+# a (a minor material missing half the time), then b for big cases only, then c.
+TRAIL = procedure_dict(
+    "p",
+    [
+        step_dict(
+            "a",
+            0.5,
+            materials=[{"id": "photo", "name": "照片", "kind": "minor", "probability_defective": 0.5}],
+            send_back={"response": 1, "max_resubmissions": 1},
+        ),
+        step_dict("b", 1, ["a"], when="big"),
+        step_dict("c", 1, ["b"]),
+    ],
+    [flag("big")],
+)
+TRAIL_REFORMS = [
+    reform("time_limit", label="limit", procedure="p", steps=["b"], scale=0.5),
+    tolerate({"kind": "revoke"}, steps=["a"], delay=2, label="tolerate"),
+]
+
+
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_a_case_lists_a_reform_only_when_it_changed_its_path(engine, tmp_path):
+    # The time limit changes b, which big cases only run; the tolerated deficiency changes
+    # the cases whose photo was missing (accepted on a commitment instead of sent back).
+    scenario = load_scenario(write_scenario(tmp_path, [TRAIL], TRAIL_REFORMS))
+    records = ENGINES[engine].simulate(scenario.model("v"), np.random.SeedSequence(SEED))
+    cases, steps = records.frames(scenario.calendar)
+    tolerated = set(steps.case_id[(steps.step == "a") & (steps.outcome == "tolerated")])
+    for case in cases.itertuples():
+        # The representative case of a fixed-time method needs every step.
+        big = scope_of(engine).one_case_per_procedure or json.loads(case.attributes)["big"]
+        expected = [
+            label
+            for label, changed in (("limit", big), ("tolerate", case.case_id in tolerated))
+            if changed
+        ]
+        assert case.reforms_fired == ";".join(expected), case.case_id
+    if scope_of(engine).random:
+        assert {"", "limit", "tolerate", "limit;tolerate"} == set(cases.reforms_fired)

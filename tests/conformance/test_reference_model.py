@@ -378,7 +378,7 @@ def test_a_tolerated_deficiency_and_a_post_check_fire_their_follow_ups():
         6.5,
         1.5,
         2,
-        "tolerated;checked",
+        "checked;tolerated",  # labels of no reform of the version: by name
     )
 
 
