@@ -55,6 +55,7 @@ from sim.domain.model import (
     Scenario,
     SendBack,
     Step,
+    TimeLimit,
 )
 from sim.engines import compiled
 from sim.engines.compiled import simulate
@@ -520,8 +521,9 @@ def random_model(seed: int, unlimited: bool = True) -> Model:
     """A random procedure with every feature, continuous durations (no ties).
 
     Three agencies (unlimited staff, or two each); steps with predecessors, conditions,
-    materials and send-backs, joint agencies, tolerated deficiencies, commitments and
-    post-checks with rework or revocation; a conditional reform (``half``). Cases arrive
+    materials and send-backs, joint agencies, tolerated deficiencies, commitments (some
+    holding the step until the material is in) and post-checks with rework or
+    revocation, time limits; a conditional reform (``half``). Cases arrive
     three a working day for 25 working days from 2025-03-03; the run goes on 3 or 40 more.
     """
     rng = np.random.default_rng(seed)
@@ -553,7 +555,8 @@ def random_model(seed: int, unlimited: bool = True) -> Model:
                 else Consequence("rework", "a2" if rng.random() < 0.5 else None, duration(0.3))
             )
             kind = "commitment" if rng.random() < 0.5 else "post_check"
-            follow_ups = (FollowUp(f"fu{index}", kind, duration(2.0), 0.4, consequence),)
+            holds = kind == "commitment" and rng.random() < 0.5
+            follow_ups = (FollowUp(f"fu{index}", kind, duration(2.0), 0.4, consequence, holds),)
         steps.append(
             Step(
                 id=f"s{index}",
@@ -577,6 +580,11 @@ def random_model(seed: int, unlimited: bool = True) -> Model:
                 joint_agencies=("a1",) if rng.random() < 0.2 else (),
                 tolerance="tolerated" if rng.random() < 0.5 else None,
                 follow_ups=follow_ups,
+                time_limit=(
+                    TimeLimit(float(rng.uniform(0.2, 1.5)), bool(rng.random() < 0.7))
+                    if rng.random() < 0.3
+                    else None
+                ),
             )
         )
     based = rng.random() < 0.5

@@ -82,15 +82,21 @@ class Consequence:
 
 @dataclass(frozen=True)
 class FollowUp:
-    """A check made after the step, off the case's path (容缺 commitments, 告知承诺 post-checks).
+    """A check made after the step (容缺 commitments, 告知承诺 post-checks).
 
     Attributes:
         reform: The label of the reform that created it (for the audit trail).
         kind: ``commitment`` (fires only when minor materials were tolerated) or
             ``post_check`` (fires on every case that passes the step).
-        delay: Working days from the step's end to the check.
+        delay: Working days from the step's end to the check; for a commitment that
+            ``holds`` the step, from its handling's end to the material's arrival.
         failure_share: Probability that the check fails.
         consequence: What a failure costs.
+        holds: A commitment on which the step is accepted but not decided (容缺受理 read
+            as "accept first, decide once the missing material is in"): the step ends
+            when its own waiting is over and the material has arrived, and the check is
+            made then. False: the step is decided on the written commitment (容缺办理,
+            承诺备案) and the check comes ``delay`` after, off the case's path.
     """
 
     reform: str
@@ -98,6 +104,29 @@ class FollowUp:
     delay: Distribution
     failure_share: float
     consequence: Consequence
+    holds: bool = False
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """A promised time limit on a step (压缩时限 with a cap).
+
+    Attributes:
+        days: The most working days the step takes on the approval clock, once: its
+            queue and handling (if they count on the clock) and its waiting (if it counts
+            and ``waiting`` is set) together. The handling itself is capped at ``days``
+            too; the waiting is cut to what is left. Time off the clock is not limited.
+        waiting: Whether the waiting on the clock is limited with the handling.
+    """
+
+    days: float
+    waiting: bool = True
+
+    def waiting_left(self, waiting: float, on_clock_before: float) -> float:
+        """The step's waiting, cut to what the limit leaves after ``on_clock_before``."""
+        if not self.waiting:
+            return waiting
+        return min(waiting, max(0.0, self.days - on_clock_before))
 
 
 @dataclass(frozen=True)
@@ -152,6 +181,7 @@ class Step:
             when declared; otherwise that method takes the typical handling plus waiting.
         reformed_by: The reforms that changed how the step runs (the audit trail of the
             cases that run it).
+        time_limit: A promised limit on the step's time on the approval clock.
     """
 
     id: str
@@ -176,6 +206,7 @@ class Step:
     source: str = ""
     fixed_days: float | None = None
     reformed_by: tuple[ReformMark, ...] = ()
+    time_limit: TimeLimit | None = None
 
     @property
     def agencies(self) -> tuple[str, ...]:

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.domain.model import Demand, FollowUp, Model, Procedure, Step
+from sim.domain.model import Demand, FollowUp, Model, Procedure, Step, TimeLimit
 from sim.engines.collector import collector_paused
 from sim.engines.draws import ProcedureDraws, SharedDraws, shared_draws
 from sim.engines.kernel import Event, Kernel
@@ -152,6 +152,8 @@ class _StepPlan:
         "waiting",
         "per_round",
         "marks",
+        "limit",
+        "holds",
     )
 
     step: Step
@@ -178,6 +180,10 @@ class _StepPlan:
     per_round: list[tuple[list[float], list[int] | None] | None]
     # The reforms that changed the step, each with the cases it concerns (None: all).
     marks: list[tuple[str, list[bool] | None]]
+    limit: TimeLimit | None
+    # Per commitment that holds the decision until the missing material is in (容缺受理):
+    # each case's delay from the handling's end.
+    holds: list[list[float]]
 
     def __init__(self, sim: Simulation, step: Step, position: int, draws: ProcedureDraws):
         self.step = step
@@ -208,6 +214,12 @@ class _StepPlan:
         self.waiting = self.draws.as_list("waiting")
         self.per_round = [None] * self.rounds
         self.marks = marks_of(step.reformed_by, draws)
+        self.limit = step.time_limit
+        self.holds = [
+            self.draws.follow_up_delay[position].tolist()
+            for position, follow_up in enumerate(step.follow_ups)
+            if follow_up.holds
+        ]
 
     def round(self, attempt: int) -> tuple[list[float], list[int] | None]:
         """Per-case lists of a submission round: handling, and the verdict on the materials.
@@ -363,6 +375,7 @@ class _StepRun(_Event):
         "booked",
         "minor",
         "drawn",
+        "clocked",
     )
 
     sim: Simulation
@@ -378,6 +391,9 @@ class _StepRun(_Event):
     booked: int
     minor: bool
     drawn: tuple[list[float], list[int] | None]
+    # Where the waiting on the approval clock ends, when the step ends later (it waits
+    # for a committed material).
+    clocked: Any
 
     def __init__(self, sim: Simulation, case: _Case, plan: _StepPlan):
         self.sim = sim
@@ -498,6 +514,16 @@ class _StepRun(_Event):
             sim.push(handled + response, self)
             return
         waiting = plan.waiting[index]
+        limit = plan.limit
+        if limit is not None:
+            on_clock = handled - self.ready if plan.handling_on_clock else 0.0
+            waiting = limit.waiting_left(waiting, on_clock)
+        if self.minor and plan.holds:
+            # Accepted, but decided only once the committed material is in.
+            self.clocked = handled + waiting
+            for delays in plan.holds:
+                if delays[index] > waiting:
+                    waiting = delays[index]
         if waiting > 0:
             self.action = FINISH
             sim.push(handled + waiting, self)
@@ -510,7 +536,7 @@ class _StepRun(_Event):
         case = self.case
         now = self.sim.now
         if plan.waiting_on_clock:
-            case.clock.append((self.handled, now))
+            case.clock.append((self.handled, self.clocked if self.minor and plan.holds else now))
         case.active.remove(self)
         sim.step_rows.append(
             (
@@ -624,9 +650,13 @@ class _Rework(_Event):
 
     def begin(self) -> None:
         self.case.active.append(self)
-        delay = self.plan.draws.follow_up_delay[self.position][self.case.index]
+        position = self.position
+        plan = self.plan
+        # A commitment that held the step was checked as the step ended: no further delay.
+        held = plan.follow_ups[position].holds
+        delay = 0.0 if held else float(plan.draws.follow_up_delay[position][self.case.index])
         self.action = ACQUIRE
-        self.sim.schedule(self, float(delay))
+        self.sim.schedule(self, delay)
 
     def acquire(self) -> None:
         sim = self.sim

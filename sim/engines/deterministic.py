@@ -109,13 +109,21 @@ def step_days(
     handling = step.handling.typical
     waiting = step.waiting.typical
     days = step.fixed_days if step.fixed_days is not None else handling + waiting
+    raw = handling + waiting
+    share = handling / raw if raw > 0 else 1.0
+    limit = step.time_limit
+    if limit is not None:
+        # The fixed time split as the typical one is; the limit cuts it as it would a case.
+        handled = min(days * share, limit.days)
+        days = handled + limit.waiting_left(
+            days - days * share, handled if step.handling_on_clock else 0.0
+        )
+        share = handled / days if days > 0 else 1.0
     floor = 0.0
     if step.online and online_half_day:
         floor = 0.5
     elif minimum_one_day:
         floor = 1.0
-    raw = handling + waiting
-    share = handling / raw if raw > 0 else 1.0
     days = max(days, floor)
     return days, days * share
 

@@ -258,13 +258,22 @@ class ReferenceModel:
                 case.trips += step.trips  # the resubmission
             work.phase = "waiting"
             waiting = float(draws.waiting[index])
+            if step.time_limit is not None:
+                on_clock = handled - ready if step.handling_on_clock else 0.0
+                waiting = step.time_limit.waiting_left(waiting, on_clock)
+            clocked = handled + waiting
+            if outcome == TOLERATED:
+                # Accepted, but decided only once a committed material is in (容缺受理).
+                for position, follow_up in enumerate(step.follow_ups):
+                    if follow_up.holds:
+                        waiting = max(waiting, float(draws.follow_up_delay[position][index]))
             if waiting > 0:
                 yield env.timeout(waiting)
         except simpy.Interrupt:
             return  # the case stopped: `stop` cut the step short
         del case.active[work]
         if step.waiting_on_clock:
-            case.clock.append((handled, env.now))
+            case.clock.append((handled, clocked))
         self.row(case, step, attempt + 1, outcome, ready, start, handled, env.now)
         self.follow_ups(case, step, draws, tolerated=outcome == TOLERATED)
         self.finish(case, step)
@@ -341,8 +350,11 @@ class ReferenceModel:
         """
         env = self.env
         agency = work.agency
+        follow_up = step.follow_ups[position]
+        # A commitment that held the step was checked as the step ended: no further delay.
+        delay = 0.0 if follow_up.holds else float(draws.follow_up_delay[position][case.index])
         try:
-            yield env.timeout(float(draws.follow_up_delay[position][case.index]))
+            yield env.timeout(delay)
             work.phase, work.ready = "queued", env.now
             effort = float(draws.follow_up_handling[position][case.index])
             staff = [self.staff[agency]] if agency in self.staff else []

@@ -345,6 +345,7 @@ class _StepResult:
         "minor",
         "handled",
         "end",
+        "clocked",
         "withdrawn",
         "withdrawn_at",
         "draws",
@@ -360,7 +361,7 @@ class _StepResult:
         self.rounds: list[_Round] = []
         self.withdrawn = self.withdrawn_at = None
         self.accepted = np.zeros(0, dtype=np.intp)
-        self.accepted_ready = self.handled = self.end = np.zeros(0)
+        self.accepted_ready = self.handled = self.end = self.clocked = np.zeros(0)
         self.global_cases = np.zeros(0, dtype=np.intp)
         self.minor = np.zeros(0, dtype=bool)
         self.attempt = 1
@@ -524,10 +525,22 @@ class _VersionRun:
         result.accepted_ready = ready
         result.handled = handled
         result.global_cases = global_cases
-        if type(step.waiting) is Fixed and step.waiting.value == 0:
-            result.end = handled  # the same numbers as adding zeros
-        else:
-            result.end = handled + (draws.waiting if full else draws.waiting[global_cases])
+        holds = [p for p, follow_up in enumerate(step.follow_ups) if follow_up.holds]
+        plain = step.time_limit is None and not (holds and result.minor.any())
+        if plain and type(step.waiting) is Fixed and step.waiting.value == 0:
+            result.end = result.clocked = handled  # the same numbers as adding zeros
+            return
+        waiting = draws.waiting if full else draws.waiting[global_cases]
+        if step.time_limit is not None:
+            on_clock = handled - ready if step.handling_on_clock else np.zeros(len(handled))
+            waiting = _waiting_left(step.time_limit, waiting, on_clock)
+        result.end = result.clocked = handled + waiting
+        if not plain:
+            # Tolerated cases are decided only once a committed material is in (容缺受理).
+            for position in holds:
+                delay = draws.follow_up_delay[position][global_cases]
+                waiting = np.where(result.minor, np.maximum(waiting, delay), waiting)
+            result.end = handled + waiting
 
     # ------------------------------------------------------------------ outcome
 
@@ -572,9 +585,9 @@ class _VersionRun:
                     revoked_any[positions[failed]] = True
                 else:
                     agency = follow_up.consequence.agency or step.agency
-                    ready = (
-                        times[failed] + result.draws.follow_up_delay[position][global_cases[failed]]
-                    )
+                    # A commitment that held the step was checked as it ended: no delay.
+                    delay = result.draws.follow_up_delay[position][global_cases[failed]]
+                    ready = times[failed] + (0.0 if follow_up.holds else delay)
                     effort = result.draws.follow_up_handling[position][global_cases[failed]]
                     self.reworks.append(
                         (
@@ -736,9 +749,9 @@ class _VersionRun:
             accepted = result.accepted
             if len(accepted):
                 end = result.end
-                if step.waiting_on_clock:
-                    clock.add(accepted, result.handled, end, self._counted(accepted, end))
                 live = self._counted(accepted, end)
+                if step.waiting_on_clock:
+                    clock.add(accepted, result.handled, result.clocked, live)
                 if live.all():
                     rows.add(
                         accepted,
@@ -883,6 +896,13 @@ class _AuditTrail:
             ";".join(label for label, on in zip(labels, row, strict=True) if on) for row in rows
         ]
         return Coded(codes.reshape(-1), np.array(texts, dtype=object))
+
+
+def _waiting_left(limit, waiting: np.ndarray, on_clock: np.ndarray) -> np.ndarray:
+    """`TimeLimit.waiting_left`, case by case (the same arithmetic)."""
+    if not limit.waiting:
+        return waiting
+    return np.minimum(waiting, np.maximum(0.0, limit.days - on_clock))
 
 
 def _pick(value, mask: np.ndarray):

@@ -316,6 +316,21 @@ def materials_once(steps: Iterable[Step]) -> tuple[Material, ...]:
     return tuple(kept.values())
 
 
+def retimed(before: Step, after: Step) -> Step:
+    """``after`` with its declared fixed time changed as the reform changed its time.
+
+    The fixed time (the deterministic method's, `Step.fixed_days`) is scaled by the
+    ratio of the typical times (handling plus waiting) after and before the change.
+    """
+    if before.fixed_days is None:
+        return after
+    old = before.handling.typical + before.waiting.typical
+    new = after.handling.typical + after.waiting.typical
+    if old <= 0:
+        return after
+    return replace(after, fixed_days=before.fixed_days * new / old)
+
+
 def with_after(step: Step, after: tuple[str, ...]) -> Step:
     """The step waiting on ``after``; the same object when unchanged."""
     # Unchanged steps stay the same object, so the engine's per-step draws are reused.

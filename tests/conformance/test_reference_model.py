@@ -48,6 +48,7 @@ from sim.domain.model import (
     Procedure,
     SendBack,
     Step,
+    TimeLimit,
 )
 from sim.engines import ENGINES
 from sim.engines.draws import ProcedureDraws, SharedDraws
@@ -345,32 +346,49 @@ def test_a_skipped_step_readies_its_successors_at_once_depth_first():
     assert cases[0][7] == 3  # three steps done, the skipped one not counted
 
 
+def one_case_at_the_desk(chosen: Procedure, *rows: tuple):
+    """`assert_trace` of one case of ``p`` arriving at 0, one desk officer; rows without
+    the case id."""
+    return assert_trace(
+        model([chosen], {"desk": 1}), {"p": [0.0]}, [("p-000001", *row) for row in rows]
+    )
+
+
+def commitment(holds: bool = False) -> FollowUp:
+    """A commitment checked 5 days on that always fails: a rework of 0.5 at the desk."""
+    return FollowUp(
+        "tolerated",
+        "commitment",
+        Fixed(5.0),
+        1.0,
+        Consequence("rework", handling=Fixed(0.5)),
+        holds=holds,
+    )
+
+
+def tolerating(*follow_ups: FollowUp, **fields) -> Step:
+    """Step a at the desk (1 day), its minor material always missing and tolerated."""
+    return step(
+        "a",
+        "desk",
+        1.0,
+        materials=(Material("plan", "图纸", "minor", 1.0),),
+        tolerance="tolerated",
+        follow_ups=follow_ups,
+        **fields,
+    )
+
+
 def test_a_tolerated_deficiency_and_a_post_check_fire_their_follow_ups():
     # The minor material is accepted on a commitment; the commitment fails after 5 days
     # (a rework of 0.5 at the desk), the post-check fails at once (revoked).
-    commitment = FollowUp(
-        "tolerated", "commitment", Fixed(5.0), 1.0, Consequence("rework", handling=Fixed(0.5))
-    )
     post_check = FollowUp("checked", "post_check", Fixed(2.0), 1.0, Consequence("revoke"))
-    reviewed = procedure(
-        "p",
-        step(
-            "a",
-            "desk",
-            1.0,
-            materials=(Material("plan", "图纸", "minor", 1.0),),
-            tolerance="tolerated",
-            follow_ups=(commitment, post_check),
-        ),
-    )
-    cases = assert_trace(
-        model([reviewed], {"desk": 1}),
-        {"p": [0.0]},
-        [
-            ("p-000001", "a", "desk", 1, "tolerated", 0.0, 0.0, 1.0, 1.0),
-            ("p-000001", "a", "", 1, "revoked", 1.0, 1.0, 1.0, 1.0),
-            ("p-000001", "a", "desk", 1, "rework", 6.0, 6.0, 6.5, 6.5),
-        ],
+    reviewed = procedure("p", tolerating(commitment(), post_check))
+    cases = one_case_at_the_desk(
+        reviewed,
+        ("a", "desk", 1, "tolerated", 0.0, 0.0, 1.0, 1.0),
+        ("a", "", 1, "revoked", 1.0, 1.0, 1.0, 1.0),
+        ("a", "desk", 1, "rework", 6.0, 6.0, 6.5, 6.5),
     )
     (case,) = cases
     assert (case[2], case[4], case[5], case[7], case[13]) == (
@@ -380,6 +398,26 @@ def test_a_tolerated_deficiency_and_a_post_check_fire_their_follow_ups():
         2,
         "checked;tolerated",  # labels of no reform of the version: by name
     )
+
+
+def test_a_commitment_that_holds_the_step_delays_its_decision():
+    # Accepted at 1, the step is decided when the material is in, at 1 + 5 = 6 (its
+    # waiting of 2, on the clock, is over by then): the check fails then, and the
+    # rework follows at once. The next step starts at 6.
+    reviewed = procedure(
+        "p",
+        tolerating(commitment(holds=True), waiting=2.0, waiting_on_clock=True),
+        step("b", "desk", 1.0, after=("a",)),
+    )
+    cases = one_case_at_the_desk(
+        reviewed,
+        ("a", "desk", 1, "tolerated", 0.0, 0.0, 1.0, 6.0),
+        ("b", "desk", 1, "accepted", 6.0, 6.0, 7.0, 7.0),
+        ("a", "desk", 1, "rework", 6.0, 7.0, 7.5, 7.5),
+    )
+    (case,) = cases
+    # On the clock: the handling, its 2 days of waiting, b, the rework: 1 + 2 + 1.5.
+    assert (case[2], case[4], case[5]) == ("completed", 7.5, 4.5)
 
 
 def test_a_case_withdrawn_as_its_next_step_is_readied_counts_that_step():
@@ -554,6 +592,9 @@ def random_step(draw, step_id: str, earlier: list[str], follow_ups: list[FollowU
         follow_ups=tuple(f for f in follow_ups if draw(st.booleans())),
         when=draw(st.sampled_from([None, BIG])),
         trips=1.0,
+        handling_on_clock=draw(st.booleans()),
+        waiting_on_clock=draw(st.booleans()),
+        time_limit=draw(st.one_of(st.none(), st.builds(TimeLimit, st.floats(0.1, 2.0), st.booleans()))),
     )
 
 
@@ -569,7 +610,14 @@ def random_model(draw) -> Model:
         ),
     )
     follow_ups = [
-        FollowUp(label, kind, draw(durations(0.5, 5.0)), draw(st.floats(0, 1)), draw(consequences))
+        FollowUp(
+            label,
+            kind,
+            draw(durations(0.5, 5.0)),
+            draw(st.floats(0, 1)),
+            draw(consequences),
+            holds=kind == "commitment" and draw(st.booleans()),
+        )
         for label, kind in (("tolerated", "commitment"), ("checked", "post_check"))
     ]
     procedures = []
