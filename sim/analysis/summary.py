@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.cases import COUNTED_MEASURES, CaseSplit, case_flags, split_cases
+from sim.analysis.cases import COUNTED_MEASURES, CaseSplit, Target, case_flags, split_cases
 from sim.analysis.intervals import (
     BASIS_ONE_RUN,
     BASIS_REPLICATIONS,
@@ -39,6 +39,7 @@ SUMMARY_COLUMNS = (
     "variant",
     "procedure",
     "target_days",
+    "target_unit",
     "replications",
     "interval_basis",
     "arrived",
@@ -121,12 +122,17 @@ def summarize(
             subset = split.part(variant, procedure)
             per = split.per_replication(variant, procedure, replications)
             row = _summary_row(per, subset, target, confidence)
-            row.update(variant=variant, procedure=procedure, target_days=target)
+            row.update(
+                variant=variant,
+                procedure=procedure,
+                target_days=target.days,
+                target_unit=target.unit,
+            )
             rows.append(row)
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
-def _summary_row(per: pd.DataFrame, subset: pd.DataFrame, target: float, confidence: float):
+def _summary_row(per: pd.DataFrame, subset: pd.DataFrame, target: Target, confidence: float):
     replications = len(per)
     row: dict[str, Any] = {"replications": replications}
     for column in ("arrived", "completed", "withdrawn", "open", "mean_calendar_days"):
@@ -172,7 +178,7 @@ def _summary_row(per: pd.DataFrame, subset: pd.DataFrame, target: float, confide
         ("share_within_target_clock", "within_clock"),
     ):
         hits = int(flags[flag].sum())
-        if flag == "within_clock" and math.isnan(target):
+        if flag == "within_clock" and not target.holds_the_clock:
             row[column] = row[f"{column}_low"] = row[f"{column}_high"] = _NAN
             continue
         row[column] = hits / arrived if arrived else _NAN

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.domain.model import Demand, FollowUp, Model, Procedure, Step, TimeLimit
+from sim.domain.model import CALENDAR_DAYS, Demand, FollowUp, Model, Procedure, Step, TimeLimit
 from sim.engines.collector import collector_paused
 from sim.engines.draws import ProcedureDraws, SharedDraws, shared_draws
 from sim.engines.kernel import Event, Kernel
@@ -154,6 +154,7 @@ class _StepPlan:
         "marks",
         "limit",
         "holds",
+        "calendar",
     )
 
     step: Step
@@ -181,6 +182,8 @@ class _StepPlan:
     # The reforms that changed the step, each with the cases it concerns (None: all).
     marks: list[tuple[str, list[bool] | None]]
     limit: TimeLimit | None
+    # The calendar, when the waiting is in calendar days (else None).
+    calendar: Any
     # Per commitment that holds the decision until the missing material is in (容缺受理):
     # each case's delay from the handling's end.
     holds: list[list[float]]
@@ -215,6 +218,7 @@ class _StepPlan:
         self.per_round = [None] * self.rounds
         self.marks = marks_of(step.reformed_by, draws)
         self.limit = step.time_limit
+        self.calendar = sim.model.calendar_needed() if step.waiting_unit == CALENDAR_DAYS else None
         self.holds = [
             self.draws.follow_up_delay[position].tolist()
             for position, follow_up in enumerate(step.follow_ups)
@@ -514,6 +518,10 @@ class _StepRun(_Event):
             sim.push(handled + response, self)
             return
         waiting = plan.waiting[index]
+        calendar = plan.calendar
+        if calendar is not None and waiting > 0:
+            # Calendar days from the handling's end, through weekends and holidays.
+            waiting = calendar.after_calendar_days(handled, waiting) - handled
         limit = plan.limit
         if limit is not None:
             on_clock = handled - self.ready if plan.handling_on_clock else 0.0
@@ -940,6 +948,7 @@ class Simulation(Kernel):
                 end,
                 clock_days(case.clock),
                 procedure.target_days,
+                procedure.target_unit,
                 case.steps,
                 case.materials,
                 case.certificates,

@@ -14,13 +14,16 @@ Case table (``cases.csv``):
         running when the run stopped).
     arrival_day, end_day: working-day clock (0 = the calendar's first working day);
         ``end_day`` is empty for open cases.
-    arrival_date, end_date: the same as dates.
-    elapsed_working_days, elapsed_calendar_days: end minus arrival.
+    arrival_date, end_date: the same as dates (an end at the end of a working day is
+        dated that day, `sim.domain.calendar`).
+    elapsed_working_days, elapsed_calendar_days: end minus arrival; in calendar days
+        from the arrival to the end, without the non-working days that follow the end.
     approval_clock_days: working days on the legal approval clock (queueing and handling
         of steps that count; hearings, testing and expert review do not (Administrative
         Licensing Law art. 45), nor, by this model's convention, public notice and the
         applicant's correction time).
-    within_target: completed within the procedure's target (working days).
+    within_target: completed within the procedure's target, counted in the target's own
+        unit (working days, or calendar days from the arrival to the end).
     steps, materials, certificates, trips, fees_cny: the measures the plans ask to cut,
         for this case (steps done, materials handed in, certificates needed, trips made,
         fees paid).
@@ -108,6 +111,7 @@ CASE_FIELDS = (
     "end_day",
     "approval_clock_days",
     "target_days",
+    "target_unit",
     "steps",
     "materials",
     "certificates",
@@ -188,6 +192,7 @@ _FIELD_TYPES = {
     "end_day": np.float64,
     "approval_clock_days": np.float64,
     "target_days": np.float64,
+    "target_unit": object,
     "steps": np.int64,
     "materials": np.int64,
     "certificates": np.int64,
@@ -219,6 +224,9 @@ class Records:
         case_columns: Further case rows as columns (field name to array, `Coded` for
             text, or `Pieces`), after ``cases``.
         step_columns: Further step rows as columns, after ``steps``.
+        calendar_days: The elapsed calendar days of the tuple rows' cases, when the
+            engine counts them itself (the deterministic methods: a Doing Business path
+            may end on a day off); None (or NaN for a case): counted from the clock.
     """
 
     replication: int
@@ -228,6 +236,7 @@ class Records:
     agency_busy: dict[str, float] = field(default_factory=dict)
     case_columns: dict[str, np.ndarray | Coded | Pieces] | None = None
     step_columns: dict[str, np.ndarray | Coded | Pieces] | None = None
+    calendar_days: list[float] | None = None
 
     @property
     def case_count(self) -> int:
@@ -306,6 +315,14 @@ def case_frame(records: Records, calendar) -> pd.DataFrame:
     raw = _raw(records.cases, records.case_columns, CASE_FIELDS)
     arrival = raw["arrival_day"].to_numpy(float)
     end = raw["end_day"].to_numpy(float)
+    elapsed = end - arrival
+    spans = calendar.calendar_span(arrival, end)
+    if records.calendar_days is not None:  # an engine that counts them itself
+        given = np.asarray(records.calendar_days, dtype=float)
+        spans = np.where(np.isnan(end), np.nan, np.where(np.isnan(given), spans, given))
+    target = raw["target_days"].to_numpy(float) + 1e-9
+    in_calendar_days = (raw["target_unit"] == "calendar_days").to_numpy()
+    within = np.where(in_calendar_days, spans <= target, elapsed <= target)
     frame = pd.DataFrame(
         {
             "replication": records.replication,
@@ -316,12 +333,11 @@ def case_frame(records: Records, calendar) -> pd.DataFrame:
             "arrival_day": arrival,
             "end_day": end,
             "arrival_date": calendar.dates_of(arrival),
-            "end_date": calendar.dates_of(end),
-            "elapsed_working_days": end - arrival,
-            "elapsed_calendar_days": calendar.calendar_days(end) - calendar.calendar_days(arrival),
+            "end_date": calendar.end_dates_of(end, arrival),
+            "elapsed_working_days": elapsed,
+            "elapsed_calendar_days": spans,
             "approval_clock_days": raw["approval_clock_days"].to_numpy(float),
-            "within_target": (raw["status"] == "completed").to_numpy()
-            & (end - arrival <= raw["target_days"].to_numpy(float) + 1e-9),
+            "within_target": (raw["status"] == "completed").to_numpy() & within,
         }
     )
     for column in CASE_COLUMNS[13:]:
@@ -343,7 +359,7 @@ def step_frame(records: Records, calendar) -> pd.DataFrame:
     frame["waiting_days"] = end - handled
     frame["ready_date"] = calendar.dates_of(ready)
     frame["start_date"] = calendar.dates_of(start)
-    frame["end_date"] = calendar.dates_of(end)
+    frame["end_date"] = calendar.end_dates_of(end, start)
     return frame[list(STEP_COLUMNS)]
 
 

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from sim.domain.model import Demand, Model, Procedure, ReformMark, Step
+from sim.domain.model import CALENDAR_DAYS, Demand, Model, Procedure, ReformMark, Step
 from sim.engines.draws import ProcedureDraws, SharedDraws, StepDraws, shared_draws
 from sim.engines.records import Records, audit_trail, union_length
 
@@ -258,6 +258,10 @@ class ReferenceModel:
                 case.trips += step.trips  # the resubmission
             work.phase = "waiting"
             waiting = float(draws.waiting[index])
+            if step.waiting_unit == CALENDAR_DAYS and waiting > 0:
+                # Calendar days from the handling's end, through weekends and holidays.
+                calendar = self.model.calendar_needed()
+                waiting = calendar.after_calendar_days(handled, waiting) - handled
             if step.time_limit is not None:
                 on_clock = handled - ready if step.handling_on_clock else 0.0
                 waiting = step.time_limit.waiting_left(waiting, on_clock)
@@ -434,6 +438,7 @@ class ReferenceModel:
                 end,
                 union_length(case.clock),
                 procedure.target_days,
+                procedure.target_unit,
                 case.steps,
                 case.materials,
                 case.certificates,

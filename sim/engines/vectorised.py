@@ -38,7 +38,7 @@ import numpy as np
 
 from sim.domain.distributions import Fixed
 from sim.domain.errors import InputError
-from sim.domain.model import Model, Procedure
+from sim.domain.model import CALENDAR_DAYS, Model, Procedure
 from sim.engines.draws import ProcedureDraws, SharedDraws, StepDraws, shared_draws
 from sim.engines.records import Coded, Pieces, Records, audit_order, column_array
 
@@ -188,7 +188,9 @@ def simulate(
             # The clock of each arrival as the event engine reaches it, adding up the gaps.
             clock = np.cumsum(np.diff(draws.arrivals, prepend=0.0))
             for procedure, cases in groups:
-                run = _VersionRun(procedure, draws, cases, clock, horizon.end, busy, drawn)
+                run = _VersionRun(
+                    procedure, draws, cases, clock, horizon.end, busy, drawn, model.calendar
+                )
                 case_columns, step_columns = run.records()
                 case_parts.append(case_columns)
                 step_parts.append(step_columns)
@@ -388,8 +390,10 @@ class _VersionRun:
         horizon_end: float,
         busy: dict[str, float],
         drawn: dict[int, list[_Task]] | None = None,
+        calendar=None,
     ):
         self.procedure = procedure
+        self.calendar = calendar
         self.draws = draws
         self.cases = cases
         self.n = len(clock) if cases is None else len(cases)
@@ -531,6 +535,12 @@ class _VersionRun:
             result.end = result.clocked = handled  # the same numbers as adding zeros
             return
         waiting = draws.waiting if full else draws.waiting[global_cases]
+        if step.waiting_unit == CALENDAR_DAYS:
+            # Calendar days from the handling's end, through weekends and holidays.
+            if self.calendar is None:
+                raise ValueError(f"step '{step.id}' waits in calendar days: no calendar")
+            after = self.calendar.after_calendar_days_array(handled, waiting) - handled
+            waiting = np.where(waiting > 0, after, waiting)
         if step.time_limit is not None:
             on_clock = handled - ready if step.handling_on_clock else np.zeros(len(handled))
             waiting = _waiting_left(step.time_limit, waiting, on_clock)
@@ -840,6 +850,9 @@ class _VersionRun:
             "end_day": self.end_day,
             "approval_clock_days": clock.total(),
             "target_days": np.full(m, float(procedure.target_days)),
+            "target_unit": Coded(
+                np.zeros(m, dtype=np.int8), np.array([procedure.target_unit], dtype=object)
+            ),
             "steps": steps,
             "materials": materials,
             "certificates": certificates,

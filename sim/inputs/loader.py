@@ -19,8 +19,11 @@ from sim.domain.calendar import CalendarError, WorkingCalendar
 from sim.domain.conditions import ConditionError, compile_condition
 from sim.domain.errors import InputError
 from sim.domain.model import (
+    CALENDAR_DAYS,
+    WORKING_DAYS,
     Agency,
     Attribute,
+    Counting,
     Demand,
     Horizon,
     Material,
@@ -34,7 +37,7 @@ from sim.domain.model import (
 )
 from sim.domain.suggest import did_you_mean
 from sim.inputs.overrides import load_overrides
-from sim.inputs.schema import ProcedureSpec, ScenarioSpec
+from sim.inputs.schema import FixedTimeSpec, ProcedureSpec, ScenarioSpec
 from sim.inputs.validation import validated
 from sim.inputs.yaml import field_path, line_of, read_yaml
 
@@ -152,13 +155,17 @@ def _build_procedure(spec: ProcedureSpec, data: Any, path: Path) -> Procedure:
                     else None
                 ),
                 source=step.source,
-                fixed_days=step.fixed_days,
+                fixed_days=_fixed_days(step.fixed_days),
+                fixed_unit=_fixed_unit(step.fixed_days),
+                waiting_unit=step.waiting_unit,
+                counted=not step.not_a_procedure,
             )
         )
     procedure = Procedure(
         id=spec.id,
         name=Name(spec.name.zh, spec.name.en),
-        target_days=spec.target.working_days,
+        target_days=spec.target.days,
+        target_unit=spec.target.unit,
         target_source=spec.target.source,
         steps=tuple(steps),
         attributes=tuple(attributes),
@@ -172,6 +179,19 @@ def _build_procedure(spec: ProcedureSpec, data: Any, path: Path) -> Procedure:
             ("steps", index, "after"),
         )
     return procedure
+
+
+def _fixed_days(spec: FixedTimeSpec | None) -> float | None:
+    """A step's declared fixed time, in its unit."""
+    if spec is None:
+        return None
+    return spec.working_days if spec.working_days is not None else spec.calendar_days
+
+
+def _fixed_unit(spec: FixedTimeSpec | None) -> str:
+    if spec is not None and spec.calendar_days is not None:
+        return CALENDAR_DAYS
+    return WORKING_DAYS
 
 
 def _unique(ids: list[str], loc: Any, what: str, fail) -> None:
@@ -275,12 +295,7 @@ def read_scenario(path: Path | str | None = None) -> Scenario:
             absolute=spec.allow_absolute_paths,
         )
         overrides = load_overrides(override_path)
-    calendar = _calendar(spec, start, overrides, fail)
-    arrival_days = (
-        spec.horizon.working_days
-        if spec.horizon.working_days is not None
-        else float(calendar.working_days_between(start, spec.horizon.until) + 1)
-    )
+    calendar, arrival_days = _calendar(spec, start, overrides, fail)
     horizon = Horizon(
         arrival_days=arrival_days,
         drain_days=spec.horizon.drain_working_days,
@@ -321,6 +336,7 @@ def read_scenario(path: Path | str | None = None) -> Scenario:
         )
         for index, variant in enumerate(spec.variants)
     )
+    counting = spec.counting
     scenario = Scenario(
         name=spec.name,
         title=spec.title,
@@ -333,6 +349,7 @@ def read_scenario(path: Path | str | None = None) -> Scenario:
         agencies=agencies,
         demands=tuple(demands),
         variants=variants,
+        counting=Counting(**counting.model_dump()) if counting is not None else Counting(),
     )
     return scenario
 
@@ -379,28 +396,41 @@ def _inside(
     return candidate
 
 
-def _calendar(spec: ScenarioSpec, start, overrides, fail) -> WorkingCalendar:
-    if spec.horizon.until is not None and spec.horizon.until < start:
+def _calendar(spec: ScenarioSpec, start, overrides, fail) -> tuple[WorkingCalendar, float]:
+    """The working-day calendar the run needs, and the working days of arrivals.
+
+    Arrivals run for ``working_days``, or on every working day from the start through
+    ``until`` (inclusive; an ``until`` that is no working day ends them on the working
+    day before). The calendar then covers the arrivals, the drain and the day the run
+    stops on (the horizon check of `read_scenario`: at least ``end + 1`` working days).
+    """
+    horizon = spec.horizon
+    until = horizon.until
+    if until is not None and until < start:
         raise fail("`until:` is before the calendar's start", ("horizon", "until"))
     # Five working days a week is the most there can be, so 7/5 calendar days per working
     # day never reaches into a year the run does not need; then grow until it is enough.
-    if spec.horizon.until is not None:
-        end = spec.horizon.until
-        needed = spec.horizon.drain_working_days + 1
-    else:
-        end = start
-        needed = spec.horizon.working_days + spec.horizon.drain_working_days + 1
-    end += datetime.timedelta(days=math.ceil(needed * 7 / 5))
+    end = until if until is not None else start
+    end += datetime.timedelta(
+        days=math.ceil((horizon.drain_working_days + 1 + (horizon.working_days or 0)) * 7 / 5)
+    )
     try:
         calendar = WorkingCalendar.build(start, end, overrides)
-        base = (
-            0
-            if spec.horizon.until is None
-            else calendar.working_days_between(start, spec.horizon.until)
-        )
-        while len(calendar) < base + needed:
+        while True:
+            arrival_days = (
+                horizon.working_days
+                if until is None
+                else float(calendar.working_days_between(start, until + datetime.timedelta(1)))
+            )
+            if arrival_days == 0:
+                raise fail(
+                    f"there is no working day from {start} through `until:` {until}: no case "
+                    "would arrive",
+                    ("horizon", "until"),
+                )
+            if len(calendar) >= arrival_days + horizon.drain_working_days + 1:
+                return calendar, arrival_days
             end += datetime.timedelta(days=10)
             calendar = WorkingCalendar.build(start, end, overrides)
     except CalendarError as error:
         raise fail(str(error), ("horizon",)) from None
-    return calendar

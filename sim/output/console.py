@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sim.analysis.agencies import busiest_agency
-from sim.engines.deterministic import Schedule, schedule
-from sim.output.text import SCHEDULE, pad, width
+from sim.engines.deterministic import Schedule, representative, schedule
+from sim.output.text import SCHEDULE, pad, unit_label, width
 from sim.run.experiment import RunResult
 
 
@@ -29,7 +29,8 @@ def format_schedule(result: Schedule, lang: str = "zh") -> str:
     """
     labels = SCHEDULE["zh" if lang == "zh" else "en"]
     procedure = result.procedure
-    lines = [f"{procedure.name.label(lang)} — {labels['title']}"]
+    method = result.rules.method
+    lines = [f"{procedure.name.label(lang)} — {labels['title']}: {labels[method]}"]
     header = labels["header"]
     names = [procedure.step(item.step).name.label(lang) for item in result.path]
     columns = max([len(header[1])] + [width(name) for name in names])
@@ -41,11 +42,15 @@ def format_schedule(result: Schedule, lang: str = "zh") -> str:
             f"{number:>3}  {pad(name, columns)}  {item.start_day:>6g}  {item.end_day:>6g}  "
             f"{item.days:>6g}"
         )
-    total = labels["total"].format(wd=round(result.total_working_days, 3))
-    if result.calendar_days is not None:
-        total += labels["calendar"].format(
-            cd=round(result.calendar_days, 3), start=result.start_date, end=result.end_date
-        )
+    working = round(result.total_working_days, 3)
+    dates = {"start": result.start_date, "end": result.end_date}
+    if method == "db" and result.calendar_days is not None:
+        total = labels["total_db"].format(cd=round(result.calendar_days, 3), wd=working)
+        total += labels["dates"].format(**dates)
+    else:
+        total = labels["total"].format(wd=working)
+        if result.calendar_days is not None:
+            total += labels["calendar"].format(cd=round(result.calendar_days, 3), **dates)
     lines.append(total)
     rules = [
         labels[name]
@@ -59,6 +64,9 @@ def format_schedule(result: Schedule, lang: str = "zh") -> str:
             else ("conditional_dropped")
         )
         rules.append(labels[key].format(steps=", ".join(result.conditional)))
+    skipped = [item.step.id for item in result.steps if not item.step.counted]
+    if method == "db" and skipped:
+        rules.append(labels["not_a_procedure"].format(steps=", ".join(skipped)))
     if rules:
         lines.append(labels["options"].format(rules="; ".join(rules)))
     return "\n".join(lines)
@@ -87,7 +95,8 @@ def print_result(console: Console, result: RunResult) -> None:
         procedure = names.get(procedure_id)
         title = f"{procedure.name.zh} / {procedure.name.en}" if procedure else procedure_id
         table = Table(
-            title=f"{title} — target {rows['target_days'].iloc[0]:g} working days",
+            title=f"{title} — target {rows['target_days'].iloc[0]:g} "
+            f"{unit_label(rows['target_unit'].iloc[0], 'en')}",
             title_justify="left",
         )
         for column in ("variant", "done", "mean wd", "median", "P90", "within target"):
@@ -130,11 +139,13 @@ def print_result(console: Console, result: RunResult) -> None:
 
 
 def print_schedules(console: Console, result: RunResult, lang: str) -> None:
-    """Each variant's procedures timed by the Doing Business method, step by step."""
+    """Each variant's procedures timed by the fixed-time method, step by step."""
     scenario = result.scenario
     for name in result.variants:
         console.print(f"\n[bold]{name}[/]")
-        for demand in scenario.model(name).demands:
-            procedure = demand.version(tuple(False for _ in demand.conditions))
-            timed = schedule(procedure, scenario.calendar, scenario.start)
+        model = scenario.model(name)
+        for demand in model.demands:
+            timed = schedule(
+                representative(demand), scenario.calendar, scenario.start, model.counting
+            )
             console.print(format_schedule(timed, lang), markup=False, highlight=False)

@@ -45,7 +45,7 @@ from sim.output.sections import (
     touches_procedure,
     variant_title,
 )
-from sim.output.text import BASIS, REPORT
+from sim.output.text import BASIS, REPORT, unit_label
 from sim.run.experiment import RunResult
 from sim.run.files import write_atomically
 from sim.run.forking import map_forked
@@ -175,6 +175,7 @@ def build_context(
             "id": procedure,
             "name": procedure_name(scenario, procedure, lang),
             "target": fmt(found.target_days, 1).rstrip("0").rstrip(".") if found else "–",
+            "target_unit": unit_label(found.target_unit if found else "working_days", lang),
             "target_source": found.target_source if found else "",
             "highlights": [],
         }

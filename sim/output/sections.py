@@ -14,7 +14,7 @@ import pandas as pd
 
 from sim.analysis import summarize_run
 from sim.domain.model import Name, Scenario
-from sim.output.text import REPORT, has_cjk
+from sim.output.text import REPORT, has_cjk, unit_label
 from sim.reforms import touches
 from sim.run.experiment import RunResult
 
@@ -167,6 +167,7 @@ def highlight(
 ) -> str:
     """One plain-language sentence on the share within target of a variant."""
     target = f"{float(base['target_days']):g}"
+    unit = unit_label(str(base.get("target_unit", "working_days")), lang)
     name = procedure_name(scenario, procedure, lang)
     title = variant_title(scenario, variant, lang)
     before = f"{pct(base['share_within_target'])} " + interval(
@@ -224,13 +225,13 @@ def highlight(
         title = title + (" " if title and not has_cjk(title[-1]) else "")
         verdict = verdict.replace("；以", "，这一比例以", 1)
         return (
-            f"{title}使{name}在 {target} 个工作日内办结的比例从 {before.strip()} "
+            f"{title}使{name}在 {target} {unit}内办结的比例从 {before.strip()} "
             f"变为 {after.strip()}{difference}{verdict}；平均用时从 {mean_before} 变为 "
             f"{mean_after} 个工作日。"
         )
     verdict = verdict.replace("; not distinguishable", ", a share not distinguishable", 1)
     return (
-        f"{title} brings the share of {name} cases completed within {target} working days from "
+        f"{title} brings the share of {name} cases completed within {target} {unit} from "
         f"{before.strip()} to {after.strip()}{difference}{verdict}; the mean from "
         f"{mean_before} to {mean_after} working days."
     )

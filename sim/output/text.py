@@ -224,6 +224,7 @@ FIGURES = {
         "working_days": "工作日",
         "days_from_arrival": "自申请起的工作日",
         "target": "目标 {target:g} 个工作日",
+        "target_calendar_days": "目标 {target:g} 个自然日",
         "share_within": "在目标内办结的比例",
         "median": "中位数",
         "p90": "90% 分位",
@@ -256,6 +257,7 @@ FIGURES = {
         "working_days": "working days",
         "days_from_arrival": "working days from application",
         "target": "target {target:g} working days",
+        "target_calendar_days": "target {target:g} calendar days",
         "share_within": "share completed within target",
         "median": "median",
         "p90": "90th percentile",
@@ -288,35 +290,56 @@ FIGURES = {
 
 SCHEDULE = {
     "zh": {
-        "title": "关键路径（营商环境报告法）",
+        "title": "关键路径",
+        "cn": "承诺时限计法（工作日）",
+        "db": "世界银行营商环境报告计法（自然日）",
         "header": ("序号", "环节", "开始", "结束", "用时"),
         "total": "合计：{wd:g} 个工作日",
-        "calendar": "（{cd:g} 个日历日，{start} 至 {end}）",
+        "total_db": "合计：{cd:g} 个自然日（{wd:g} 个工作日）",
+        "calendar": "（{cd:g} 个自然日，{start} 至 {end}）",
+        "dates": "（{start} 至 {end}）",
         "options": "规则：{rules}",
         "minimum_one_day": "每个环节至少1天",
         "online_half_day": "全程网办环节计半天",
         "consecutive_starts": "可并行的环节依次隔日开始",
         "conditional": "含有条件的环节（{steps}）已计入",
         "conditional_dropped": "有条件的环节（{steps}）未计入",
+        "not_a_procedure": "不计为程序的环节（{steps}）计0天",
         "days": "工作日",
     },
     "en": {
-        "title": "Critical path (Doing Business method)",
+        "title": "Critical path",
+        "cn": "committed times (working days)",
+        "db": "Doing Business method (calendar days)",
         "header": ("#", "step", "start", "end", "days"),
         "total": "Total: {wd:g} working days",
+        "total_db": "Total: {cd:g} calendar days ({wd:g} working days)",
         "calendar": " ({cd:g} calendar days, {start} to {end})",
+        "dates": " ({start} to {end})",
         "options": "Rules: {rules}",
         "minimum_one_day": "at least one day a step",
         "online_half_day": "half a day for a step done fully online",
         "consecutive_starts": "simultaneous steps start on consecutive days",
         "conditional": "steps with conditions ({steps}) included",
         "conditional_dropped": "steps with conditions ({steps}) left out",
+        "not_a_procedure": "steps that are no procedure ({steps}) take no time",
         "days": "working days",
     },
 }
 
 
 CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\U00020000-\U0002ffff]")
+
+
+UNITS = {
+    "zh": {"working_days": "个工作日", "calendar_days": "个自然日"},
+    "en": {"working_days": "working days", "calendar_days": "calendar days"},
+}
+
+
+def unit_label(unit: str, lang: str) -> str:
+    """``working_days`` or ``calendar_days`` as words after a number (``个工作日``)."""
+    return UNITS["zh" if lang == "zh" else "en"][unit]
 
 
 def has_cjk(text: object) -> bool:

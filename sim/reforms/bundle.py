@@ -182,7 +182,8 @@ def bundle(params: BundleParams, reform: Reform, state: VariantState) -> None:
     shell = Procedure(
         id=params.id,
         name=Name(params.name.zh, params.name.en),
-        target_days=params.target.working_days,
+        target_days=params.target.days,
+        target_unit=params.target.unit,
         target_source=params.target.source,
         steps=(intake,),
         attributes=_bundle_attributes(parts, reform),

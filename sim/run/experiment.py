@@ -130,6 +130,7 @@ def scenario_digest(scenario: Scenario, seed: int, variants: Sequence[str], engi
         repr(scenario.agencies),
         repr(tuple((d.procedure, d.arrivals_per_day) for d in scenario.demands)),
         repr(scenario.horizon),
+        repr(scenario.counting),
         repr(scenario.variants),
         repr(tuple((v.name, [r.parameters for r in v.reforms]) for v in scenario.variants)),
         str(seed),

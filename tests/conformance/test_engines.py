@@ -494,3 +494,36 @@ def test_a_case_lists_a_reform_only_when_it_changed_its_path(engine, tmp_path):
         assert case.reforms_fired == ";".join(expected), case.case_id
     if scope_of(engine).random:
         assert {"", "limit", "tolerate", "limit;tolerate"} == set(cases.reforms_fired)
+
+
+# --------------------------------------------------------------------------- calendar days
+
+# A desk step, then a public notice of 7 calendar days; the target is 10 calendar days.
+NOTICE = {
+    **procedure_dict(
+        "p",
+        [
+            step_dict("a", {"type": "uniform", "min": 0.2, "max": 1.5}),
+            step_dict("notice", 0.1, ["a"], waiting=7, waiting_unit="calendar_days"),
+        ],
+    ),
+    "target": {"calendar_days": 10, "source": "test"},
+}
+
+
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_a_wait_in_calendar_days_runs_through_weekends_and_holidays(engine, tmp_path):
+    # The notice ends 7 calendar days after its handling, on the calendar (a week: 5
+    # working days when no holiday falls in it); the target is met in calendar days.
+    scenario = load_scenario(write_scenario(tmp_path, [NOTICE], arrivals=3.0))
+    records = ENGINES[engine].simulate(scenario.model("baseline"), np.random.SeedSequence(SEED))
+    cases, steps = records.frames(scenario.calendar)
+    notice = steps[steps.step == "notice"]
+    assert len(notice) == len(cases) > 0
+    for row in notice.itertuples():
+        assert row.end_day == scenario.calendar.after_calendar_days(row.handled_day, 7.0) or (
+            scope_of(engine).one_case_per_procedure and row.end_day > row.handled_day
+        )
+    assert (notice.waiting_days >= 4.0).all() and (notice.waiting_days <= 5.0 + 1e-9).all()
+    done = cases[cases.status == "completed"]
+    np.testing.assert_array_equal(done.within_target, done.elapsed_calendar_days <= 10 + 1e-9)
