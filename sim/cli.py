@@ -212,7 +212,7 @@ def run(
         _remove_empty(created)
         reason = error.strerror or str(error) or type(error).__name__
         fail(InputError(f"cannot write results: {reason}", file=error.filename))
-    print_result(console, result)
+    print_result(console, result, lang)
     if engine == "deterministic":
         print_schedules(console, result, lang)
     reused = result.replications - result.computed

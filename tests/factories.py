@@ -336,6 +336,15 @@ steps:
     source: "test"
 """
 
+# A variant of `FOUR_STEP_PROCEDURE` titled in both languages.
+BILINGUAL_PACKAGE = """
+variants:
+  - name: package
+    title: {zh: 改革包, en: The package}
+    reforms:
+      - {type: time_limit, procedure: proc, steps: [review], scale: 0.5, source: "test"}
+"""
+
 MARKUP_AGENCIES = agencies(
     desk=2,
     review=2,

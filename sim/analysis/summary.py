@@ -27,6 +27,7 @@ import pandas as pd
 
 from sim.analysis.cases import COUNTED_MEASURES, CaseSplit, Target, case_flags, split_cases
 from sim.analysis.intervals import (
+    BASIS_FIXED,
     BASIS_ONE_RUN,
     BASIS_REPLICATIONS,
     batch_means_interval,
@@ -87,7 +88,11 @@ def _one_run_mean(values: np.ndarray, confidence: float) -> tuple[float, float, 
 
 
 def summarize(
-    cases: pd.DataFrame, scenario, confidence: float = 0.95, split: CaseSplit | None = None
+    cases: pd.DataFrame,
+    scenario,
+    confidence: float = 0.95,
+    split: CaseSplit | None = None,
+    fixed: bool = False,
 ) -> pd.DataFrame:
     """One row per (variant, procedure): counts, durations, target shares, the measures.
 
@@ -106,6 +111,7 @@ def summarize(
         scenario: The scenario (variant and procedure order, targets, warm-up).
         confidence: Two-sided confidence level of the intervals.
         split: ``split_cases(cases, scenario)``, if made already (it is made here if not).
+        fixed: The cases are a fixed-time method's (one path): no interval.
 
     Returns:
         A frame with columns `SUMMARY_COLUMNS`, variants in ``scenario.variant_names``
@@ -122,6 +128,8 @@ def summarize(
             subset = split.part(variant, procedure)
             per = split.per_replication(variant, procedure, replications)
             row = _summary_row(per, subset, target, confidence)
+            if fixed:
+                row = _without_intervals(row)
             row.update(
                 variant=variant,
                 procedure=procedure,
@@ -130,6 +138,15 @@ def summarize(
             )
             rows.append(row)
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+def _without_intervals(row: dict[str, Any]) -> dict[str, Any]:
+    """A fixed-time method's row: the figures, without intervals."""
+    for key in list(row):
+        if key.endswith(("_low", "_high")):
+            row[key] = _NAN
+    row["interval_basis"] = BASIS_FIXED
+    return row
 
 
 def _summary_row(per: pd.DataFrame, subset: pd.DataFrame, target: Target, confidence: float):

@@ -435,10 +435,13 @@ class ReformSpec:
 
 @dataclass(frozen=True)
 class Variant:
-    """A named variant: the baseline plus an ordered list of reforms."""
+    """A named variant: the baseline plus an ordered list of reforms.
+
+    Its title is in both languages (the name when none is given).
+    """
 
     name: str
-    title: str
+    title: Name
     reforms: tuple[ReformSpec, ...] = ()
 
 
@@ -610,7 +613,7 @@ class Model:
 
     Attributes:
         variant: The variant's name (``baseline`` for none).
-        title: The variant's title.
+        title: The variant's title in both languages.
         demands: Procedures (reformed) with their arrivals.
         agencies: Agencies (with reformed staff).
         horizon: The scenario's horizon.
@@ -622,7 +625,7 @@ class Model:
     """
 
     variant: str
-    title: str
+    title: Name
     demands: tuple[Demand, ...]
     agencies: tuple[Agency, ...]
     horizon: Horizon
@@ -636,7 +639,7 @@ class Model:
         """The scenario without reforms."""
         return cls(
             "baseline",
-            "baseline",
+            Name("基线", "baseline"),
             scenario.demands,
             scenario.agencies,
             scenario.horizon,

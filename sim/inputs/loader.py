@@ -318,7 +318,11 @@ def read_scenario(path: Path | str | None = None) -> Scenario:
     variants = tuple(
         Variant(
             name=variant.name,
-            title=variant.title or variant.name,
+            title=(
+                Name(variant.title.zh, variant.title.en)
+                if variant.title is not None
+                else Name(variant.name, variant.name)
+            ),
             reforms=tuple(
                 ReformSpec(
                     type=reform.type,

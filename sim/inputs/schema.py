@@ -285,11 +285,18 @@ class ReformEntry(BaseModel):
     source: str = Field(min_length=1)
 
 
+def _both_languages(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"zh": value, "en": value}
+    return value
+
+
 class VariantSpec(Strict):
     """A named variant: the baseline plus reforms applied in order."""
 
     name: Identifier
-    title: str | None = Field(default=None, max_length=200)
+    # A title in both languages, or one text for both.
+    title: Annotated[NameSpec | None, BeforeValidator(_both_languages)] = None
     reforms: list[ReformEntry] = Field(default_factory=list)
     source: str | None = None
 

@@ -37,7 +37,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from sim.domain.model import Scenario
-from sim.output.text import FIGURES, has_cjk, wrap
+from sim.output.text import FIGURES, has_cjk, variant_title, wrap
 
 INSTALL_HINT = "apt-get install fonts-wqy-microhei"
 """How to install a CJK font on Debian or Ubuntu (``fonts-noto-cjk`` works too)."""
@@ -253,10 +253,8 @@ def variant_label(scenario: Scenario | None, variant: str, lang: str) -> str:
     if variant == "baseline":
         return text("baseline", lang)
     if scenario is not None:
-        for declared in scenario.variants:
-            if declared.name == variant:
-                title = declared.title or declared.name
-                return title if (not has_cjk(title) or cjk_font() is not None) else variant
+        title = variant_title(scenario, variant, lang)
+        return title if (not has_cjk(title) or cjk_font() is not None) else variant
     return variant
 
 

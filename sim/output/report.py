@@ -29,6 +29,7 @@ from markupsafe import Markup
 from sim.analysis import casepath
 from sim.analysis.cases import groups_by
 from sim.domain.errors import InputError
+from sim.engines import engine
 from sim.output.sections import (
     agency_rows,
     comparison_index,
@@ -306,6 +307,7 @@ def build_context(
     context = {
         "lang": lang,
         "t": text,
+        "fixed": not engine(result.engine).random,
         "title": scenario.title or scenario.name,
         "scenario": scenario.name,
         "file": Path(scenario.file).name if scenario.file else "",

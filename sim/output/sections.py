@@ -13,8 +13,9 @@ from typing import Any
 import pandas as pd
 
 from sim.analysis import summarize_run
+from sim.analysis.intervals import BASIS_FIXED
 from sim.domain.model import Name, Scenario
-from sim.output.text import REPORT, has_cjk, unit_label
+from sim.output.text import REPORT, has_cjk, unit_label, variant_title
 from sim.reforms import touches
 from sim.run.experiment import RunResult
 
@@ -103,16 +104,6 @@ def _label(name: Name | None, lang: str, fallback: str) -> str:
     return name.label(lang) if name is not None else fallback
 
 
-def variant_title(scenario: Scenario, variant: str, lang: str) -> str:
-    """The display title of a variant (``baseline`` translated)."""
-    if variant == "baseline":
-        return REPORT[lang]["baseline"]
-    for declared in scenario.variants:
-        if declared.name == variant:
-            return declared.title or declared.name
-    return variant
-
-
 def procedure_name(scenario: Scenario, procedure: str, lang: str) -> str:
     """The display name of a procedure id."""
     found = scenario.procedure_index.get(procedure)
@@ -190,7 +181,13 @@ def highlight(
     replications = int(other["replications"]) if finite(other["replications"]) else 0
     difference = ""
     verdict = ""
-    if compared is not None and finite(compared["difference"]):
+    fixed = base.get("interval_basis") == BASIS_FIXED
+    if compared is not None and finite(compared["difference"]) and fixed:
+        points = signed(compared["difference"], 0, 100)
+        difference = (
+            f"（差 {points} 个百分点）" if lang == "zh" else f" (difference {points} points)"
+        )
+    elif compared is not None and finite(compared["difference"]):
         bounds = interval(
             100 * float(compared["difference_low"]) if finite(compared["difference_low"]) else None,
             100 * float(compared["difference_high"])

@@ -21,6 +21,7 @@ REPORT = {
         "variants": "方案",
         "reforms": "改革措施",
         "intervals": "区间为 95% 置信区间；变化为与基线的配对差（共同随机数）。",
+        "fixed_times": "固定时间计法：每个事项只有一条路径，没有置信区间，也不计人员利用率。",
         "procedure": "事项",
         "target": "目标",
         "working_days": "个工作日",
@@ -113,6 +114,10 @@ REPORT = {
         "intervals": (
             "Intervals are 95% confidence intervals; changes are paired differences against the "
             "baseline (common random numbers)."
+        ),
+        "fixed_times": (
+            "Fixed times: one path a procedure, so no confidence intervals and no staff "
+            "utilisation."
         ),
         "procedure": "Procedure",
         "target": "Target",
@@ -215,6 +220,10 @@ BASIS = {
     "replications": {
         "zh": "t 区间，以各次重复为单位",
         "en": "t intervals over the replications",
+    },
+    "fixed times: one path, no interval": {
+        "zh": "固定时间：一条路径，无区间",
+        "en": "fixed times: one path, no interval",
     },
 }
 
@@ -335,6 +344,16 @@ UNITS = {
     "zh": {"working_days": "个工作日", "calendar_days": "个自然日"},
     "en": {"working_days": "working days", "calendar_days": "calendar days"},
 }
+
+
+def variant_title(scenario, variant: str, lang: str) -> str:
+    """The display title of a variant in ``lang`` (``baseline`` translated)."""
+    if variant == "baseline":
+        return REPORT["zh" if lang == "zh" else "en"]["baseline"]
+    for declared in scenario.variants:
+        if declared.name == variant:
+            return declared.title.label(lang) or declared.name
+    return variant
 
 
 def unit_label(unit: str, lang: str) -> str:

@@ -64,6 +64,7 @@ class RunResult:
     comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
     agencies: pd.DataFrame = field(default_factory=pd.DataFrame)
     computed: int = 0
+    engine: str = "des"
 
 
 def run_replication(
@@ -262,4 +263,5 @@ def run_experiment(
         busy=pd.concat([r.busy for r in ordered], ignore_index=True),
         queues=pd.concat([r.queues for r in ordered], ignore_index=True),
         computed=len(missing),
+        engine=engine,
     )

@@ -2,11 +2,15 @@
 
 import datetime
 
+from rich.console import Console
+
+import sim
 from sim import load_procedure
 from sim.domain.calendar import WorkingCalendar
 from sim.engines.deterministic import schedule as critical_path
 from sim.output.console import format_schedule as format_critical_path
-from tests.factories import PROCEDURE_HEAD, write_procedure
+from sim.output.console import print_result
+from tests.factories import BILINGUAL_PACKAGE, PROCEDURE_HEAD, four_step_scenario, write_procedure
 from tests.factories import step_line as step
 
 MONDAY = datetime.date(2025, 3, 3)
@@ -39,3 +43,18 @@ def test_formatted_doing_business_path_in_calendar_days(tmp_path):
     assert "Total: 4 calendar days (4 working days) (2025-03-03 to 2025-03-06)" in en
     assert "consecutive days" in en and "steps that are no procedure (c) take no time" in en
     assert "合计：4 个自然日（4 个工作日）" in zh
+
+
+def test_the_printed_result_follows_the_language_and_a_fixed_run_has_no_interval(tmp_path):
+    scenario = sim.load_scenario(four_step_scenario(tmp_path, BILINGUAL_PACKAGE, days=5))
+    for engine, lang, words, absent in (
+        ("des", "en", ["The package", "Target 6 working days", "95% intervals"], "改革包"),
+        ("deterministic", "zh", ["改革包", "目标 6 个工作日", "[fixed times"], "Busiest"),
+    ):
+        result = sim.run(scenario, engine=engine, executor="serial", replications=1)
+        console = Console(record=True, width=200)
+        print_result(console, result, lang)
+        printed = console.export_text()
+        for word in words:
+            assert word in printed, (engine, word, printed)
+        assert absent not in printed
