@@ -31,6 +31,7 @@ MEASURE_ROWS = (
 the mean elapsed working days."""
 
 EXTRA_ROWS = (
+    ("mean_calendar_days", "mean_calendar_days", 1),
     ("p90_days", "p90_days", 1),
     ("mean_clock_days", "mean_clock_days", 1),
     ("share_within_target", "share_within_target", None),

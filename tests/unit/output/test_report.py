@@ -237,6 +237,9 @@ def test_variant_titles_follow_the_language(tmp_path):
     en = render_markdown(build_context(result, lang="en", figures=False))
     assert "改革包" in zh and "The package" not in zh
     assert "The package" in en and "改革包" not in en
+    # Time in both units.
+    assert "Time (mean working days)" in en and "Time (mean calendar days)" in en
+    assert "时间（平均自然日）" in zh
 
 
 def test_a_fixed_time_report_has_no_intervals_and_no_utilisation(tmp_path):
