@@ -354,12 +354,12 @@ class WorkingCalendar:
 
     def _end_indices(self, end: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The working day each end falls in: ceil(end) - 1, not before its start's day."""
-        nan = np.isnan(end)
-        finite = np.where(nan, 0.0, end)
-        floor_start = np.floor(np.where(np.isnan(start), 0.0, start))
-        index = np.maximum(np.ceil(finite) - 1, floor_start)
-        self._indices(np.where(nan, np.nan, index))  # the range check
-        return index.astype(np.int64), nan
+        index = np.maximum(np.ceil(end) - 1.0, np.floor(start))  # NaN (no end) stays NaN
+        nan = np.isnan(index)
+        bad = ~nan & ((index < 0) | (index >= len(self)))
+        if bad.any():
+            raise self._clock_error(float(end[bad][0]))
+        return np.where(nan, 0, index).astype(np.int64), nan
 
     @functools.cached_property
     def _offset_list(self) -> list[float]:

@@ -321,8 +321,9 @@ class _Case:
     fees: float
     clock: list[tuple[float, float]]
     fired: dict[str, None]
-    # Steps and reworks under way, in the order they began (cut short if the case stops).
-    # A list: compiled events are not hashable.
+    # Steps and reworks under way, in the order they began (cut short if the case stops);
+    # one that is over leaves None in its slot (compiled events are not hashable, and a
+    # slot is cheaper to clear than a list to search).
     active: list[Any]
 
     def __init__(self, plan: _ProcedurePlan, index: int, arrival: float):
@@ -380,6 +381,7 @@ class _StepRun(_Event):
         "minor",
         "drawn",
         "clocked",
+        "slot",
     )
 
     sim: Simulation
@@ -398,6 +400,8 @@ class _StepRun(_Event):
     # Where the waiting on the approval clock ends, when the step ends later (it waits
     # for a committed material).
     clocked: Any
+    # Its place in its case's `active` list.
+    slot: int
 
     def __init__(self, sim: Simulation, case: _Case, plan: _StepPlan):
         self.sim = sim
@@ -420,7 +424,9 @@ class _StepRun(_Event):
     def begin(self) -> None:
         case = self.case
         plan = self.plan
-        case.active.append(self)
+        active = case.active
+        self.slot = len(active)
+        active.append(self)
         if plan.marks:
             mark(case.fired, plan.marks, case.index)
         case.steps += 1
@@ -509,7 +515,7 @@ class _StepRun(_Event):
                 )
             )
             if outcome == "withdrawn":
-                case.active.remove(self)
+                case.active[self.slot] = None
                 sim.record_case(case, "withdrawn", handled)
                 sim.stop(case, handled)
                 return
@@ -545,7 +551,7 @@ class _StepRun(_Event):
         now = self.sim.now
         if plan.waiting_on_clock:
             case.clock.append((self.handled, self.clocked if self.minor and plan.holds else now))
-        case.active.remove(self)
+        case.active[self.slot] = None
         sim.step_rows.append(
             (
                 case.procedure.id,
@@ -625,12 +631,14 @@ class _Rework(_Event):
         "ready",
         "start",
         "effort",
+        "slot",
     )
 
     sim: Simulation
     case: _Case
     plan: _StepPlan
     position: int
+    slot: int
     agency: str
     resource: _Staff | None
     ready: Any
@@ -657,7 +665,9 @@ class _Rework(_Event):
         # STOPPED: the case stopped and cut the rework short.
 
     def begin(self) -> None:
-        self.case.active.append(self)
+        active = self.case.active
+        self.slot = len(active)
+        active.append(self)
         position = self.position
         plan = self.plan
         # A commitment that held the step was checked as the step ended: no further delay.
@@ -690,7 +700,7 @@ class _Rework(_Event):
             self.resource.release()
         sim.accounts[self.agency].days += self.effort
         now = sim.now
-        case.active.remove(self)
+        case.active[self.slot] = None
         case.clock.append((self.ready, now))
         case.steps += 1
         case.trips += self.plan.trips
@@ -931,7 +941,8 @@ class Simulation(Kernel):
     def stop(self, case: _Case, now: Any) -> None:
         """Cut short what a stopped case (withdrawn, or open at the end) still has under way."""
         for run in case.active:
-            run.stop(now)
+            if run is not None:
+                run.stop(now)
         case.active.clear()
 
     def record_case(self, case: _Case, status: str, end: float) -> None:
@@ -955,7 +966,7 @@ class Simulation(Kernel):
                 case.trips,
                 case.fees,
                 case.send_backs,
-                audit_trail(case.fired, case.plan.order),
+                audit_trail(case.fired, case.plan.order) if case.fired else "",
                 case.plan.json[case.index],
             )
         )
