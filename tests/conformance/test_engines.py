@@ -48,6 +48,7 @@ from tests.factories import (
     one_step,
     random_model,
     reform,
+    review_procedure,
     scenario_text,
     shortened,
     tolerate,
@@ -527,3 +528,61 @@ def test_a_wait_in_calendar_days_runs_through_weekends_and_holidays(engine, tmp_
     assert (notice.waiting_days >= 4.0).all() and (notice.waiting_days <= 5.0 + 1e-9).all()
     done = cases[cases.status == "completed"]
     np.testing.assert_array_equal(done.within_target, done.elapsed_calendar_days <= 10 + 1e-9)
+
+
+# --------------------------------------------------------------------------- send-backs, limits
+
+# The form is always wrong at first and always right once corrected; the plan is always
+# right: one send-back listing the form, then accepted (redrawing every material in
+# every round would withdraw every case).
+ONE_NOTICE = procedure_dict(
+    "p",
+    [
+        step_dict(
+            "a",
+            0.25,
+            materials=[
+                {"id": "form", "name": "表", "kind": "main", "probability_defective": 1.0,
+                 "probability_still_defective": 0.0},
+                {"id": "plan", "name": "图", "kind": "main", "probability_defective": 0.0},
+            ],
+            send_back={"response": 1, "max_resubmissions": 1},
+        )
+    ],
+)
+
+
+@pytest.mark.parametrize("engine", [name for name in ENGINE_NAMES if scope_of(name).random])
+def test_a_resubmission_is_checked_for_what_was_sent_back(engine, tmp_path):
+    scenario = load_scenario(write_scenario(tmp_path, [ONE_NOTICE]))
+    records = ENGINES[engine].simulate(scenario.model("baseline"), np.random.SeedSequence(SEED))
+    cases, steps = records.frames(scenario.calendar)
+    assert len(cases) > 0 and (cases.status == "completed").all()
+    assert (cases.send_backs == 1).all()
+    np.testing.assert_allclose(cases.elapsed_working_days, 0.25 + 1 + 0.25)
+    assert sorted(set(steps.outcome)) == ["accepted", "sent_back"]
+
+
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_a_time_limit_caps_the_steps_time_on_the_clock_once(engine, tmp_path):
+    # Handling 0.4 then a sign-off of 1.5 on the clock, capped at 1 day: 0.4 + 0.6.
+    signoff = procedure_dict("p", [step_dict("a", 0.4, waiting=1.5, waiting_on_clock=True)])
+    capped = [reform("time_limit", procedure="p", steps=["a"], cap=1)]
+    scenario = load_scenario(write_scenario(tmp_path, [signoff], capped))
+    records = ENGINES[engine].simulate(scenario.model("v"), np.random.SeedSequence(SEED))
+    cases, steps = records.frames(scenario.calendar)
+    np.testing.assert_allclose(cases.elapsed_working_days, 1.0)
+    np.testing.assert_allclose(cases.approval_clock_days, 1.0)
+    np.testing.assert_allclose(steps.waiting_days, 0.6)
+
+
+@pytest.mark.parametrize("engine", [name for name in ENGINE_NAMES if scope_of(name).random])
+def test_a_tolerated_deficiency_read_as_accept_first_waits_for_the_material(engine, tmp_path):
+    # The photo is always missing: accepted after 1 day, decided when it arrives 5 days
+    # later, then issued (1 day): 7 working days, 2 of them on the clock.
+    first = tolerate({"kind": "revoke"}, decide="after_material")
+    scenario = load_scenario(write_scenario(tmp_path, [review_procedure()], [first]))
+    records = ENGINES[engine].simulate(scenario.model("v"), np.random.SeedSequence(SEED))
+    cases, _ = records.frames(scenario.calendar)
+    np.testing.assert_allclose(cases.elapsed_working_days, 7.0)
+    np.testing.assert_allclose(cases.approval_clock_days, 2.0)
