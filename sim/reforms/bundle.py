@@ -86,7 +86,7 @@ class _Layout:
         if step.after:
             return embedded
         # A first step is now handed in at the shared intake: no trip, materials once.
-        materials = tuple(m for m in step.materials if m.id not in seen)
+        materials = tuple(m for m in embedded.materials if m.id not in seen)
         seen.update(m.id for m in materials)
         return replace(embedded, after=(self.intake,), trips=0.0, materials=materials)
 
