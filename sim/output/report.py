@@ -30,6 +30,7 @@ from markupsafe import Markup
 from sim.analysis import casepath
 from sim.analysis.cases import groups_by
 from sim.domain.errors import InputError
+from sim.engines import engine
 from sim.output.sections import (
     agency_rows,
     comparison_index,
@@ -46,7 +47,7 @@ from sim.output.sections import (
     touches_procedure,
     variant_title,
 )
-from sim.output.text import BASIS, REPORT
+from sim.output.text import BASIS, REPORT, unit_label
 from sim.run.experiment import RunResult
 from sim.run.files import write_atomically
 from sim.run.forking import map_forked
@@ -176,6 +177,7 @@ def build_context(
             "id": procedure,
             "name": procedure_name(scenario, procedure, lang),
             "target": fmt(found.target_days, 1).rstrip("0").rstrip(".") if found else "–",
+            "target_unit": unit_label(found.target_unit if found else "working_days", lang),
             "target_source": found.target_source if found else "",
             "highlights": [],
         }
@@ -306,6 +308,7 @@ def build_context(
     context = {
         "lang": lang,
         "t": text,
+        "fixed": not engine(result.engine).random,
         "title": scenario.title or scenario.name,
         "scenario": scenario.name,
         "file": Path(scenario.file).name if scenario.file else "",

@@ -13,8 +13,9 @@ from typing import Any
 import pandas as pd
 
 from sim.analysis import summarize_run
+from sim.analysis.intervals import BASIS_FIXED
 from sim.domain.model import Name, Scenario
-from sim.output.text import REPORT, has_cjk
+from sim.output.text import REPORT, has_cjk, unit_label, variant_title
 from sim.reforms import touches
 from sim.run.experiment import RunResult
 
@@ -30,6 +31,7 @@ MEASURE_ROWS = (
 the mean elapsed working days."""
 
 EXTRA_ROWS = (
+    ("mean_calendar_days", "mean_calendar_days", 1),
     ("p90_days", "p90_days", 1),
     ("mean_clock_days", "mean_clock_days", 1),
     ("share_within_target", "share_within_target", None),
@@ -103,16 +105,6 @@ def _label(name: Name | None, lang: str, fallback: str) -> str:
     return name.label(lang) if name is not None else fallback
 
 
-def variant_title(scenario: Scenario, variant: str, lang: str) -> str:
-    """The display title of a variant (``baseline`` translated)."""
-    if variant == "baseline":
-        return REPORT[lang]["baseline"]
-    for declared in scenario.variants:
-        if declared.name == variant:
-            return declared.title or declared.name
-    return variant
-
-
 def procedure_name(scenario: Scenario, procedure: str, lang: str) -> str:
     """The display name of a procedure id."""
     found = scenario.procedure_index.get(procedure)
@@ -167,6 +159,7 @@ def highlight(
 ) -> str:
     """One plain-language sentence on the share within target of a variant."""
     target = f"{float(base['target_days']):g}"
+    unit = unit_label(str(base.get("target_unit", "working_days")), lang)
     name = procedure_name(scenario, procedure, lang)
     title = variant_title(scenario, variant, lang)
     before = f"{pct(base['share_within_target'])} " + interval(
@@ -189,7 +182,13 @@ def highlight(
     replications = int(other["replications"]) if finite(other["replications"]) else 0
     difference = ""
     verdict = ""
-    if compared is not None and finite(compared["difference"]):
+    fixed = base.get("interval_basis") == BASIS_FIXED
+    if compared is not None and finite(compared["difference"]) and fixed:
+        points = signed(compared["difference"], 0, 100)
+        difference = (
+            f"（差 {points} 个百分点）" if lang == "zh" else f" (difference {points} points)"
+        )
+    elif compared is not None and finite(compared["difference"]):
         bounds = interval(
             100 * float(compared["difference_low"]) if finite(compared["difference_low"]) else None,
             100 * float(compared["difference_high"])
@@ -224,13 +223,13 @@ def highlight(
         title = title + (" " if title and not has_cjk(title[-1]) else "")
         verdict = verdict.replace("；以", "，这一比例以", 1)
         return (
-            f"{title}使{name}在 {target} 个工作日内办结的比例从 {before.strip()} "
+            f"{title}使{name}在 {target} {unit}内办结的比例从 {before.strip()} "
             f"变为 {after.strip()}{difference}{verdict}；平均用时从 {mean_before} 变为 "
             f"{mean_after} 个工作日。"
         )
     verdict = verdict.replace("; not distinguishable", ", a share not distinguishable", 1)
     return (
-        f"{title} brings the share of {name} cases completed within {target} working days from "
+        f"{title} brings the share of {name} cases completed within {target} {unit} from "
         f"{before.strip()} to {after.strip()}{difference}{verdict}; the mean from "
         f"{mean_before} to {mean_after} working days."
     )

@@ -17,6 +17,7 @@ from sim.analysis.contributions import reform_contributions
 from sim.domain.model import Horizon
 from sim.inputs.loader import PROJECT_ROOT
 from sim.output.report import build_context, render_html, render_markdown, write_report
+from tests.factories import BILINGUAL_PACKAGE, four_step_scenario
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 
@@ -248,3 +249,29 @@ def test_markdown_shows_user_text_as_text(text):
     assert "<" not in shown and "://" not in shown and "www." not in shown
     assert "@" not in shown and "|" not in shown.replace("\\|", "")
     assert "`" not in shown.replace("\\`", "")
+
+
+def test_variant_titles_follow_the_language(tmp_path):
+    scenario = load_scenario(four_step_scenario(tmp_path, BILINGUAL_PACKAGE, days=5))
+    result = sim.run(scenario, replications=1, seed=3, executor="serial")
+    zh = render_markdown(build_context(result, lang="zh", figures=False))
+    en = render_markdown(build_context(result, lang="en", figures=False))
+    assert "改革包" in zh and "The package" not in zh
+    assert "The package" in en and "改革包" not in en
+    # Time in both units.
+    assert "Time (mean working days)" in en and "Time (mean calendar days)" in en
+    assert "时间（平均自然日）" in zh
+
+
+def test_a_fixed_time_report_has_no_intervals_and_no_utilisation(tmp_path):
+    scenario = load_scenario(four_step_scenario(tmp_path, BILINGUAL_PACKAGE, days=5))
+    result = sim.run(scenario, engine="deterministic", executor="serial")
+    assert result.summary.interval_basis.eq("fixed times: one path, no interval").all()
+    assert result.summary.filter(regex="_(low|high)$").isna().all().all()
+    assert result.agencies.utilisation.isna().all() and not result.agencies.overloaded.any()
+    assert result.comparison.difference_low.isna().all()
+    markdown = render_markdown(build_context(result, lang="en", figures=False))
+    assert "Fixed times: one path a procedure" in markdown
+    assert "Agency load" not in markdown and "confidence intervals;" not in markdown
+    html = render_html(build_context(result, lang="en", figures=False))
+    assert 'id="agencies"' not in html
