@@ -43,7 +43,9 @@ from sim.output.sections import (
     lookup,
     measure_table,
     procedure_name,
+    step_facts,
     tail_tables,
+    target_gap,
     touches_procedure,
     variant_title,
 )
@@ -271,8 +273,9 @@ def build_context(
             }
             gantts.append(entry)
         section["gantts"] = gantts
-        # The slow tail.
+        # The slow tail, and why a variant that changes the procedure misses its target.
         tails = []
+        explained = [v for v in variants[1:] if touches_procedure(scenario, v, procedure)]
         for variant in variants:
             drivers = casepath.tail_drivers(
                 cases,
@@ -285,9 +288,15 @@ def build_context(
             )
             if len(drivers) == 0:
                 continue
+            row = lookup(level, (variant, procedure))
+            gap = None
+            if row is not None and variant in (explained or variants[:1]):
+                facts = step_facts(procedures_of[variant].steps(procedure))
+                gap = target_gap(drivers, row, facts, lang)
             entry = {
                 "variant": variant_title(scenario, variant, lang),
                 **tail_tables(drivers, lang),
+                "gap": gap,
                 "svg": draw("plot_tail_drivers", drivers, title=figure_title(variant)),
             }
             tails.append(entry)

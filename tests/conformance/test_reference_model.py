@@ -98,13 +98,17 @@ def comparable(rows: list[tuple]) -> list[tuple]:
 # --------------------------------------------------------------------------- bundled scenarios
 
 
-def shortened(path: Path, arrival_days: float):
+def shortened(path: Path, arrival_days: float, cases: float = 120):
     """A bundled scenario with fewer days of arrivals (the same drain), resolved again.
 
-    The resolved models carry the horizon, so the scenario is resolved after the change.
+    ``arrival_days`` is lengthened for a scenario with few arrivals a day (the complaint
+    scenario's half a case) so that about ``cases`` cases arrive. The resolved models
+    carry the horizon, so the scenario is resolved after the change.
     """
     scenario = load_scenario(path)
-    horizon = dataclasses.replace(scenario.horizon, arrival_days=arrival_days)
+    per_day = sum(demand.arrivals_per_day for demand in scenario.model("baseline").demands)
+    days = max(arrival_days, math.ceil(cases / per_day)) if per_day else arrival_days
+    horizon = dataclasses.replace(scenario.horizon, arrival_days=days)
     return resolve(dataclasses.replace(scenario, horizon=horizon, models=()))
 
 
