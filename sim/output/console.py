@@ -16,6 +16,9 @@ from sim.engines.deterministic import Schedule, schedule
 from sim.output.text import SCHEDULE, pad, width
 from sim.run.experiment import RunResult
 
+# Columns a variant's name may take in the command line's tables before it folds.
+VARIANT_COLUMN = 24
+
 
 def format_schedule(result: Schedule, lang: str = "zh") -> str:
     """The critical path step by step, with the total, as text for the command line.
@@ -90,13 +93,18 @@ def print_result(console: Console, result: RunResult) -> None:
             title=f"{title} — target {rows['target_days'].iloc[0]:g} working days",
             title_justify="left",
         )
-        for column in ("variant", "done", "mean wd", "median", "P90", "within target"):
-            table.add_column(column, justify="left" if column == "variant" else "right")
+        # A narrow terminal wraps the figures under their intervals; variant names are
+        # never cut (a long one folds onto a second line).
+        name_width = min(max(len(str(v)) for v in rows["variant"]), VARIANT_COLUMN)
+        table.add_column("variant", min_width=name_width, overflow="fold")
+        for column in ("done", "mean wd", "median", "P90", "within target"):
+            table.add_column(column, justify="right")
         table.add_column("clock wd", justify="right")
         table.add_column("within (clock)", justify="right")
         measures = Table(title="  per case (六减)", title_justify="left", box=None)
-        for column in ("variant", "steps", "materials", "certificates", "trips", "days", "fees ¥"):
-            measures.add_column(column, justify="left" if column == "variant" else "right")
+        measures.add_column("variant", min_width=name_width, overflow="fold")
+        for column in ("steps", "materials", "certificates", "trips", "days", "fees ¥"):
+            measures.add_column(column, justify="right")
         for _, row in rows.iterrows():
             table.add_row(
                 row["variant"],
