@@ -27,7 +27,14 @@ from sim.analysis.contributions import default_variant, reform_contributions
 from sim.domain.errors import InputError
 from sim.inputs.loader import PROJECT_ROOT, load_procedure
 from sim.inputs.yaml import read_yaml
-from sim.output.console import print_calibration, print_result, print_schedules
+from sim.output.compare import compare_runs, write_comparison
+from sim.output.console import (
+    print_calibration,
+    print_comparison,
+    print_result,
+    print_schedules,
+    print_sweep,
+)
 from sim.output.eventlog import EVENT_BYTES, LARGE_EVENTLOG, eventlog_bytes, write_eventlog
 from sim.output.eventlog import FORMATS as EVENTLOG_FORMATS
 from sim.output.report import REPORT_FILES, FontWarning, write_saved_report
@@ -39,6 +46,7 @@ from sim.output.rundata import (
     scenario_data,
     write_run_data,
 )
+from sim.output.sweeps import SWEEP_FILES, write_sweep
 from sim.output.tables import FORMATS, KEEP, write_tables
 from sim.output.workbook import write_workbook
 from sim.reforms import load_scenario
@@ -46,6 +54,8 @@ from sim.run.cache import prune
 from sim.run.experiment import run_experiment
 from sim.run.files import LOCK, ResultsFolder, remove_staging
 from sim.run.limits import check_scenario
+from sim.sweep import cheapest_points, setting_columns
+from sim.sweep import sweep as run_sweep
 
 app = typer.Typer(
     name="approvalsim",
@@ -312,6 +322,133 @@ def report_command(
         else:
             written = _report_files(saved, target, language)
     console.print("Wrote " + ", ".join(str(p) for p in written), highlight=False)
+
+
+@app.command("sweep")
+def sweep_command(
+    file: Annotated[
+        Path | None, typer.Argument(help="Scenario file (default: the bundled demo).")
+    ] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="PATH=VALUES to sweep (repeatable): agencies.housing_bureau.staff=8..14, "
+            "procedures.construction_social.arrivals_per_day=0.5,1,2.",
+        ),
+    ] = None,
+    replications: Annotated[
+        int | None, typer.Option("--replications", "-r", min=1, help="Replications a point.")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Root seed of every point (default: the file's).")
+    ] = None,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option("--variant", "-v", help="Also run this variant at each point (repeatable)."),
+    ] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="serial, process (the default) or dask.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Run on an existing Dask cluster (tls://HOST:PORT); implies dask."),
+    ] = None,
+    engine: Annotated[str, typer.Option(help="des, numpy, deterministic or simpy.")] = "des",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Folder (default results/sweep_<scenario>)."),
+    ] = None,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option(help="cache: keep the finished replications (to rerun at once)."),
+    ] = None,
+    lang: Annotated[str, typer.Option(help="zh or en.")] = "zh",
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar.", metavar="")
+    ] = False,
+) -> None:
+    """Run a scenario at every point of a grid of settings: one tidy table and a small report.
+
+    Every point runs with the same seed (common random numbers), resumes like a run, and
+    the report shows the share within target against the swept values and the cheapest
+    point that meets the target at the 90th percentile.
+    """
+    created: list[Path] = []
+    holder: list[ResultsFolder] = []
+    with _one_line_errors(created, holder):
+        executor = _executor(executor, scheduler)
+        kept = _keep(keep)
+        _choice("--lang", lang, ("zh", "en"))
+        scenario = load_scenario(file)
+        folder = output or Path("results") / f"sweep_{scenario.name}"
+        created += _check_writable(folder)
+        with ResultsFolder(folder) as results:
+            holder.append(results)
+            with _progress(not quiet and progress_enabled()) as progress:
+                table = run_sweep(
+                    file,
+                    setting or [],
+                    replications=replications,
+                    seed=seed,
+                    variants=variant,
+                    executor=executor,
+                    workers=workers,
+                    scheduler=scheduler,
+                    engine=engine,
+                    cache=folder / "runs",
+                    progress=progress,
+                )
+            settings = setting_columns(table)
+            cheapest = cheapest_points(table)
+            about = {
+                "scenario": scenario.name,
+                "seed": scenario.seed if seed is None else seed,
+                "replications": int(table["replications"].max()) if len(table) else 0,
+                "settings": settings,
+                "points": int(table["point"].nunique()),
+                "executor": executor,
+                "lang": lang,
+            }
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", FontWarning)
+                staged = write_sweep(
+                    table, cheapest, settings, scenario_data(scenario), about, results.staging, lang
+                )
+            written = results.commit(staged, about, owned=SWEEP_FILES)
+            if "cache" not in kept:
+                prune(folder / "runs")
+    for warning in caught:
+        errors.print("warning: " + escape(str(warning.message)), highlight=False, soft_wrap=True)
+    print_sweep(console, table, cheapest, settings)
+    console.print("Wrote " + ", ".join(str(p) for p in written), highlight=False)
+
+
+@app.command()
+def compare(
+    first: Annotated[Path, typer.Argument(help="The earlier run's results folder (A).")],
+    second: Annotated[Path, typer.Argument(help="The later run's results folder (B).")],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Where to write compare.html, .md and .csv (default: none)."
+        ),
+    ] = None,
+    lang: Annotated[str, typer.Option(help="zh or en.")] = "zh",
+) -> None:
+    """What changed between two saved runs: scenario differences and figures side by side."""
+    created: list[Path] = []
+    with _one_line_errors(created):
+        _choice("--lang", lang, ("zh", "en"))
+        comparison = compare_runs(read_run(first), read_run(second))
+        written = []
+        if output is not None:
+            created += _check_writable(output)
+            written = write_comparison(comparison, output, lang)
+    print_comparison(console, comparison)
+    if written:
+        console.print("Wrote " + ", ".join(str(p) for p in written), highlight=False)
 
 
 @app.command()

@@ -98,7 +98,7 @@ def build_context(saved: SavedRun, lang: str = "zh", procedures: Sequence[str] |
             )
         present = list(procedures)
     titles = [names.variant(v) for v in variants]
-    charts: dict[str, Any] = {"labels": _chart_labels(lang), "procedures": {}}
+    charts: dict[str, Any] = {"labels": chart_labels(lang), "procedures": {}}
     overview, sections = [], []
     for procedure in present:
         section, row, chart = _procedure(saved, names, procedure, variants, level, comparison, text)
@@ -470,7 +470,8 @@ def _agency_chart(agencies: pd.DataFrame, names: Names, variants: list[str]) -> 
     }
 
 
-def _chart_labels(lang: str) -> dict[str, str]:
+def chart_labels(lang: str) -> dict[str, str]:
+    """The fixed labels ``templates/charts.js`` draws, in ``lang``."""
     figures = FIGURES[lang]
     text = REPORT[lang]
     return {
@@ -565,11 +566,18 @@ def render_html(context: dict[str, Any], font: bool = True) -> str:
         font: Embed a subset of a CJK font for the page's characters (`sim.output.fonts`);
             warns (`FontWarning`) when there is none to embed and the page has Chinese.
     """
+    return render_page("report.html.j2", context, font)
+
+
+def render_page(template: str, context: dict[str, Any], font: bool = True) -> str:
+    """A page of the reports (run, comparison, sweep): its charts' data and its font added.
+
+    The template shows ``context["charts"]`` to ``templates/charts.js`` as ``chart_data``.
+    """
     context = dict(context)
-    context["chart_data"] = Markup(_script_json(context["charts"]))
-    context["font_css"] = Markup("")
+    context["chart_data"] = Markup(script_json(context.get("charts", {})))
     context["font_family"] = FAMILY
-    page = environment(False).get_template("report.html.j2").render(**context)
+    page = environment(False).get_template(template).render(**context)
     return embed_font(page) if font else page
 
 
@@ -596,15 +604,15 @@ def embed_font(page: str) -> str:
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0002ffff]")
 
 
-def _script_json(data: Any) -> str:
+def script_json(data: Any) -> str:
     """JSON for a ``<script type="application/json">`` element: no ``</script>`` can end it."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def render_markdown(context: dict[str, Any]) -> str:
-    """The Markdown report from a `build_context` context."""
-    return environment(True).get_template("report.md.j2").render(**context)
+def render_markdown(context: dict[str, Any], template: str = "report.md.j2") -> str:
+    """The Markdown report (or another Markdown template) from its context."""
+    return environment(True).get_template(template).render(**context)
 
 
 def write_saved_report(

@@ -812,3 +812,111 @@ COLUMNS = {
         "share_change_pp": "change in share within target (points)",
     },
 }
+
+
+COMPARE = {
+    "zh": {
+        "compare_title": "两次运行的比较",
+        "runs": "运行",
+        "run": "运行",
+        "folder": "文件夹",
+        "written": "写入时间",
+        "scenario_changes": "情景的差异",
+        "scenario_changes_caption": (
+            "解析后的情景（scenario.json）逐项比较：路径、A 的值 → B 的值；“–”表示该运行没有此项。"
+        ),
+        "no_changes": "两次运行的情景相同。",
+        "more_changes": "另有 {n} 处差异见 compare.md。",
+        "path": "路径",
+        "figures": "指标对照",
+        "figures_caption": (
+            "两次运行共有的事项和方案：A、B 的值及 95% 区间，以及 B − A 的变化；"
+            "变化的区间把两次运行视为独立（两次运行用同一随机种子时偏保守），加粗表示区间不含 0。"
+        ),
+        "change": "变化 B − A",
+        "only_first": "只在 A 中：",
+        "only_second": "只在 B 中：",
+        "share_within_target": "目标内办结比例",
+        "mean_days": "平均工作日",
+        "p90_days": "90% 分位工作日",
+    },
+    "en": {
+        "compare_title": "Two runs compared",
+        "runs": "Runs",
+        "run": "Run",
+        "folder": "folder",
+        "written": "written",
+        "scenario_changes": "What differs in the scenarios",
+        "scenario_changes_caption": (
+            "The resolved scenarios (scenario.json) compared item by item: path, A's value → "
+            "B's; '–' where a run has no such item."
+        ),
+        "no_changes": "The two runs' scenarios are the same.",
+        "more_changes": "{n} more differences are listed in compare.md.",
+        "path": "path",
+        "figures": "Figures side by side",
+        "figures_caption": (
+            "The procedures and variants both runs have: A's and B's values with their 95% "
+            "intervals, and the change B − A; its interval takes the runs as independent "
+            "(conservative when they share a seed); bold when it excludes 0."
+        ),
+        "change": "change B − A",
+        "only_first": "Only in A:",
+        "only_second": "Only in B:",
+        "share_within_target": "share within target",
+        "mean_days": "mean working days",
+        "p90_days": "90th percentile working days",
+    },
+}
+
+
+SWEEP = {
+    "zh": {
+        "sweep_title": "参数扫描",
+        "settings": "扫描的设置",
+        "points": "组合数",
+        "executor": "执行方式",
+        "sweep_caption": (
+            "每个组合用同一随机种子（共同随机数），组合之间的差别来自设置而非随机；"
+            "图为目标内办结比例及其 95% 区间。"
+        ),
+        "heat_caption": (
+            "热力图：行、列为两个设置的取值，格中为目标内办结比例及其 95% 区间；"
+            "加粗表示 90% 分位在目标内。"
+        ),
+        "cheapest": "满足目标（90% 分位）的最省人员组合",
+        "cheapest_caption": (
+            "每个事项和方案（以及非人员设置的每个取值）中，"
+            "90% 分位工作日不超过目标、人员总数最少的组合。"
+        ),
+        "total_staff": "人员总数",
+        "p90": "90% 分位工作日",
+        "never": "没有任何组合使其 90% 分位在目标内：",
+        "table": "完整结果见 sweep.csv。",
+    },
+    "en": {
+        "sweep_title": "Sweep",
+        "settings": "Settings swept",
+        "points": "points",
+        "executor": "executor",
+        "sweep_caption": (
+            "Every point runs with the same seed (common random numbers): differences between "
+            "points are the settings', not chance's. The charts show the share within target "
+            "with its 95% interval."
+        ),
+        "heat_caption": (
+            "Heat map: rows and columns are the two settings' values, cells the share within "
+            "target with its 95% interval; bold where the 90th percentile is within the target."
+        ),
+        "cheapest": "The cheapest points that meet the target at the 90th percentile",
+        "cheapest_caption": (
+            "For each procedure and variant (and each value of the settings that are not staff), "
+            "the point with the fewest staff whose 90th percentile of working days is within "
+            "the target."
+        ),
+        "total_staff": "total staff",
+        "p90": "90th percentile working days",
+        "never": "No point brings the 90th percentile within the target for: ",
+        "table": "The whole table is in sweep.csv.",
+    },
+}

@@ -248,7 +248,35 @@
     dots(box, labels, values, kind === "utilisation" ? L.utilisation : L.queue_days,
          {colours: colours, line: kind === "utilisation" ? 100 : undefined, unit: kind === "utilisation" ? "%" : ""});
   }
-  var DRAW = {cycle: cycle, share: share, gantt: gantt, tail: tail, alone: alone, waterfall: waterfall};
+  /* A sweep: the share within target (with its interval) against a setting's values. */
+  function sweep(box, p) {
+    var xs = p.x, low = Math.min.apply(null, xs), high = Math.max.apply(null, xs);
+    if (!xs.length) return empty(box);
+    if (high === low) { low -= 1; high += 1; }
+    var pad = (high - low) * 0.05, left = 48, height = 200 + 16 * Math.ceil(p.series.length / 3), bottom = height - AXIS - 20 - 16 * Math.ceil(p.series.length / 3);
+    var root = svg(box, height);
+    var x = function (v) { return left + (v - low + pad) / (high - low + 2 * pad) * (W - left - RIGHT); };
+    var y = function (v) { return bottom - v / 100 * (bottom - TOP); };
+    var grid = el("g", {"class": "grid"}, root), axis = el("g", {"class": "axis"}, root);
+    [0, 20, 40, 60, 80, 100].forEach(function (t) {
+      el("line", {x1: left, x2: W - RIGHT, y1: y(t), y2: y(t)}, grid);
+      el("text", {x: left - 6, y: y(t) + 4, "text-anchor": "end"}, axis, t + "%");
+    });
+    xs.forEach(function (v) { el("text", {x: x(v), y: bottom + 14, "text-anchor": "middle"}, axis, String(v)); });
+    el("text", {x: (left + W - RIGHT) / 2, y: bottom + 30, "text-anchor": "middle"}, axis, p.xlabel);
+    p.series.forEach(function (s, k) {
+      var c = VARIANT[k % VARIANT.length], path = "";
+      s.values.forEach(function (v, i) {
+        if (!v || v[0] === null) return;
+        if (v[1] !== null && v[2] !== null) el("line", {x1: x(xs[i]), x2: x(xs[i]), y1: y(v[1]), y2: y(v[2]), stroke: c, "stroke-opacity": 0.6}, root);
+        path += (path ? "L" : "M") + x(xs[i]).toFixed(1) + "," + y(v[0]).toFixed(1);
+        el("title", {}, el("circle", {cx: x(xs[i]), cy: y(v[0]), r: 3.5, fill: c}, root), s.label + ": " + v[0] + "% [" + v[1] + "–" + v[2] + "%]");
+      });
+      if (path) el("path", {d: path, fill: "none", stroke: c, "stroke-width": 1.5}, root);
+    });
+    legendRows(root, p.series.map(function (s, k) { return {label: s.label, colour: VARIANT[k % VARIANT.length]}; }), bottom + 48, box, height);
+  }
+  var DRAW = {cycle: cycle, share: share, gantt: gantt, tail: tail, alone: alone, waterfall: waterfall, sweep: sweep};
   function draw(box) {
     if (box.firstChild) return;
     var kind = box.getAttribute("data-chart");
@@ -257,7 +285,11 @@
     if (p) DRAW[kind](box, p, box.getAttribute("data-variant"));
   }
   function drawIn(root) { Array.prototype.forEach.call(root.querySelectorAll(".chart"), draw); }
-  /* A section's charts are drawn when it is first opened (and all of them for printing). */
+  /* Charts outside collapsed sections are drawn at once; a section's when it is first
+     opened (and all of them for printing). */
+  Array.prototype.forEach.call(document.querySelectorAll(".chart"), function (box) {
+    if (!box.closest("details")) draw(box);
+  });
   Array.prototype.forEach.call(document.querySelectorAll("details.procedure"), function (d) {
     d.addEventListener("toggle", function () { if (d.open) drawIn(d); });
     if (d.open) drawIn(d);
