@@ -63,6 +63,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help (click's layout): the rich panels print `<bool>` beside every flag.
+    rich_markup_mode=None,
 )
 # The files a run writes into its results folder (besides `runs/` and the manifest).
 OUTPUTS = (
@@ -155,7 +157,7 @@ def run(
     ] = "csv",
     report: Annotated[
         bool,
-        typer.Option("--report/--no-report", help="Write report.html and report.md.", metavar=""),
+        typer.Option("--report/--no-report", help="Write report.html and report.md."),
     ] = True,
     lang: Annotated[str, typer.Option(help="Labels of the report and workbook: zh or en.")] = "zh",
     eventlog: Annotated[
@@ -167,12 +169,9 @@ def run(
             "--contributions",
             help="Run each reform of the package alone and cumulatively for the report "
             "(extra runs: one variant per reform and per prefix).",
-            metavar="",
         ),
     ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bar.", metavar="")
-    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run a scenario's baseline and variants, print the comparison, write the results.
 
@@ -365,9 +364,7 @@ def sweep_command(
         typer.Option(help="cache: keep the finished replications (to rerun at once)."),
     ] = None,
     lang: Annotated[str, typer.Option(help="zh or en.")] = "zh",
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bar.", metavar="")
-    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run a scenario at every point of a grid of settings: one tidy table and a small report.
 
@@ -806,8 +803,14 @@ def _interrupted(signum: int, frame) -> None:
     raise SystemExit(128 + signum)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A library's warning as one line (Python's default adds the line of source code)."""
+    errors.print("warning: " + escape(str(message)), highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     """Entry point of the `approvalsim` command."""
+    warnings.showwarning = _show_warning
     signal.signal(signal.SIGTERM, _interrupted)
     signal.signal(signal.SIGINT, _interrupted)
     try:

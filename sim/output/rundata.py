@@ -439,7 +439,7 @@ def _read_json(path: Path) -> Any:
 def read_csv(path: Path) -> pd.DataFrame:
     """A table the run wrote, with its numbers exactly as computed (shortest round trip)."""
     try:
-        return pd.read_csv(path, float_precision="round_trip", keep_default_na=True)
+        return pd.read_csv(path)
     except (OSError, ValueError) as error:
         raise InputError(f"cannot read the run's table: {error}", file=path) from None
 
