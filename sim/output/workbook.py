@@ -117,13 +117,14 @@ def _named(frame: pd.DataFrame, names: _Names) -> pd.DataFrame:
     frame = frame.copy()
     inserts = []
     if "variant" in frame:
-        inserts.append(("variant", "variant_name", frame["variant"].map(names.variants)))
+        inserts.append(("variant", "variant_name", lambda v: names.variants.get(v, v)))
     if "procedure" in frame:
-        inserts.append(("procedure", "procedure_name", frame["procedure"].map(names.procedures)))
+        inserts.append(("procedure", "procedure_name", lambda p: names.procedures.get(p, p)))
     if "agency" in frame:
-        inserts.append(("agency", "agency_name", frame["agency"].map(names.agency)))
-    for after, column, values in inserts:
-        frame.insert(frame.columns.get_loc(after) + 1, column, values.fillna(frame[after]))
+        inserts.append(("agency", "agency_name", names.agency))
+    for after, column, name in inserts:
+        values = [name(value) for value in frame[after]]
+        frame.insert(frame.columns.get_loc(after) + 1, column, values)
     return frame
 
 

@@ -106,7 +106,9 @@ def _no_cjk_fonts(folder: Path) -> dict[str, str]:
     return {"FONTCONFIG_FILE": str(config), "HOME": str(folder), "PATH": "/usr/bin:/bin"}
 
 
-def _chromium(arguments: list[str], folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+def _chromium(
+    arguments: list[str], folder: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess:
     profile = folder / f"profile-{len(list(folder.glob('profile-*')))}"
     return subprocess.run(
         [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *arguments],

@@ -179,12 +179,13 @@ def test_progress_counts_the_events(result, tmp_path, monkeypatch):
     for format in ("csv", "xes"):
         seen = []
         write_eventlog(
-            result, tmp_path / f"log.{format}", format, progress=lambda d, t: seen.append((d, t))
+            result, tmp_path / f"log.{format}", format, progress=lambda d, t, s=seen: s.append((d, t))
         )
         total = seen[-1][1]
-        assert seen[-1] == (total, total) and total == 2 * len(result.steps) - (
-            result.steps["outcome"] == "revoked"
-        ).sum()
+        assert (
+            seen[-1] == (total, total)
+            and total == 2 * len(result.steps) - (result.steps["outcome"] == "revoked").sum()
+        )
         assert len(seen) > 3 and all(a[0] <= b[0] for a, b in zip(seen, seen[1:], strict=False))
 
 
