@@ -89,6 +89,21 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True)
 
 
+# Options several commands share.
+ScenarioFile = Annotated[
+    Path | None, typer.Argument(help="Scenario file (default: the bundled demo).")
+]
+ExecutorName = Annotated[
+    str | None, typer.Option(help="serial, process (one worker a core; the default) or dask.")
+]
+Workers = Annotated[int | None, typer.Option(min=1, help="Worker processes.")]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(help="Run on an existing Dask cluster (tls://HOST:PORT); implies dask."),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+
+
 def fail(error: Exception) -> None:
     """Print one line for a user's mistake and exit with code 2."""
     # The message is text, not markup: `[horizon]` or a condition's `["A", "B"]` must show.
@@ -103,9 +118,7 @@ def fail(error: Exception) -> None:
 
 @app.command()
 def run(
-    file: Annotated[
-        Path | None, typer.Argument(help="Scenario file (default: the bundled demo).")
-    ] = None,
+    file: ScenarioFile = None,
     replications: Annotated[
         int | None, typer.Option("--replications", "-r", min=1, help="Replications.")
     ] = None,
@@ -116,15 +129,9 @@ def run(
         list[str] | None,
         typer.Option("--variant", "-v", help="Run only this variant (repeatable)."),
     ] = None,
-    executor: Annotated[
-        str | None,
-        typer.Option(help="serial, process (one worker a core; the default) or dask."),
-    ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(help="Run on an existing Dask cluster (tls://HOST:PORT); implies dask."),
-    ] = None,
+    executor: ExecutorName = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
     engine: Annotated[
         str,
         typer.Option(
@@ -171,7 +178,7 @@ def run(
             "(extra runs: one variant per reform and per prefix).",
         ),
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Run a scenario's baseline and variants, print the comparison, write the results.
 
@@ -325,9 +332,7 @@ def report_command(
 
 @app.command("sweep")
 def sweep_command(
-    file: Annotated[
-        Path | None, typer.Argument(help="Scenario file (default: the bundled demo).")
-    ] = None,
+    file: ScenarioFile = None,
     setting: Annotated[
         list[str] | None,
         typer.Option(
@@ -346,14 +351,9 @@ def sweep_command(
         list[str] | None,
         typer.Option("--variant", "-v", help="Also run this variant at each point (repeatable)."),
     ] = None,
-    executor: Annotated[
-        str | None, typer.Option(help="serial, process (the default) or dask.")
-    ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(help="Run on an existing Dask cluster (tls://HOST:PORT); implies dask."),
-    ] = None,
+    executor: ExecutorName = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
     engine: Annotated[str, typer.Option(help="des, numpy, deterministic or simpy.")] = "des",
     output: Annotated[
         Path | None,
@@ -364,7 +364,7 @@ def sweep_command(
         typer.Option(help="cache: keep the finished replications (to rerun at once)."),
     ] = None,
     lang: Annotated[str, typer.Option(help="zh or en.")] = "zh",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Run a scenario at every point of a grid of settings: one tidy table and a small report.
 

@@ -209,6 +209,7 @@ def _procedure(saved, names, procedure, variants, level, comparison, text):
             tail_sections.append(
                 {"variant": variant, "title": names.variant(variant), **tail_tables(drivers, lang)}
             )
+    gantts, gantt_chart = _gantts(saved.timelines, procedure, variants, names)
     section = {
         "id": procedure,
         "name": row["name"],
@@ -222,7 +223,7 @@ def _procedure(saved, names, procedure, variants, level, comparison, text):
         "chosen": chosen,
         "measures": measure_table(saved.summary, comparison, procedure, variants, lang),
         "contributions": contributions["section"] if contributions else None,
-        "gantts": _gantt_captions(saved.timelines, procedure, variants, names),
+        "gantts": gantts,
         "tails": tail_sections,
     }
     chart = {
@@ -232,7 +233,7 @@ def _procedure(saved, names, procedure, variants, level, comparison, text):
         "chosen": chosen,
         "cycle": _cycle_chart(saved.distributions, procedure, variants),
         "share": _share_chart(level, procedure, variants),
-        "gantt": _gantt_chart(saved.timelines, procedure, variants, names),
+        "gantt": gantt_chart,
         "tail": _tail_chart(tail_rows, variants, names),
         **(contributions["chart"] if contributions else {}),
     }
@@ -282,17 +283,19 @@ def _share_chart(level: pd.DataFrame, procedure: str, variants: list[str]) -> li
     return out
 
 
-def _gantt_captions(timelines, procedure, variants, names) -> dict[str, dict[str, str]]:
+def _gantts(timelines, procedure, variants, names) -> tuple[dict, dict]:
+    """Each variant's median case: its caption, and its timeline's chart data."""
+    captions: dict[str, dict[str, str]] = {}
+    charts: dict[str, Any] = {}
     if not len(timelines):
-        return {}
+        return captions, charts
     rows = timelines[timelines["procedure"] == procedure]
-    out = {}
     for variant in variants:
         mine = rows[rows["variant"] == variant]
         if not len(mine):
             continue
         first = mine.iloc[0]
-        out[variant] = {
+        captions[variant] = {
             "title": names.variant(variant),
             "case_id": str(first["case_id"]),
             "elapsed": fmt(first["elapsed_working_days"]),
@@ -300,46 +303,39 @@ def _gantt_captions(timelines, procedure, variants, names) -> dict[str, dict[str
             "clock": fmt(first["approval_clock_days"]),
             "median": fmt(first["variant_median_days"]),
         }
-    return out
+        charts[variant] = _timeline_chart(mine, names)
+    return captions, charts
 
 
-def _gantt_chart(timelines, procedure, variants, names) -> dict[str, Any]:
-    if not len(timelines):
-        return {}
-    rows = timelines[timelines["procedure"] == procedure]
-    out = {}
-    for variant in variants:
-        mine = rows[rows["variant"] == variant]
-        if not len(mine):
-            continue
-        lines: dict[int, list] = {}
-        agencies: list[str] = []
-        segments = []
-        for seg in mine.itertuples(index=False):
-            step = seg.step_en if names.lang == "en" and seg.step_en else (seg.step_zh or seg.step)
-            line = lines.setdefault(int(seg.row), [step, False])
-            line[1] = line[1] or bool(seg.critical)
-            agency = str(seg.agency).split("+")[0]
-            if agency not in agencies:
-                agencies.append(agency)
-            segments.append(
-                [
-                    int(seg.row),
-                    KINDS.index(seg.kind) if seg.kind in KINDS else 1,
-                    _r(seg.start),
-                    _r(seg.end),
-                    int(bool(seg.on_clock)),
-                    int(bool(seg.critical)),
-                    agencies.index(agency),
-                ]
-            )
-        out[variant] = {
-            "lines": [lines[k] for k in sorted(lines)],
-            "agencies": [names.agency(a) for a in agencies],
-            "agency_ids": agencies,
-            "segments": segments,
-        }
-    return out
+def _timeline_chart(segments: pd.DataFrame, names: Names) -> dict[str, Any]:
+    """One case's timeline for ``charts.js``: its lines, agencies and segments."""
+    lines: dict[int, list] = {}
+    agencies: list[str] = []
+    drawn = []
+    for seg in segments.itertuples(index=False):
+        step = seg.step_en if names.lang == "en" and seg.step_en else (seg.step_zh or seg.step)
+        line = lines.setdefault(int(seg.row), [step, False])
+        line[1] = line[1] or bool(seg.critical)
+        agency = str(seg.agency).split("+")[0]
+        if agency not in agencies:
+            agencies.append(agency)
+        drawn.append(
+            [
+                int(seg.row),
+                KINDS.index(seg.kind) if seg.kind in KINDS else 1,
+                _r(seg.start),
+                _r(seg.end),
+                int(bool(seg.on_clock)),
+                int(bool(seg.critical)),
+                agencies.index(agency),
+            ]
+        )
+    return {
+        "lines": [lines[k] for k in sorted(lines)],
+        "agencies": [names.agency(a) for a in agencies],
+        "agency_ids": agencies,
+        "segments": drawn,
+    }
 
 
 def _tail_chart(rows: pd.DataFrame, variants: list[str], names: Names) -> dict[str, Any]:
