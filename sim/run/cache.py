@@ -41,7 +41,9 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
     "queues": QUEUE_COLUMNS,
 }
 NUMBERS = ("int64", "float64", "bool", "datetime64[s]", "datetime64[ms]", "datetime64[us]")
-TEXTS = {"str": pd.StringDtype("python", na_value=np.nan), "object": np.dtype(object)}
+# Text comes back as pandas' default text type (kept in Arrow when pyarrow is there), the
+# type a fresh run's tables have.
+TEXTS = {"str": pd.StringDtype(na_value=np.nan), "object": np.dtype(object)}
 
 
 class CacheError(ValueError):
