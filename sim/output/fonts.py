@@ -110,9 +110,6 @@ def _subset(path: str, wanted: str) -> tuple[bytes, str]:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    font = TTFont(path, fontNumber=0, lazy=True)  # reads only the glyphs kept: 10x faster
-    cmap = font.getBestCmap() or {}
-    covered = "".join(char for char in wanted if ord(char) in cmap)
     options = subset.Options()
     options.flavor = "woff"
     options.hinting = False  # screens and printers draw CJK well without hints; half the size
@@ -120,12 +117,16 @@ def _subset(path: str, wanted: str) -> tuple[bytes, str]:
     options.name_IDs = [0, 1, 2, 3, 4, 5, 6, 13, 14]  # copyright, names, licence
     options.layout_features = ["vert", "vrt2", "kern", "liga"]
     options.drop_tables += ["FFTM"]  # a FontForge timestamp
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=[ord(char) for char in covered])
-    subsetter.subset(font)
     buffer = io.BytesIO()
-    font.flavor = "woff"
-    font.save(buffer)
+    # Read lazily (only the glyphs kept: ten times faster), and closed when done.
+    with TTFont(path, fontNumber=0, lazy=True) as font:
+        cmap = font.getBestCmap() or {}
+        covered = "".join(char for char in wanted if ord(char) in cmap)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=[ord(char) for char in covered])
+        subsetter.subset(font)
+        font.flavor = "woff"
+        font.save(buffer)
     return buffer.getvalue(), covered
 
 
