@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from sim.analysis import summarize_run
-from sim.domain.model import Name, Scenario
+from sim.domain.model import Name
 from sim.output.text import REPORT, has_cjk
 from sim.run.experiment import RunResult
 
@@ -124,13 +124,6 @@ class Names:
             v["name"]: v for v in scenario.get("variants", [])
         }
 
-    @classmethod
-    def of(cls, scenario: Scenario, lang: str) -> Names:
-        """The names of a loaded scenario."""
-        from sim.output.rundata import scenario_data  # rundata builds on this module
-
-        return cls(scenario_data(scenario), lang)
-
     def variant(self, variant: str) -> str:
         """The display title of a variant (``baseline`` translated)."""
         if variant == "baseline":
@@ -166,16 +159,6 @@ class Names:
     def touches(self, variant: str, procedure: str) -> bool:
         """Whether a variant's reforms name the procedure or change staff it may use."""
         return procedure in self.variants.get(variant, {}).get("touches", [])
-
-
-def variant_title(scenario: Scenario, variant: str, lang: str) -> str:
-    """The display title of a variant of a loaded scenario (``baseline`` translated)."""
-    if variant == "baseline":
-        return REPORT[lang]["baseline"]
-    for declared in scenario.variants:
-        if declared.name == variant:
-            return label(declared.title, lang, declared.name)
-    return variant
 
 
 def ensure_tables(result: RunResult) -> RunResult:
