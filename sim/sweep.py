@@ -91,7 +91,8 @@ def sweep(
     points = grid(parsed)
     scenarios = [_scenario(data, point, path) for point in points]
     chosen = ["baseline", *(v for v in (variants or []) if v != "baseline")]
-    count = replications or scenarios[0].replications
+    # One fixed path a point with the deterministic engine: replications would repeat it.
+    count = 1 if engine == "deterministic" else replications or scenarios[0].replications
     total, done = count * len(points), 0
     pool, close = make_executor(executor, workers, scheduler)
     frames = []

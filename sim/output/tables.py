@@ -1,4 +1,9 @@
-"""The run's tables as CSV files, each written whole or not at all, safe to open.
+"""The run's tables as CSV files (or Parquet), each written whole or not at all, safe to open.
+
+A run writes what a planner needs (`kept_tables`): the summary, the comparison, the
+agencies and the first replication's cases; every replication's cases and the step rows
+when asked (``--keep``, ``--steps all``). ``--format parquet`` writes the case and step
+rows as compressed Parquet.
 
 Text cells that a spreadsheet would take for a formula (beginning with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return: a reform's ``label:`` is the user's text) get a
