@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -25,7 +26,10 @@ from rich.table import Table
 from sim.analysis import summarize_run
 from sim.analysis.contributions import default_variant, reform_contributions
 from sim.domain.errors import InputError
+from sim.domain.model import Counting
 from sim.inputs.loader import PROJECT_ROOT, load_procedure
+from sim.inputs.schema import CountingSpec
+from sim.inputs.validation import explain
 from sim.inputs.yaml import read_yaml
 from sim.output.compare import compare_runs, write_comparison
 from sim.output.console import (
@@ -170,6 +174,44 @@ def run(
     eventlog: Annotated[
         str | None, typer.Option(help="Also write the step executions as an event log: csv or xes.")
     ] = None,
+    counting: Annotated[
+        str | None,
+        typer.Option(
+            help="How --engine deterministic counts: cn (committed working days, 承诺时限) or "
+            "db (Doing Business calendar days); default: the scenario's `counting:`, else by "
+            "the unit of each procedure's target."
+        ),
+    ] = None,
+    minimum_one_day: Annotated[
+        bool | None,
+        typer.Option(
+            "--minimum-one-day/--no-minimum-one-day", help="Counting: a step takes a day at least."
+        ),
+    ] = None,
+    online_half_day: Annotated[
+        bool | None,
+        typer.Option(
+            "--online-half-day/--no-online-half-day",
+            help="Counting: a step done fully online takes half a day.",
+        ),
+    ] = None,
+    consecutive_starts: Annotated[
+        bool | None,
+        typer.Option(
+            "--consecutive-starts/--no-consecutive-starts",
+            help="Counting: steps that could start together start on consecutive days.",
+        ),
+    ] = None,
+    edition: Annotated[
+        int | None,
+        typer.Option(help="Counting: the Doing Business edition whose rules to follow (year)."),
+    ] = None,
+    indicator: Annotated[
+        str | None,
+        typer.Option(
+            help="Counting: the Doing Business indicator (getting_electricity has no half days)."
+        ),
+    ] = None,
     contributions: Annotated[
         bool,
         typer.Option(
@@ -197,6 +239,15 @@ def run(
         if eventlog is not None:
             _choice("--eventlog", eventlog, EVENTLOG_FORMATS)
         scenario = load_scenario(file)
+        asked = (
+            ("method", counting),
+            ("minimum_one_day", minimum_one_day),
+            ("online_half_day", online_half_day),
+            ("consecutive_starts", consecutive_starts),
+            ("edition", edition),
+            ("indicator", indicator),
+        )
+        scenario = _counted(scenario, {key: value for key, value in asked if value is not None})
         folder = output or Path("results") / scenario.name
         created += _check_writable(folder)
         # Tables and figures are made side by side, unless the run was kept serial.
@@ -277,7 +328,7 @@ def run(
             highlight=False,
             soft_wrap=True,
         )
-    print_result(console, result)
+    print_result(console, result, lang)
     if engine == "deterministic":
         print_schedules(console, result, lang)
     reused = result.replications - result.computed
@@ -528,7 +579,8 @@ def calibrate(
     import sim
 
     created: list[Path] = []
-    with _one_line_errors(created):
+    holder: list[ResultsFolder] = []
+    with _one_line_errors(created, holder):
         if lang not in ("zh", "en"):
             raise InputError(f"--lang takes 'zh' or 'en', not '{lang}'")
         folder = out or Path("results") / f"calibrate_{records.name.split('.')[0]}"
@@ -537,28 +589,32 @@ def calibrate(
                 "no such file" if not records.exists() else "is not a file", file=records
             )
         created += _check_writable(folder)
-        result = sim.calibrate(
-            records,
-            procedure=procedure,
-            out=folder,
-            since=since,
-            until=until,
-            test_share=test_share,
-            calendar=calendar,
-            columns=columns,
-            mapping=mapping,
-            report=report,
-            lang=lang,
-            matter=matter,
-            criterion=criterion,
-            staff=staff,
-            replications=replications,
-            seed=seed,
-            executor="serial" if workers in (None, 1) else "process",
-            workers=workers,
-        )
+        with ResultsFolder(folder) as results:
+            holder.append(results)
+            result = sim.calibrate(
+                records,
+                procedure=procedure,
+                out=results.staging,
+                since=since,
+                until=until,
+                test_share=test_share,
+                calendar=calendar,
+                columns=columns,
+                mapping=mapping,
+                report=report,
+                lang=lang,
+                matter=matter,
+                criterion=criterion,
+                staff=staff,
+                replications=replications,
+                seed=seed,
+                executor="serial" if workers in (None, 1) else "process",
+                workers=workers,
+            )
+            about = {"command": "calibrate", "records": str(records), "seed": seed}
+            written = results.commit(result.files, about)
     print_calibration(console, result, lang)
-    console.print("Wrote " + ", ".join(str(path) for path in result.files))
+    console.print("Wrote " + ", ".join(str(path) for path in written))
 
 
 @app.command()
@@ -603,6 +659,19 @@ def list_bundled() -> None:
             )
             table.add_row(path.name, str(data.get("id") or name), str(title))
         console.print(table)
+
+
+def _counted(scenario, chosen: dict):
+    """The scenario counting as the command line asks (options left out keep its own)."""
+    if not chosen:
+        return scenario
+    try:
+        spec = CountingSpec.model_validate({**scenario.counting.__dict__, **chosen})
+    except ValidationError as error:
+        message, loc = explain(error, CountingSpec, chosen)
+        option = "counting" if loc[0] == "method" else str(loc[0])
+        raise InputError(f"--{option.replace('_', '-')}: {message}") from None
+    return scenario.with_counting(Counting(**spec.model_dump()))
 
 
 def _contributions(result, folder: Path, wanted: bool, variants, options):

@@ -51,9 +51,11 @@ from sim.domain.model import (
     Model,
     Name,
     Procedure,
+    ReformMark,
     Scenario,
     SendBack,
     Step,
+    TimeLimit,
 )
 from sim.engines import compiled
 from sim.engines.compiled import simulate
@@ -334,6 +336,15 @@ steps:
     source: "test"
 """
 
+# A variant of `FOUR_STEP_PROCEDURE` titled in both languages.
+BILINGUAL_PACKAGE = """
+variants:
+  - name: package
+    title: {zh: 改革包, en: The package}
+    reforms:
+      - {type: time_limit, procedure: proc, steps: [review], scale: 0.5, source: "test"}
+"""
+
 MARKUP_AGENCIES = agencies(
     desk=2,
     review=2,
@@ -455,15 +466,17 @@ def review_procedure(main=0.0, minor=1.0) -> dict:
     )
 
 
-def tolerate(on_failure, share=0.0) -> dict:
-    """Tolerated deficiency at the review of `review_procedure`: commit within 5 days."""
+def tolerate(on_failure, share=0.0, steps=("review",), delay=5, **extra) -> dict:
+    """Tolerated deficiency at the review of `review_procedure` (or at ``steps`` of the
+    procedure ``p``): the missing material follows within ``delay`` days."""
     return reform(
         "tolerated_deficiency",
         procedure="p",
-        steps=["review"],
-        commitment_delay=5,
+        steps=list(steps),
+        commitment_delay=delay,
         failure_share=share,
         on_failure=on_failure,
+        **extra,
     )
 
 
@@ -517,8 +530,9 @@ def random_model(seed: int, unlimited: bool = True) -> Model:
     """A random procedure with every feature, continuous durations (no ties).
 
     Three agencies (unlimited staff, or two each); steps with predecessors, conditions,
-    materials and send-backs, joint agencies, tolerated deficiencies, commitments and
-    post-checks with rework or revocation; a conditional reform (``half``). Cases arrive
+    materials and send-backs, joint agencies, tolerated deficiencies, commitments (some
+    holding the step until the material is in) and post-checks with rework or
+    revocation, time limits; a conditional reform (``half``). Cases arrive
     three a working day for 25 working days from 2025-03-03; the run goes on 3 or 40 more.
     """
     rng = np.random.default_rng(seed)
@@ -550,7 +564,8 @@ def random_model(seed: int, unlimited: bool = True) -> Model:
                 else Consequence("rework", "a2" if rng.random() < 0.5 else None, duration(0.3))
             )
             kind = "commitment" if rng.random() < 0.5 else "post_check"
-            follow_ups = (FollowUp(f"fu{index}", kind, duration(2.0), 0.4, consequence),)
+            holds = kind == "commitment" and rng.random() < 0.5
+            follow_ups = (FollowUp(f"fu{index}", kind, duration(2.0), 0.4, consequence, holds),)
         steps.append(
             Step(
                 id=f"s{index}",
@@ -574,8 +589,14 @@ def random_model(seed: int, unlimited: bool = True) -> Model:
                 joint_agencies=("a1",) if rng.random() < 0.2 else (),
                 tolerance="tolerated" if rng.random() < 0.5 else None,
                 follow_ups=follow_ups,
+                time_limit=(
+                    TimeLimit(float(rng.uniform(0.2, 1.5)), bool(rng.random() < 0.7))
+                    if rng.random() < 0.3
+                    else None
+                ),
             )
         )
+    based = rng.random() < 0.5
     base = Procedure(
         "proc",
         Name("测试", "Test"),
@@ -583,12 +604,18 @@ def random_model(seed: int, unlimited: bool = True) -> Model:
         "test",
         tuple(steps),
         attributes=RANDOM_ATTRIBUTES,
-        fired=("base",) if rng.random() < 0.5 else (),
+        fired=("base",) if based else (),
+        reformed_by=(ReformMark("base"),) if based else (),
     )
     condition = compile_condition(str(rng.choice(RANDOM_CONDITIONS)), RANDOM_KINDS)
 
     def halve(p: Procedure) -> Procedure:
-        faster = tuple(dataclasses.replace(s, handling=s.handling.scaled(0.5)) for s in p.steps)
+        faster = tuple(
+            dataclasses.replace(
+                s, handling=s.handling.scaled(0.5), reformed_by=(*s.reformed_by, ReformMark("half"))
+            )
+            for s in p.steps
+        )
         return dataclasses.replace(p, steps=faster, fired=(*p.fired, "half"))
 
     demand = Demand(base, 3.0, "test", (ConditionalReform("half", condition, halve),))

@@ -289,13 +289,19 @@ print((done.stdout + done.stderr).strip(), "| exit code", done.returncode)
 # %% [markdown]
 # ## A first reading without randomness
 #
-# Before simulating, the Doing Business method gives one number: each step takes its
-# typical time, steps run as soon as their predecessors end, at least one day a step
-# (half a day online), and the total is the end of the critical path. It ignores queues
-# and send-backs, so it is a floor for a case that needs pipe works, not a forecast.
+# Before simulating, a fixed-time method gives one number: each step takes its typical
+# time (or its declared `fixed_days`), steps run as soon as their predecessors end, and
+# the total is the end of the critical path. Two ways of counting it: `cn`, as the
+# Chinese process maps count committed times (working days, no minimum, steps side by
+# side start together), the default for a target in working days; and `db`, the Doing
+# Business rules (calendar days on the calendar, at least a day a step, half a day
+# online, steps that could start together on consecutive days). Both ignore queues and
+# send-backs, so they are a floor for a case that needs pipe works, not a forecast.
 
 # %%
-print(format_critical_path(critical_path(procedure, scenario.calendar), lang="en"))
+for method in ("cn", "db"):
+    timed = critical_path(procedure, scenario.calendar, method=method)
+    print(format_critical_path(timed, lang="en"), end="\n\n")
 
 # %% [markdown]
 # ## Run it

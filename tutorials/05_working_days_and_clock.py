@@ -102,9 +102,14 @@ pd.DataFrame(days)
 #
 # * `clock_of(date)`: the first working day on or after the date (a case handed in during
 #   the holiday is received on the first working day after it);
-# * `date_of(clock)`: the date of working day `floor(clock)`;
+# * `date_of(clock)`: the date of working day `floor(clock)` (where something starts);
+# * `end_dates_of(ends, starts)`: the date an end falls in: an end exactly at the end of a
+#   working day is dated that day, not the next working day;
 # * `working_days_between(a, b)`: working days in `[a, b)`;
-# * `calendar_days(clock)`: calendar days from clock 0, for elapsed calendar time.
+# * `calendar_span(start, end)`: calendar days from a start to an end, without the days
+#   off that follow the end (Monday morning to Friday evening: 5);
+# * `after_calendar_days(clock, days)`: where a duration in calendar days (a public
+#   notice of 7 days, say) ends, through weekends and holidays.
 
 # %%
 print(
@@ -131,8 +136,15 @@ print(
 a, b = 6.5, 8.5  # midday on Thursday 8 February and on Sunday 18 February
 print(
     f"clock {a} to {b}: {b - a:g} working days, "
-    f"{calendar.calendar_days(b) - calendar.calendar_days(a):g} calendar days "
+    f"{calendar.calendar_span(a, b):g} calendar days "
     f"({calendar.date_of(a)} to {calendar.date_of(b)})"
+)
+monday = calendar.clock_of(datetime.date(2024, 3, 4))
+print(
+    "five working days from Monday 2024-03-04 end on",
+    calendar.end_dates_of(np.array([monday + 5]), np.array([monday]))[0],
+    f"after {calendar.calendar_span(monday, monday + 5):g} calendar days; a 7-day notice "
+    f"from Thursday 2024-02-08 ends at clock {calendar.after_calendar_days(a - 0.5, 7):g}",
 )
 
 # %% [markdown]
@@ -254,20 +266,15 @@ print(
 )
 
 # %% [markdown]
-# The deterministic (Doing Business) reading of one case starting Monday 5 February
-# already shows the holiday: 13 working days take three weeks and more on the calendar.
+# The fixed-time reading of one case starting Monday 5 February, counted in committed
+# working days (`cn`, the default for a target in working days), already shows the
+# holiday: 13 working days take three weeks and more on the calendar.
 
 # %%
 procedure = scenario.demands[0].procedure
 print(
     format_critical_path(
-        critical_path(
-            procedure,
-            scenario.calendar,
-            start=datetime.date(2024, 2, 5),
-            minimum_one_day=False,
-            consecutive_starts=False,
-        ),
+        critical_path(procedure, scenario.calendar, start=datetime.date(2024, 2, 5)),
         lang="en",
     )
 )

@@ -105,10 +105,13 @@ show(reference.ReferenceModel.case)
 # The heart of the model. A step waits until it is `ready` (its predecessors are done),
 # then, round after round: it books a member of each of its agencies, holds them for the
 # handling effort (`env.timeout(effort)`), releases them, and the materials are judged
-# (`verdict`). A file sent back costs the applicant a response time and comes again, until
-# the step's cap withdraws the case; an accepted file waits out the step's elapsed waiting
-# holding no one. Then the step's row is written, its follow-ups fire, and the steps
-# waiting for it may start.
+# (`verdict`). A send-back lists every defect at once (一次性告知), and the resubmission is
+# checked for those only, each still wrong with its own chance; a file sent back costs
+# the applicant a response time and comes again, until the step's cap withdraws the
+# case. An accepted file waits out the step's elapsed waiting holding no one. Then the
+# step's row is written, its follow-ups fire, and the steps waiting for it may start. A
+# case that stops (withdrawn, or open when the run ends) cuts short the work it still has
+# under way (`stop`): its staff are freed, and what it started writes a row ending then.
 #
 # Queueing and handling count on the legal approval clock (`case.clock`) unless the step
 # says otherwise; waiting counts only where marked `waiting_on_clock` (Administrative
@@ -116,6 +119,7 @@ show(reference.ReferenceModel.case)
 
 # %%
 show(reference.ReferenceModel.step)
+show(reference.ReferenceModel.stop)
 
 # %% [markdown]
 # Booking staff: the request's priority is the fast lane (0 goes before 1); among equal

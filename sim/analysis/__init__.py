@@ -1,13 +1,19 @@
-"""Analysis of a run: summary, paired comparison and agency load, with their intervals."""
+"""Analysis of a run: summary, paired comparison and agency load, with their intervals.
+
+A fixed-time engine's run (`sim.engines.Engine.random` false: one path, no randomness)
+gets its figures without intervals, its comparison as exact differences, and no staff
+utilisation.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from sim.analysis.agencies import agency_load
+from sim.analysis.agencies import agency_load, without_utilisation
 from sim.analysis.cases import split_cases
 from sim.analysis.comparison import compare
 from sim.analysis.summary import summarize
+from sim.engines import engine
 from sim.engines.collector import collector_paused
 from sim.run.experiment import RunResult
 
@@ -22,15 +28,17 @@ def summarize_run(result: RunResult, workers: int | None = None) -> RunResult:
     """
     scenario = result.scenario
     agencies = {name: scenario.model(name).agencies for name in result.variants}
+    fixed = not engine(result.engine).random
     with collector_paused():
         split = split_cases(result.cases, scenario) if len(result.cases) else None
         if split is not None:
             split.make_figures(workers)
+        load = agency_load(
+            result.steps, result.busy, scenario, agencies=agencies, queues=result.queues
+        )
         return replace(
             result,
-            summary=summarize(result.cases, scenario, split=split),
-            comparison=compare(result.cases, scenario, split=split),
-            agencies=agency_load(
-                result.steps, result.busy, scenario, agencies=agencies, queues=result.queues
-            ),
+            summary=summarize(result.cases, scenario, split=split, fixed=fixed),
+            comparison=compare(result.cases, scenario, split=split, fixed=fixed),
+            agencies=without_utilisation(load) if fixed else load,
         )

@@ -12,6 +12,7 @@ import pandas as pd
 from sim.analysis.cases import groups_by, none_of, ordered, replications_by_variant
 from sim.analysis.intervals import (
     BASIS_BATCHES,
+    BASIS_FIXED,
     BASIS_REPLICATIONS,
     BATCHES,
     batch_means_interval,
@@ -202,6 +203,23 @@ def _queue_growth(queue: pd.DataFrame) -> tuple[float, float, float]:
     if early_mean == 0:
         return (math.inf if late_mean > 0 else _NAN), late_mean, early_mean
     return late_mean / early_mean, late_mean, early_mean
+
+
+def without_utilisation(load: pd.DataFrame) -> pd.DataFrame:
+    """The agency table of a fixed-time run: no utilisation, no interval, no warning.
+
+    A fixed-time method times one representative case, so its staff-days say nothing
+    of the agencies' load.
+    """
+    load = load.copy()
+    for column in AGENCY_COLUMNS:
+        if column.startswith("utilisation") or column.endswith(("_low", "_high")):
+            load[column] = _NAN
+    load["interval_basis"] = BASIS_FIXED
+    load["queue_growth"] = _NAN
+    load["overloaded"] = False
+    load["warning"] = ""
+    return load
 
 
 def busiest_agency(load: pd.DataFrame, variant: str) -> tuple[str, float] | None:

@@ -4,19 +4,21 @@ The summary and the comparison read the same subsets of the case table and the s
 figures per replication (counts, mean, median and 90th percentile of the elapsed
 working days, the target shares, the six measures); `CaseSplit` makes each once. Cases
 arriving before the warm-up are dropped; open cases (still running when the run
-stopped) count as arrived but not as meeting the target.
+stopped) count as arrived but not as meeting the target. A target in calendar days is
+met on the calendar days elapsed; the approval clock (working days) is held against a
+target in working days only.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from sim.domain.model import Scenario
+from sim.domain.model import CALENDAR_DAYS, WORKING_DAYS, Scenario
 from sim.engines.records import CASE_COLUMNS
 from sim.run.forking import map_forked
 
@@ -45,12 +47,35 @@ def ordered(present: Iterable[Any], preferred: Sequence[Any]) -> list[Any]:
     return first + [item for item in seen if item not in set(first)]
 
 
-def _targets(scenario: Scenario) -> dict[str, float]:
-    """Target (working days) of every procedure of every variant, a bundle's included."""
-    targets: dict[str, float] = {}
+class Target(NamedTuple):
+    """A procedure's target: days, in working days or calendar days."""
+
+    days: float
+    unit: str = WORKING_DAYS
+
+    @property
+    def elapsed_column(self) -> str:
+        """The case-table column the target is held against."""
+        return "elapsed_calendar_days" if self.unit == CALENDAR_DAYS else "elapsed_working_days"
+
+    @property
+    def holds_the_clock(self) -> bool:
+        """Whether the approval clock (working days) can be held against it."""
+        return self.unit == WORKING_DAYS and not math.isnan(self.days)
+
+
+UNKNOWN_TARGET = Target(_NAN)
+
+
+def _targets(scenario: Scenario) -> dict[str, Target]:
+    """Target of every procedure of every variant, a bundle's included."""
+    targets: dict[str, Target] = {}
     for model in scenario.models:
         for procedure_id, procedure in model.procedure_index.items():
-            targets.setdefault(procedure_id, float(procedure.target_days))
+            found = Target(
+                float(procedure.target_days), getattr(procedure, "target_unit", WORKING_DAYS)
+            )
+            targets.setdefault(procedure_id, found)
     return targets
 
 
@@ -70,14 +95,18 @@ def none_of(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[:0]
 
 
-def case_flags(cases: pd.DataFrame, target: float) -> pd.DataFrame:
-    """Per case: completed, ended early (withdrawn or revoked), open, and the target flags."""
+def case_flags(cases: pd.DataFrame, target: Target) -> pd.DataFrame:
+    """Per case: completed, ended early (withdrawn or revoked), open, and the target flags.
+
+    ``within``: completed within the target, in its unit; ``within_clock``: completed
+    with the approval clock within a target in working days.
+    """
     status = cases["status"].to_numpy()
     completed = status == "completed"
-    elapsed = cases["elapsed_working_days"].to_numpy(float)
+    elapsed = cases[target.elapsed_column].to_numpy(float)
     clock = cases["approval_clock_days"].to_numpy(float)
-    within = completed & (elapsed <= target + _EPS)
-    if math.isnan(target) and "within_target" in cases:
+    within = completed & (elapsed <= target.days + _EPS)
+    if math.isnan(target.days) and "within_target" in cases:
         # Target unknown to the statistics: the flag the engine recorded for each case.
         within = completed & cases["within_target"].fillna(False).to_numpy(bool)
     return pd.DataFrame(
@@ -86,7 +115,7 @@ def case_flags(cases: pd.DataFrame, target: float) -> pd.DataFrame:
             "withdrawn": np.isin(status, ("withdrawn", "revoked")),
             "open": status == "open",
             "within": within,
-            "within_clock": completed & (clock <= target + _EPS),
+            "within_clock": completed & target.holds_the_clock & (clock <= target.days + _EPS),
         },
         index=cases.index,
     )
@@ -110,7 +139,7 @@ _REPLICATION_FIGURES = (
 )
 
 
-def _per_replication(cases: pd.DataFrame, replications: Sequence[int], target: float):
+def _per_replication(cases: pd.DataFrame, replications: Sequence[int], target: Target):
     """Figures of one (variant, procedure) per replication, indexed by replication.
 
     Replications without cases of the procedure have zero counts and NaN figures.
@@ -134,7 +163,7 @@ def _per_replication(cases: pd.DataFrame, replications: Sequence[int], target: f
     arrived = frame["arrived"].where(frame["arrived"] > 0)
     frame["share_within_target"] = frame["within"] / arrived
     frame["share_within_target_clock"] = frame["within_clock"] / arrived
-    if math.isnan(target):  # no target to hold the approval clock against
+    if not target.holds_the_clock:  # no target in working days to hold the clock against
         frame["share_within_target_clock"] = _NAN
     for column in COUNTED_MEASURES:
         frame[column] = grouped[column].mean().reindex(index).astype(float)
@@ -196,9 +225,9 @@ class CaseSplit:
         """The rows of one (variant, procedure); empty if none."""
         return self.parts.get((variant, procedure), self.empty)
 
-    def target(self, procedure: str) -> float:
-        """The procedure's target in working days (NaN if unknown)."""
-        return self.targets.get(procedure, _NAN)
+    def target(self, procedure: str) -> Target:
+        """The procedure's target (NaN days if unknown)."""
+        return self.targets.get(procedure, UNKNOWN_TARGET)
 
     def per_replication(self, variant: str, procedure: str, replications: Sequence[int]):
         """`_per_replication` of one (variant, procedure), made once (do not modify it)."""

@@ -3,7 +3,8 @@
 Every variant runs on the same cases with the same random numbers, so the difference
 within a replication (or, with one replication, within a case) is far less noisy than
 the difference of two independent estimates; the unpaired (Welch) interval of the mean
-is shown beside it.
+is shown beside it. With one replication the cases' differences are correlated through
+the queues they share: the interval is batch means on them, in order of arrival.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.cases import COUNTED_MEASURES, CaseSplit, case_flags, split_cases
-from sim.analysis.intervals import paired_quantile_bootstrap, t_interval, welch_interval
+from sim.analysis.intervals import (
+    batch_means_interval,
+    paired_quantile_bootstrap,
+    t_interval,
+    welch_interval,
+)
 
 COMPARISON_METRICS = (
     "mean_days",
@@ -55,6 +61,7 @@ def compare(
     confidence: float = 0.95,
     baseline: str = "baseline",
     split: CaseSplit | None = None,
+    fixed: bool = False,
 ) -> pd.DataFrame:
     """Paired differences of every variant against the baseline, per procedure.
 
@@ -62,16 +69,19 @@ def compare(
     replication (variant minus baseline: common random numbers make them paired) and a
     t interval is put on the R differences. With R == 1 the same case (``case_id``) is
     paired across the variants: the mean metrics over cases completed in both, the
-    target share over every case (indicator differences), each with a t interval on the
-    per-case differences; the 90th percentile by a paired bootstrap. ``baseline_value``
-    and ``variant_value`` are over the pairs used, so that ``difference`` is their
-    difference. For ``mean_days`` the unpaired (Welch) interval is given too, to show
-    how much the pairing narrows it.
+    target share over every case (indicator differences). Cases that queue together are
+    correlated, so the interval is batch means on the paired differences in order of
+    arrival (as the summary does for means); with too few cases for the batches there is
+    no interval ("cannot tell"). The 90th percentile's is a paired bootstrap.
+    ``baseline_value`` and ``variant_value`` are over the pairs used, so that
+    ``difference`` is their difference. For ``mean_days`` the unpaired (Welch) interval
+    is given too, to show how much the pairing narrows it.
 
     A difference is ``distinguishable`` when its paired interval excludes zero. When it
     is not and the difference is nonzero, ``replications_needed`` estimates the R at
     which the half-width would be about ``|difference| / 1.5`` (half-widths shrink as
-    one over the square root of R).
+    one over the square root of R). A target share of 0% on both sides reads "neither
+    meets the target" (100%: "both meet the target"), with no estimate.
 
     Args:
         cases: The case table, several variants.
@@ -79,6 +89,8 @@ def compare(
         confidence: Two-sided confidence level.
         baseline: The variant compared against.
         split: ``split_cases(cases, scenario)``, if made already (it is made here if not).
+        fixed: The cases are a fixed-time method's (one path): the differences are
+            exact, with no interval.
 
     Returns:
         A frame with columns `COMPARISON_COLUMNS`, one row per (variant, procedure,
@@ -111,7 +123,7 @@ def compare(
                     confidence,
                 )
             else:
-                found = _compare_cases(base, other, replications, target, confidence)
+                found = _compare_cases(base, other, replications, target, confidence, fixed)
             for metric, values in found.items():
                 rows.append(
                     {"variant": variant, "procedure": procedure, "metric": metric, **values}
@@ -129,15 +141,19 @@ def _compared(
     replications: int,
     confidence: float,
     basis: str = "",
+    metric: str = "",
 ) -> dict[str, Any]:
     difference, low, high = interval
     distinguishable = bool(np.isfinite(low) and np.isfinite(high) and (low > 0 or high < 0))
     needed = _NAN
     level = f"{100 * confidence:g}%"
+    extreme = _both_extreme(metric, base_value, variant_value)
     if not np.isfinite(difference):
         note = "no cases to compare"
+    elif extreme:
+        note = extreme
     elif not (np.isfinite(low) and np.isfinite(high)):
-        note = "too few replications or cases for an interval"
+        note = "cannot tell: too few replications or cases for an interval"
     elif distinguishable:
         direction = "lower" if difference < 0 else "higher"
         note = f"{direction} than the baseline (the {level} interval excludes 0)"
@@ -166,6 +182,17 @@ def _compared(
     }
 
 
+def _both_extreme(metric: str, base_value: float, variant_value: float) -> str:
+    """For a share within target of 0% or 100% on both sides: what that says."""
+    if metric != "share_within_target":
+        return ""
+    if base_value == 0 and variant_value == 0:
+        return "neither meets the target"
+    if base_value == 1 and variant_value == 1:
+        return "both meet the target in every case"
+    return ""
+
+
 def _compare_replications(per_base, per_other, replications: int, confidence):
     found = {}
     for metric in COMPARISON_METRICS:
@@ -181,6 +208,7 @@ def _compare_replications(per_base, per_other, replications: int, confidence):
             unpaired,
             replications,
             confidence,
+            metric=metric,
         )
     return found
 
@@ -192,7 +220,8 @@ _CASE_METRIC_COLUMNS = {
 }
 
 
-def _compare_cases(base, other, replications, target, confidence):
+def _compare_cases(base, other, replications, target, confidence, fixed: bool = False):
+    """The comparison of one replication, pairing each case with itself."""
     if replications:
         base = base[base["replication"] == replications[0]]
         other = other[other["replication"] == replications[0]]
@@ -200,7 +229,10 @@ def _compare_cases(base, other, replications, target, confidence):
         base, other = base.iloc[:0], other.iloc[:0]
     base = base.assign(**case_flags(base, target))
     other = other.assign(**case_flags(other, target))
-    pairs = base.merge(other, on="case_id", suffixes=("_b", "_v"))
+    # In order of arrival: batch means need the cases as they queued.
+    pairs = base.merge(other, on="case_id", suffixes=("_b", "_v")).sort_values(
+        "arrival_day_b", kind="stable"
+    )
     both = pairs[pairs["completed_b"] & pairs["completed_v"]]
     count = len(replications)
     found = {}
@@ -208,8 +240,8 @@ def _compare_cases(base, other, replications, target, confidence):
         if metric == "share_within_target":
             a = pairs["within_b"].to_numpy(float)
             b = pairs["within_v"].to_numpy(float)
-            basis = f"one replication: paired on {len(pairs)} cases"
-            interval = t_interval(b - a, confidence)
+            basis = f"one replication: batch means of the paired differences of {len(pairs)} cases"
+            interval = batch_means_interval(b - a, confidence)
         elif metric == "p90_days":
             a = both["elapsed_working_days_b"].to_numpy(float)
             b = both["elapsed_working_days_v"].to_numpy(float)
@@ -219,8 +251,11 @@ def _compare_cases(base, other, replications, target, confidence):
             column = _CASE_METRIC_COLUMNS[metric]
             a = both[f"{column}_b"].to_numpy(float)
             b = both[f"{column}_v"].to_numpy(float)
-            basis = f"one replication: paired on {len(both)} cases completed in both"
-            interval = t_interval(b - a, confidence)
+            basis = (
+                f"one replication: batch means of the paired differences of {len(both)} "
+                "cases completed in both"
+            )
+            interval = batch_means_interval(b - a, confidence)
         if metric == "p90_days":
             base_value = float(np.quantile(a, 0.9)) if len(a) else _NAN
             variant_value = float(np.quantile(b, 0.9)) if len(b) else _NAN
@@ -228,13 +263,38 @@ def _compare_cases(base, other, replications, target, confidence):
             base_value = float(a.mean()) if len(a) else _NAN
             variant_value = float(b.mean()) if len(b) else _NAN
         unpaired = None
-        if metric == "mean_days":
+        if metric == "mean_days" and not fixed:
             unpaired = welch_interval(
                 base.loc[base["completed"], "elapsed_working_days"],
                 other.loc[other["completed"], "elapsed_working_days"],
                 confidence,
             )
+        if fixed:
+            found[metric] = _exact(base_value, variant_value, metric)
+            continue
         found[metric] = _compared(
-            base_value, variant_value, interval, unpaired, count, confidence, basis
+            base_value, variant_value, interval, unpaired, count, confidence, basis, metric
         )
     return found
+
+
+def _exact(base_value: float, variant_value: float, metric: str) -> dict[str, Any]:
+    """A fixed-time method's difference: exact, with no interval."""
+    difference = variant_value - base_value
+    changed = bool(np.isfinite(difference) and difference != 0)
+    note = _both_extreme(metric, base_value, variant_value)
+    if not note:
+        note = "fixed times: the difference is exact" if changed else "no difference"
+    return {
+        "baseline_value": base_value,
+        "variant_value": variant_value,
+        "difference": difference,
+        "difference_low": _NAN,
+        "difference_high": _NAN,
+        "unpaired_low": _NAN,
+        "unpaired_high": _NAN,
+        "replications": 1,
+        "distinguishable": changed,
+        "replications_needed": _NAN,
+        "note": note,
+    }

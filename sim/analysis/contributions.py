@@ -35,7 +35,7 @@ from sim.analysis.cases import split_cases
 from sim.analysis.comparison import compare
 from sim.analysis.summary import summarize
 from sim.domain.errors import InputError
-from sim.domain.model import Scenario, Variant
+from sim.domain.model import Name, Scenario, Variant
 from sim.reforms import named_procedures, resolve_variant
 from sim.run.experiment import run_experiment
 
@@ -89,6 +89,11 @@ MATERIAL_SHARE_OF_MEAN = 0.005
 _METRICS = ("mean_days", "share_within_target")
 
 
+def _titled(title: Name, part: str) -> Name:
+    """A package's title with a part of it named after it."""
+    return Name(f"{title.zh}: {part}", f"{title.en}: {part}")
+
+
 def default_variant(scenario: Scenario) -> str:
     """The package analysed by default: the last declared variant with reforms.
 
@@ -136,7 +141,7 @@ def contribution_variants(
                 position,
                 Variant(
                     name=f"{variant}__alone_{position}",
-                    title=f"{package.title}: {reform.label}",
+                    title=_titled(package.title, reform.label),
                     reforms=(reform,),
                 ),
             )
@@ -148,7 +153,7 @@ def contribution_variants(
                     position,
                     Variant(
                         name=f"{variant}__upto_{position}",
-                        title=f"{package.title}: 1-{position}",
+                        title=_titled(package.title, f"1-{position}"),
                         reforms=package.reforms[:position],
                     ),
                 )

@@ -20,6 +20,7 @@ BASIS_ONE_RUN = (
     "(assumes independent cases: run replications for firmer intervals)"
 )
 BASIS_BATCHES = "batch means (one replication; {batches} batches in order of arrival)"
+BASIS_FIXED = "fixed times: one path, no interval"
 
 # Batches of the batch-means interval of one replication's series.
 BATCHES = 20

@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.cases import COUNTED_MEASURES, CaseSplit, case_flags, split_cases
+from sim.analysis.cases import COUNTED_MEASURES, CaseSplit, Target, case_flags, split_cases
 from sim.analysis.intervals import (
+    BASIS_FIXED,
     BASIS_ONE_RUN,
     BASIS_REPLICATIONS,
     batch_means_interval,
@@ -39,6 +40,7 @@ SUMMARY_COLUMNS = (
     "variant",
     "procedure",
     "target_days",
+    "target_unit",
     "replications",
     "interval_basis",
     "arrived",
@@ -86,7 +88,11 @@ def _one_run_mean(values: np.ndarray, confidence: float) -> tuple[float, float, 
 
 
 def summarize(
-    cases: pd.DataFrame, scenario, confidence: float = 0.95, split: CaseSplit | None = None
+    cases: pd.DataFrame,
+    scenario,
+    confidence: float = 0.95,
+    split: CaseSplit | None = None,
+    fixed: bool = False,
 ) -> pd.DataFrame:
     """One row per (variant, procedure): counts, durations, target shares, the measures.
 
@@ -105,6 +111,7 @@ def summarize(
         scenario: The scenario (variant and procedure order, targets, warm-up).
         confidence: Two-sided confidence level of the intervals.
         split: ``split_cases(cases, scenario)``, if made already (it is made here if not).
+        fixed: The cases are a fixed-time method's (one path): no interval.
 
     Returns:
         A frame with columns `SUMMARY_COLUMNS`, variants in ``scenario.variant_names``
@@ -121,12 +128,28 @@ def summarize(
             subset = split.part(variant, procedure)
             per = split.per_replication(variant, procedure, replications)
             row = _summary_row(per, subset, target, confidence)
-            row.update(variant=variant, procedure=procedure, target_days=target)
+            if fixed:
+                row = _without_intervals(row)
+            row.update(
+                variant=variant,
+                procedure=procedure,
+                target_days=target.days,
+                target_unit=target.unit,
+            )
             rows.append(row)
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
-def _summary_row(per: pd.DataFrame, subset: pd.DataFrame, target: float, confidence: float):
+def _without_intervals(row: dict[str, Any]) -> dict[str, Any]:
+    """A fixed-time method's row: the figures, without intervals."""
+    for key in list(row):
+        if key.endswith(("_low", "_high")):
+            row[key] = _NAN
+    row["interval_basis"] = BASIS_FIXED
+    return row
+
+
+def _summary_row(per: pd.DataFrame, subset: pd.DataFrame, target: Target, confidence: float):
     replications = len(per)
     row: dict[str, Any] = {"replications": replications}
     for column in ("arrived", "completed", "withdrawn", "open", "mean_calendar_days"):
@@ -172,7 +195,7 @@ def _summary_row(per: pd.DataFrame, subset: pd.DataFrame, target: float, confide
         ("share_within_target_clock", "within_clock"),
     ):
         hits = int(flags[flag].sum())
-        if flag == "within_clock" and math.isnan(target):
+        if flag == "within_clock" and not target.holds_the_clock:
             row[column] = row[f"{column}_low"] = row[f"{column}_high"] = _NAN
             continue
         row[column] = hits / arrived if arrived else _NAN

@@ -11,12 +11,22 @@ from a file), which take precedence over any rule.
 A moment within a working day is a fraction of an office day of `OFFICE_HOURS` hours
 from `OFFICE_START_HOUR` o'clock: the clock value ``n + f`` is that far into working day
 ``n`` (`sim.output.eventlog` writes times this way, `clock_of_moments` reads them back).
+
+Dates: an instant that starts something (an arrival, a step taking staff) at clock c is
+dated working day floor(c); an end at clock c is dated the day it falls in, and an end
+exactly at the end of a working day (a whole c) is dated that day, not the next
+(`end_dates_of`). A span in calendar days counts from its start to its end and never
+adds the non-working days that follow the end (`calendar_span`): five working days from
+a Monday morning to Friday evening are 5 calendar days. A duration in calendar days runs
+through weekends and holidays (`after_calendar_days`).
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import functools
+import math
 import re
 from dataclasses import dataclass
 
@@ -448,6 +458,134 @@ class WorkingCalendar:
         if np.ndim(clock) == 0 and not isinstance(clock, np.ndarray):
             return float(position)
         return position
+
+    def end_dates_of(self, end: np.ndarray, start: np.ndarray) -> np.ndarray:
+        """The dates of ends: an end at the end of a working day is dated that day.
+
+        Args:
+            end: Clock values of ends.
+            start: Clock values of the matching starts (an end at its own start, a
+                whole number, is dated that day).
+
+        Returns:
+            datetime64[D] array; NaN ends give NaT.
+
+        Raises:
+            CalendarError: A value is negative, infinite or past the last working day.
+        """
+        end = np.asarray(end, dtype=float)
+        index, nan = self._end_indices(end, np.asarray(start, dtype=float))
+        return np.where(nan, _NAT, self.workdays[index])
+
+    def calendar_span(self, start: np.ndarray | float, end: np.ndarray | float):
+        """Calendar days from starts to ends (clock values).
+
+        An end's calendar position minus its start's: the non-working days after the end
+        do not count.
+
+        Returns:
+            A float for scalars, else a float array; NaN stays NaN.
+
+        Raises:
+            CalendarError: A value is negative, infinite or past the last working day.
+        """
+        starts = np.asarray(start, dtype=float)
+        ends = np.asarray(end, dtype=float)
+        index, _ = self._indices(starts)
+        begin = self._offsets[index] + (starts - np.floor(starts))
+        last, _ = self._end_indices(ends, starts)
+        finish = self._offsets[last] + (ends - last)
+        span = finish - begin
+        if np.ndim(start) == 0 and np.ndim(end) == 0 and not isinstance(end, np.ndarray):
+            return float(span)
+        return span
+
+    def _end_indices(self, end: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The working day each end falls in: ceil(end) - 1, not before its start's day."""
+        index = np.maximum(np.ceil(end) - 1.0, np.floor(start))  # NaN (no end) stays NaN
+        nan = np.isnan(index)
+        bad = ~nan & ((index < 0) | (index >= len(self)))
+        if bad.any():
+            raise self._clock_error(float(end[bad][0]))
+        return np.where(nan, 0, index).astype(np.int64), nan
+
+    @functools.cached_property
+    def _offset_list(self) -> list[float]:
+        return self._offsets.tolist()
+
+    def after_calendar_days(self, clock: float, days: float) -> float:
+        """The clock ``days`` calendar days after ``clock`` (through weekends and holidays).
+
+        An end that falls on a non-working day is the end of the working day before it
+        (the next working day's start, on the clock). Past the calendar's last working
+        day, days count as working days (the run has stopped by then).
+
+        Args:
+            clock: Where the duration starts (working days).
+            days: Its length in calendar days.
+
+        Returns:
+            Where it ends (working days).
+        """
+        offsets = self._offset_list
+        day = math.floor(clock)
+        if day >= len(offsets):
+            return clock + days
+        return self.clock_at(offsets[day] + (clock - day) + days)
+
+    def position(self, clock: float) -> float:
+        """The calendar position of a start at ``clock`` (`calendar_days` of one value).
+
+        Calendar days from the first working day's beginning.
+        """
+        offsets = self._offset_list
+        day = math.floor(clock)
+        if day >= len(offsets):
+            return offsets[-1] + (clock - (len(offsets) - 1))
+        return offsets[day] + (clock - day)
+
+    def end_position(self, end: float, start: float) -> float:
+        """The calendar position of an end at ``end`` (of something started at ``start``).
+
+        An end at the end of a working day sits at that day's end, not at the next
+        working day's beginning.
+        """
+        offsets = self._offset_list
+        day = max(math.ceil(end) - 1, math.floor(start))
+        if day >= len(offsets):
+            return offsets[-1] + (end - (len(offsets) - 1))
+        return offsets[day] + (end - day)
+
+    def clock_at(self, position: float) -> float:
+        """The clock at a calendar position; on a day off, the next working day's start.
+
+        Past the calendar's last working day, days count as working days.
+        """
+        offsets = self._offset_list
+        last = len(offsets) - 1
+        found = max(bisect.bisect_right(offsets, position) - 1, 0)
+        rest = position - offsets[found]
+        if found < last and rest >= 1.0:
+            return found + 1.0
+        return found + rest
+
+    def position_of_date(self, day: datetime.date) -> float:
+        """The calendar position of a date's beginning (negative before the first working day)."""
+        return float((np.datetime64(_as_date(day), "D") - self.workdays[0]).astype(np.int64))
+
+    def after_calendar_days_array(self, clock: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """`after_calendar_days` case by case (the same arithmetic)."""
+        clock = np.asarray(clock, dtype=float)
+        offsets = self._offsets
+        last = len(offsets) - 1
+        day = np.floor(clock)
+        beyond = day > last
+        day = np.minimum(day, last).astype(np.int64)
+        position = offsets[day] + (clock - day) + days
+        found = np.searchsorted(offsets, position, side="right") - 1
+        rest = position - offsets[found]
+        end = np.where((found < last) & (rest >= 1.0), found + 1.0, found + rest)
+        return np.where(beyond, clock + days, end)
 
     def clock_of(self, d: datetime.date) -> float:
         """Return the working-day index of the first working day on or after a date.

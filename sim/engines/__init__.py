@@ -43,11 +43,15 @@ def _reference(
 
 @dataclass(frozen=True)
 class Engine:
-    """An engine: how it runs a model, and what it checks before a run starts."""
+    """An engine: how it runs a model, and what it checks before a run starts.
+
+    ``random``: whether its numbers are random (a fixed-time method's have no interval).
+    """
 
     name: str
     simulate: Callable[..., Records]
     check: Callable[[Model], None] = _accepts_any
+    random: bool = True
 
 
 ENGINES: dict[str, Engine] = {
@@ -55,7 +59,7 @@ ENGINES: dict[str, Engine] = {
     for engine in (
         Engine("des", compiled.simulate),
         Engine("numpy", vectorised.simulate, vectorised.check_unlimited),
-        Engine("deterministic", deterministic.simulate),
+        Engine("deterministic", deterministic.simulate, random=False),
         Engine("simpy", _reference),
     )
 }

@@ -11,6 +11,12 @@ step's elapsed waiting (public notice, expert review) holding no one. Minor defe
 accepted on a written commitment where a tolerated-deficiency rule applies; failed
 commitments and post-checks cost a rework step, or revoke the approval.
 
+A case that stops (withdrawn, or still open when the run ends) frees what it holds and
+starts nothing more: each of its steps and reworks still under way is cut short then,
+with a row of outcome ``interrupted`` ending at that moment; the handling it did until
+then counts as staff-days, a place in a queue is given up, and pending resubmissions,
+waiting times, follow-ups and reworks never happen.
+
 Each step of a case is one `sim.engines.kernel.Event` whose ``action`` says what it does
 next when it fires. Staff are a priority queue (fast lane first, then request time, then
 arrival order); a free member with nobody waiting is taken at once, and a member freed
@@ -39,11 +45,11 @@ from typing import Any
 
 import numpy as np
 
-from sim.domain.model import Demand, FollowUp, Model, Procedure, Step
+from sim.domain.model import CALENDAR_DAYS, Demand, FollowUp, Model, Procedure, Step, TimeLimit
 from sim.engines.collector import collector_paused
 from sim.engines.draws import ProcedureDraws, SharedDraws, shared_draws
 from sim.engines.kernel import Event, Kernel
-from sim.engines.records import Records
+from sim.engines.records import Records, audit_trail
 
 NORMAL, FAST_LANE = 1, 0
 # Whether this module runs compiled (loaded from a C extension, not from its source).
@@ -87,6 +93,16 @@ class _Staff:
     def request(self, waiter, priority: int) -> None:
         """Queue for a member (after `take` failed: all busy, as someone waits only then)."""
         (self.fast if priority == FAST_LANE else self.normal).append(waiter)
+
+    def cancel(self, waiter) -> bool:
+        """Take a waiter out of the queue; False if it is not there (granted already)."""
+        for queue in (self.fast, self.normal):
+            try:
+                queue.remove(waiter)
+                return True
+            except ValueError:
+                pass
+        return False
 
     def release(self) -> None:
         queue = self.fast or self.normal
@@ -135,6 +151,10 @@ class _StepPlan:
         "follow_ups",
         "waiting",
         "per_round",
+        "marks",
+        "limit",
+        "holds",
+        "calendar",
     )
 
     step: Step
@@ -159,6 +179,14 @@ class _StepPlan:
     follow_ups: tuple[FollowUp, ...]
     waiting: list[float]
     per_round: list[tuple[list[float], list[int] | None] | None]
+    # The reforms that changed the step, each with the cases it concerns (None: all).
+    marks: list[tuple[str, list[bool] | None]]
+    limit: TimeLimit | None
+    # The calendar, when the waiting is in calendar days (else None).
+    calendar: Any
+    # Per commitment that holds the decision until the missing material is in (容缺受理):
+    # each case's delay from the handling's end.
+    holds: list[list[float]]
 
     def __init__(self, sim: Simulation, step: Step, position: int, draws: ProcedureDraws):
         self.step = step
@@ -188,6 +216,14 @@ class _StepPlan:
         self.follow_ups = step.follow_ups
         self.waiting = self.draws.as_list("waiting")
         self.per_round = [None] * self.rounds
+        self.marks = marks_of(step.reformed_by, draws)
+        self.limit = step.time_limit
+        self.calendar = sim.model.calendar_needed() if step.waiting_unit == CALENDAR_DAYS else None
+        self.holds = [
+            self.draws.follow_up_delay[position].tolist()
+            for position, follow_up in enumerate(step.follow_ups)
+            if follow_up.holds
+        ]
 
     def round(self, attempt: int) -> tuple[list[float], list[int] | None]:
         """Per-case lists of a submission round: handling, and the verdict on the materials.
@@ -213,7 +249,7 @@ class _StepPlan:
 class _ProcedurePlan:
     """The steps of one procedure version, linked to their successors."""
 
-    __slots__ = ("procedure", "steps", "roots", "waits", "draws", "json", "fired")
+    __slots__ = ("procedure", "steps", "roots", "waits", "draws", "json", "marks", "order")
 
     procedure: Procedure
     steps: list[_StepPlan]
@@ -221,7 +257,10 @@ class _ProcedurePlan:
     waits: list[int]
     draws: ProcedureDraws
     json: list[str]
-    fired: dict[str, None]
+    # The reforms that change every case (each with the cases it concerns; None: all).
+    marks: list[tuple[str, list[bool] | None]]
+    # The order of the audit trail: label to its place among the version's reforms.
+    order: dict[str, int]
 
     def __init__(self, sim: Simulation, procedure: Procedure, draws: ProcedureDraws):
         self.procedure = procedure
@@ -233,7 +272,8 @@ class _ProcedurePlan:
         self.roots = [plan for plan in self.steps if not plan.step.after]
         self.waits = [len(step.after) for step in procedure.steps]
         self.json = draws.attribute_json()
-        self.fired = dict.fromkeys(procedure.fired)
+        self.marks = marks_of(procedure.reformed_by, draws)
+        self.order = {label: place for place, label in enumerate(procedure.fired)}
 
 
 class _Case:
@@ -258,6 +298,7 @@ class _Case:
         "send_backs",
         "clock",
         "fired",
+        "active",
     )
 
     plan: _ProcedurePlan
@@ -280,6 +321,10 @@ class _Case:
     fees: float
     clock: list[tuple[float, float]]
     fired: dict[str, None]
+    # Steps and reworks under way, in the order they began (cut short if the case stops);
+    # one that is over leaves None in its slot (compiled events are not hashable, and a
+    # slot is cheaper to clear than a list to search).
+    active: list[Any]
 
     def __init__(self, plan: _ProcedurePlan, index: int, arrival: float):
         procedure = plan.procedure
@@ -298,7 +343,10 @@ class _Case:
         self.steps = self.materials = self.certificates = self.send_backs = 0
         self.trips = self.fees = 0.0
         self.clock = []
-        self.fired = plan.fired.copy()
+        self.fired = {}
+        if plan.marks:
+            mark(self.fired, plan.marks, index)
+        self.active = []
 
 
 class _Event(Event):
@@ -311,8 +359,10 @@ class _Event(Event):
 
 # What an event does when it fires (`_Event.action`): a step's or rework's staff were
 # granted, its handling is done, the applicant resubmits, its waiting is over, a rework
-# is due.
-GRANTED, RELEASE, RESUBMIT, FINISH, ACQUIRE = range(5)
+# is due; nothing, as its case stopped.
+GRANTED, RELEASE, RESUBMIT, FINISH, ACQUIRE, STOPPED = range(6)
+# The outcome of a row cut short when its case stopped.
+INTERRUPTED = "interrupted"
 
 
 class _StepRun(_Event):
@@ -330,6 +380,8 @@ class _StepRun(_Event):
         "booked",
         "minor",
         "drawn",
+        "clocked",
+        "slot",
     )
 
     sim: Simulation
@@ -345,6 +397,11 @@ class _StepRun(_Event):
     booked: int
     minor: bool
     drawn: tuple[list[float], list[int] | None]
+    # Where the waiting on the approval clock ends, when the step ends later (it waits
+    # for a committed material).
+    clocked: Any
+    # Its place in its case's `active` list.
+    slot: int
 
     def __init__(self, sim: Simulation, case: _Case, plan: _StepPlan):
         self.sim = sim
@@ -360,12 +417,18 @@ class _StepRun(_Event):
             self.finish()
         elif action == GRANTED:
             self.granted()
-        else:
-            self.resubmit()
+        elif action == RESUBMIT:
+            self.submit()
+        # STOPPED: the case stopped and cut the step short.
 
     def begin(self) -> None:
         case = self.case
         plan = self.plan
+        active = case.active
+        self.slot = len(active)
+        active.append(self)
+        if plan.marks:
+            mark(case.fired, plan.marks, case.index)
         case.steps += 1
         case.materials += plan.materials
         case.certificates += plan.certificates
@@ -429,8 +492,6 @@ class _StepRun(_Event):
             account.days += effort
         if plan.handling_on_clock:
             case.clock.append((self.ready, handled))
-        if case.status != "running":
-            return
         index = case.index
         verdicts = self.drawn[1]
         verdict = ACCEPTED if verdicts is None else verdicts[index]
@@ -454,23 +515,34 @@ class _StepRun(_Event):
                 )
             )
             if outcome == "withdrawn":
+                case.active[self.slot] = None
                 sim.record_case(case, "withdrawn", handled)
+                sim.stop(case, handled)
                 return
             self.action = RESUBMIT
             response = plan.draws.as_list("response", attempt - 1)[index]
             sim.push(handled + response, self)
             return
         waiting = plan.waiting[index]
+        calendar = plan.calendar
+        if calendar is not None and waiting > 0:
+            # Calendar days from the handling's end, through weekends and holidays.
+            waiting = calendar.after_calendar_days(handled, waiting) - handled
+        limit = plan.limit
+        if limit is not None:
+            on_clock = handled - self.ready if plan.handling_on_clock else 0.0
+            waiting = limit.waiting_left(waiting, on_clock)
+        if self.minor and plan.holds:
+            # Accepted, but decided only once the committed material is in.
+            self.clocked = handled + waiting
+            for delays in plan.holds:
+                if delays[index] > waiting:
+                    waiting = delays[index]
         if waiting > 0:
             self.action = FINISH
             sim.push(handled + waiting, self)
             return
         self.finish()
-
-    def resubmit(self) -> None:
-        if self.case.status != "running":
-            return
-        self.submit()
 
     def finish(self) -> None:
         sim = self.sim
@@ -478,7 +550,8 @@ class _StepRun(_Event):
         case = self.case
         now = self.sim.now
         if plan.waiting_on_clock:
-            case.clock.append((self.handled, now))
+            case.clock.append((self.handled, self.clocked if self.minor and plan.holds else now))
+        case.active[self.slot] = None
         sim.step_rows.append(
             (
                 case.procedure.id,
@@ -495,9 +568,54 @@ class _StepRun(_Event):
         )
         if plan.follow_ups:
             sim.follow_ups(case, plan, self.minor)
-        if case.status == "running":
-            sim.finish(case, plan)
-            sim.maybe_complete(case)
+        sim.finish(case, plan)
+        sim.maybe_complete(case)
+
+    def stop(self, now: Any) -> None:
+        """Cut the step short: its case stopped (withdrawn, or open at the run's end).
+
+        Staff it holds are freed (the handling until now counts as staff-days), a place
+        in a queue is given up; a step in its handling (begun before now) or its waiting
+        writes a row ending now.
+        """
+        action = self.action
+        self.action = STOPPED
+        plan = self.plan
+        if action == RELEASE:
+            for resource in plan.resources:
+                resource.release()
+            effort = now - self.start
+            for account in plan.accounts:
+                account.days += effort
+            if now > self.start:  # a hold cut as it began did nothing: no row
+                self.interrupted(now, now)
+        elif action == FINISH:
+            self.interrupted(self.handled, now)
+        elif action == GRANTED:
+            resources = plan.resources
+            waiting_at = resources[self.booked - 1]
+            # Queued at the last agency booked, or granted it already (the grant pending).
+            held = self.booked - 1 if waiting_at.cancel(self) else self.booked
+            for resource in resources[:held]:
+                resource.release()
+
+    def interrupted(self, handled: Any, end: Any) -> None:
+        case = self.case
+        plan = self.plan
+        self.sim.step_rows.append(
+            (
+                case.procedure.id,
+                case.case_id,
+                plan.id,
+                plan.agency,
+                self.attempt + 1,
+                INTERRUPTED,
+                self.ready,
+                self.start,
+                handled,
+                end,
+            )
+        )
 
 
 class _Rework(_Event):
@@ -513,12 +631,14 @@ class _Rework(_Event):
         "ready",
         "start",
         "effort",
+        "slot",
     )
 
     sim: Simulation
     case: _Case
     plan: _StepPlan
     position: int
+    slot: int
     agency: str
     resource: _Staff | None
     ready: Any
@@ -540,13 +660,21 @@ class _Rework(_Event):
             self.acquire()
         elif action == GRANTED:
             self.hold()
-        else:
+        elif action == RELEASE:
             self.release()
+        # STOPPED: the case stopped and cut the rework short.
 
     def begin(self) -> None:
-        delay = self.plan.draws.follow_up_delay[self.position][self.case.index]
+        active = self.case.active
+        self.slot = len(active)
+        active.append(self)
+        position = self.position
+        plan = self.plan
+        # A commitment that held the step was checked as the step ended: no further delay.
+        held = plan.follow_ups[position].holds
+        delay = 0.0 if held else float(plan.draws.follow_up_delay[position][self.case.index])
         self.action = ACQUIRE
-        self.sim.schedule(self, float(delay))
+        self.sim.schedule(self, delay)
 
     def acquire(self) -> None:
         sim = self.sim
@@ -572,6 +700,7 @@ class _Rework(_Event):
             self.resource.release()
         sim.accounts[self.agency].days += self.effort
         now = sim.now
+        case.active[self.slot] = None
         case.clock.append((self.ready, now))
         case.steps += 1
         case.trips += self.plan.trips
@@ -591,6 +720,35 @@ class _Rework(_Event):
         )
         case.pending -= 1
         sim.maybe_complete(case)
+
+    def stop(self, now: Any) -> None:
+        """Cut the rework short (its case stopped), as `_StepRun.stop` does a step."""
+        action = self.action
+        self.action = STOPPED
+        resource = self.resource if action != ACQUIRE else None
+        if action == RELEASE:
+            if resource is not None:
+                resource.release()
+            self.sim.accounts[self.agency].days += now - self.start
+            case = self.case
+            if now == self.start:
+                return
+            self.sim.step_rows.append(
+                (
+                    case.procedure.id,
+                    case.case_id,
+                    self.plan.id,
+                    self.agency,
+                    1,
+                    INTERRUPTED,
+                    self.ready,
+                    self.start,
+                    now,
+                    now,
+                )
+            )
+        elif action == GRANTED and resource is not None and not resource.cancel(self):
+            resource.release()  # granted, the grant pending: the member goes on at once
 
 
 class _Arrivals(_Event):
@@ -699,6 +857,7 @@ class Simulation(Kernel):
         self.run_until(horizon.end)
         for case in list(self.live.values()):
             self.record_case(case, "open", math.nan)
+            self.stop(case, horizon.end)
         self.records.agency_busy = {
             agency: account.days for agency, account in self.accounts.items()
         }
@@ -779,6 +938,13 @@ class Simulation(Kernel):
                 case.pending += 1
                 _Rework(self, case, plan, position).begin()
 
+    def stop(self, case: _Case, now: Any) -> None:
+        """Cut short what a stopped case (withdrawn, or open at the end) still has under way."""
+        for run in case.active:
+            if run is not None:
+                run.stop(now)
+        case.active.clear()
+
     def record_case(self, case: _Case, status: str, end: float) -> None:
         """Append the case's row and take it off the live list."""
         case.status = status
@@ -793,16 +959,32 @@ class Simulation(Kernel):
                 end,
                 clock_days(case.clock),
                 procedure.target_days,
+                procedure.target_unit,
                 case.steps,
                 case.materials,
                 case.certificates,
                 case.trips,
                 case.fees,
                 case.send_backs,
-                ";".join(case.fired),
+                audit_trail(case.fired, case.plan.order) if case.fired else "",
                 case.plan.json[case.index],
             )
         )
+
+
+def marks_of(marks: tuple[Any, ...], draws: ProcedureDraws) -> list[tuple[str, list[bool] | None]]:
+    """Reform marks as (label, per case whether it concerns the case; None: every case)."""
+    return [
+        (found.label, None if found.when is None else draws.meets_list(found.when))
+        for found in marks
+    ]
+
+
+def mark(fired: dict[str, None], marks: list[tuple[str, list[bool] | None]], index: int) -> None:
+    """Add the labels of the marks that concern case ``index`` to its audit trail."""
+    for label, meets in marks:
+        if meets is None or meets[index]:
+            fired[label] = None
 
 
 def clock_days(intervals: list[tuple[float, float]]) -> float:

@@ -4,6 +4,12 @@ Engines take no randomness of their own: they read these arrays. Each array come
 stream keyed by procedure, step (its `random_key`), purpose and resubmission round, so a
 case draws the same numbers for the same step in every variant (common random numbers),
 and a reform that rescales a duration maps the same uniforms through its new quantiles.
+A material's draws are keyed by the material and the step it was declared in
+(`Material.stream`), so that it draws the same numbers in a step that merges several.
+
+A material is defective in the first round with its ``probability_defective``; in a
+resubmission it is checked again only if the send-back listed it (defective in the
+round before), and is still wrong with its ``probability_again`` (一次性告知).
 
 Draws are made on first use, for every case at once. The per-round draws of a step
 (handling, response, defects) are made round by round, so a step that allows twenty
@@ -24,7 +30,7 @@ import numpy as np
 
 from sim.domain.conditions import evaluate_columns, factorize
 from sim.domain.distributions import Distribution, Fixed
-from sim.domain.model import Attribute, Procedure, Step
+from sim.domain.model import Attribute, Material, Procedure, Step
 from sim.engines.streams import Streams
 
 _MISSING = object()
@@ -120,12 +126,35 @@ class StepDraws:
         found = self._uniform_cache.get(purpose)
         return distribution.quantile(found if found is not None else self._draw(*purpose))
 
+    def material_uniforms(self, material: Material, round_: int) -> np.ndarray:
+        """A material's uniforms in a round, for every case (kept once asked for)."""
+        key = ("material", material.id, round_)
+        found = self._uniform_cache.get(key)
+        if found is None:
+            found = self._uniform_cache[key] = self._streams.uniforms(
+                self._procedure_id,
+                material.stream or self.step.random_key,
+                *key,
+                shape=self.cases,
+            )
+        return found
+
     def _defective(self, round_: int) -> dict[str, np.ndarray]:
-        return {
-            m.id: self._draw("material", m.id, round_) < m.probability_defective
-            for m in self.step.materials
-            if m.probability_defective > 0
-        }
+        """Per material that can be defective: whether it is, in a round, for every case.
+
+        Round 0 checks every material; a resubmission only those the send-back listed.
+        """
+        found = {}
+        for material in self.step.materials:
+            if material.probability_defective <= 0:
+                continue
+            uniforms = self.material_uniforms(material, round_)
+            if round_ == 0:
+                found[material.id] = uniforms < material.probability_defective
+            else:
+                listed = self.defective[round_ - 1][material.id]
+                found[material.id] = listed & (uniforms < material.probability_again)
+        return found
 
     def _combined_defects(self, round_: int) -> tuple[np.ndarray | None, np.ndarray | None]:
         main = minor = None
@@ -164,27 +193,13 @@ class StepDraws:
         self, round_: int, cases: np.ndarray | None
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Any main and any minor material defective in a round, for some cases (None: all)."""
-        if cases is None or self._defects._items[round_] is not None:
-            main, minor = self._defects[round_]
-            if cases is None:
-                return main, minor
-            return (
-                None if main is None else main[cases],
-                None if minor is None else minor[cases],
-            )
-        main = minor = None
-        for material in self.step.materials:
-            if material.probability_defective <= 0:
-                continue
-            flags = (
-                self.uniforms("material", material.id, round_)[cases]
-                < material.probability_defective
-            )
-            if material.kind == "main":
-                main = flags if main is None else main | flags
-            else:
-                minor = flags if minor is None else minor | flags
-        return main, minor
+        main, minor = self._defects[round_]
+        if cases is None:
+            return main, minor
+        return (
+            None if main is None else main[cases],
+            None if minor is None else minor[cases],
+        )
 
     def as_list(self, name: str, round_: int = 0) -> list:
         """A per-case array as a Python list, made once.

@@ -14,27 +14,38 @@ Case table (``cases.csv``):
         running when the run stopped).
     arrival_day, end_day: working-day clock (0 = the calendar's first working day);
         ``end_day`` is empty for open cases.
-    arrival_date, end_date: the same as dates.
-    elapsed_working_days, elapsed_calendar_days: end minus arrival.
+    arrival_date, end_date: the same as dates (an end at the end of a working day is
+        dated that day, `sim.domain.calendar`).
+    elapsed_working_days, elapsed_calendar_days: end minus arrival; in calendar days
+        from the arrival to the end, without the non-working days that follow the end.
     approval_clock_days: working days on the legal approval clock (queueing and handling
         of steps that count; hearings, testing and expert review do not (Administrative
         Licensing Law art. 45), nor, by this model's convention, public notice and the
         applicant's correction time).
-    within_target: completed within the procedure's target (working days).
+    within_target: completed within the procedure's target, counted in the target's own
+        unit (working days, or calendar days from the arrival to the end).
     steps, materials, certificates, trips, fees_cny: the measures the plans ask to cut,
         for this case (steps done, materials handed in, certificates needed, trips made,
         fees paid).
     send_backs: how often a file was sent back for correction.
-    reforms_fired: reforms that changed this case, ``;``-separated (the audit trail).
+    reforms_fired: reforms that changed this case's path, ``;``-separated in the order the
+        variant applies them (the audit trail): a reform that changed a step the case ran
+        (for a tolerated deficiency: that tolerated a missing material of the case; for a
+        step removed: that the case needed), or every case of its version (a fast lane, a
+        bundle).
     attributes: the case's attributes as JSON.
 
 Step table (``steps.csv``), an event log:
     replication, variant, procedure, case_id, step, agency (``+``-joined for a joint step),
     attempt (1 for the first submission), outcome (``accepted``, ``tolerated`` (accepted
-    with minor materials missing, on a written commitment), ``sent_back``, ``withdrawn``,
-    ``rework``, ``revoked``), ready_day (arrival at the step), start_day (staff taken),
-    handled_day (staff released), end_day (waiting over), queue_days, handling_days,
-    waiting_days, and ready_date, start_date, end_date.
+    with minor materials missing, on a written commitment), ``sent_back``, ``withdrawn``
+    (sent back once more than allowed: the case is withdrawn), ``rework``, ``revoked``,
+    ``interrupted`` (cut short when its case stopped: withdrawn while the step was in its
+    handling or waiting, or still running when the run ended; the row ends then)),
+    ready_day (arrival at the step), start_day (staff taken), handled_day (staff
+    released), end_day (waiting over), queue_days, handling_days, waiting_days, and
+    ready_date, start_date, end_date. The handling days of the rows add up to the
+    agencies' staff-days: a stopped case frees its staff, and starts nothing more.
 """
 
 from __future__ import annotations
@@ -100,6 +111,7 @@ CASE_FIELDS = (
     "end_day",
     "approval_clock_days",
     "target_days",
+    "target_unit",
     "steps",
     "materials",
     "certificates",
@@ -180,6 +192,7 @@ _FIELD_TYPES = {
     "end_day": np.float64,
     "approval_clock_days": np.float64,
     "target_days": np.float64,
+    "target_unit": object,
     "steps": np.int64,
     "materials": np.int64,
     "certificates": np.int64,
@@ -211,6 +224,9 @@ class Records:
         case_columns: Further case rows as columns (field name to array, `Coded` for
             text, or `Pieces`), after ``cases``.
         step_columns: Further step rows as columns, after ``steps``.
+        calendar_days: The elapsed calendar days of the tuple rows' cases, when the
+            engine counts them itself (the deterministic methods: a Doing Business path
+            may end on a day off); None (or NaN for a case): counted from the clock.
     """
 
     replication: int
@@ -220,6 +236,7 @@ class Records:
     agency_busy: dict[str, float] = field(default_factory=dict)
     case_columns: dict[str, np.ndarray | Coded | Pieces] | None = None
     step_columns: dict[str, np.ndarray | Coded | Pieces] | None = None
+    calendar_days: list[float] | None = None
 
     @property
     def case_count(self) -> int:
@@ -298,6 +315,14 @@ def case_frame(records: Records, calendar) -> pd.DataFrame:
     raw = _raw(records.cases, records.case_columns, CASE_FIELDS)
     arrival = raw["arrival_day"].to_numpy(float)
     end = raw["end_day"].to_numpy(float)
+    elapsed = end - arrival
+    spans = calendar.calendar_span(arrival, end)
+    if records.calendar_days is not None:  # an engine that counts them itself
+        given = np.asarray(records.calendar_days, dtype=float)
+        spans = np.where(np.isnan(end), np.nan, np.where(np.isnan(given), spans, given))
+    target = raw["target_days"].to_numpy(float) + 1e-9
+    in_calendar_days = (raw["target_unit"] == "calendar_days").to_numpy()
+    within = np.where(in_calendar_days, spans <= target, elapsed <= target)
     frame = pd.DataFrame(
         {
             "replication": records.replication,
@@ -308,12 +333,11 @@ def case_frame(records: Records, calendar) -> pd.DataFrame:
             "arrival_day": arrival,
             "end_day": end,
             "arrival_date": calendar.dates_of(arrival),
-            "end_date": calendar.dates_of(end),
-            "elapsed_working_days": end - arrival,
-            "elapsed_calendar_days": calendar.calendar_days(end) - calendar.calendar_days(arrival),
+            "end_date": calendar.end_dates_of(end, arrival),
+            "elapsed_working_days": elapsed,
+            "elapsed_calendar_days": spans,
             "approval_clock_days": raw["approval_clock_days"].to_numpy(float),
-            "within_target": (raw["status"] == "completed").to_numpy()
-            & (end - arrival <= raw["target_days"].to_numpy(float) + 1e-9),
+            "within_target": (raw["status"] == "completed").to_numpy() & within,
         }
     )
     for column in CASE_COLUMNS[13:]:
@@ -335,8 +359,27 @@ def step_frame(records: Records, calendar) -> pd.DataFrame:
     frame["waiting_days"] = end - handled
     frame["ready_date"] = calendar.dates_of(ready)
     frame["start_date"] = calendar.dates_of(start)
-    frame["end_date"] = calendar.dates_of(end)
+    frame["end_date"] = calendar.end_dates_of(end, start)
     return frame[list(STEP_COLUMNS)]
+
+
+def audit_trail(fired: dict[str, None] | set[str], order: dict[str, int]) -> str:
+    """The reforms that changed a case (``reforms_fired``), ``;``-joined in ``order``.
+
+    Args:
+        fired: The labels.
+        order: Label to its place among the reforms of the case's procedure version
+            (`Procedure.fired`); other labels (of hand-made models) come last, by name.
+    """
+    if len(fired) < 2:
+        return "".join(fired)
+    return ";".join(audit_order(fired, order))
+
+
+def audit_order(labels, order: dict[str, int]) -> list[str]:
+    """Reform labels in ``order`` (`audit_trail`), others last by name."""
+    last = len(order)
+    return sorted(labels, key=lambda label: (order.get(label, last), label))
 
 
 def union_length(intervals: list[tuple[float, float]]) -> float:

@@ -47,14 +47,47 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from sim.domain.model import Demand, Model, Procedure, Step
+from sim.domain.model import CALENDAR_DAYS, Demand, Model, Procedure, ReformMark, Step
 from sim.engines.draws import ProcedureDraws, SharedDraws, StepDraws, shared_draws
-from sim.engines.records import Records, union_length
+from sim.engines.records import Records, audit_trail, union_length
 
 # Request priorities: the lower goes first.
 FAST_LANE, NORMAL = 0, 1
 # What the materials of a submission lead to.
 ACCEPTED, TOLERATED, SENT_BACK = "accepted", "tolerated", "sent_back"
+# The outcome of a row cut short when its case stopped.
+INTERRUPTED = "interrupted"
+
+
+@dataclass(eq=False)
+class Work:
+    """A step or rework of a case under way: where it is, and the staff it holds.
+
+    A case that stops (withdrawn, or open when the run ends) cuts its work short
+    (`ReferenceModel.stop`), which reads this.
+
+    Attributes:
+        process: The SimPy process doing the work.
+        step: The step (of a rework: the step whose follow-up failed).
+        agency: The agency label of its rows.
+        agencies: The agencies whose staff-days its handling counts for.
+        phase: ``due`` (holds nothing: a delay or the applicant's correction),
+            ``queued`` (booking staff), ``handling`` or ``waiting``.
+        attempt: The submission's number.
+        ready, start, handled: When the submission was ready, took staff, was handled.
+        requests: The staff requests of the submission, as (resource, request).
+    """
+
+    step: Step
+    agency: str
+    agencies: tuple[str, ...]
+    process: simpy.Process | None = None
+    phase: str = "due"
+    attempt: int = 1
+    ready: float = math.nan
+    start: float = math.nan
+    handled: float = math.nan
+    requests: list = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -67,6 +100,7 @@ class Case:
     arrival: float
     ended: simpy.Event
     ready: dict[str, simpy.Event]
+    processes: dict[str, simpy.Process]
     remaining: dict[str, int]
     unfinished: int
     fired: dict[str, None]
@@ -80,6 +114,8 @@ class Case:
     trips: float = 0.0
     fees: float = 0.0
     clock: list[tuple[float, float]] = field(default_factory=list)
+    # Work under way, in the order it began (cut short if the case stops).
+    active: dict[Work, None] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -128,6 +164,7 @@ class ReferenceModel:
         env.run(until=horizon.end)
         for case in list(self.live.values()):
             self.end(case, "open", math.nan)
+            self.stop(case, horizon.end)
         self.records.agency_busy = self.busy
         return self.records
 
@@ -156,13 +193,15 @@ class ReferenceModel:
             arrival=env.now,
             ended=env.event(),
             ready={step.id: env.event() for step in applies},
+            processes={},
             remaining={step.id: len(step.after) for step in procedure.steps},
             unfinished=len(procedure.steps),
-            fired=dict.fromkeys(procedure.fired),
+            fired={},
         )
         self.live[case.id] = case
+        self.mark(case, procedure.reformed_by)
         for step in applies:
-            env.process(self.step(case, step))
+            case.processes[step.id] = env.process(self.step(case, step))
         for step in procedure.steps:
             if not step.after:
                 self.ready(case, step)
@@ -176,54 +215,73 @@ class ReferenceModel:
         It queues for a member of each of its agencies, holds them for the handling
         effort, then the materials are judged: a file sent back comes again after the
         applicant's response time, until the step's cap withdraws the case. An accepted
-        file waits out the step's elapsed waiting holding no one.
+        file waits out the step's elapsed waiting holding no one. If the case stops
+        meanwhile, `stop` cuts the step short and interrupts this process.
         """
         env = self.env
-        yield case.ready[step.id]  # one event after its predecessor's end: see the docstring
-        draws = case.draws.step(step)
-        index = case.index
-        # Sorted, so that two joint steps never hold one agency each and wait for the other.
-        staff = [self.staff[agency] for agency in sorted(step.agencies) if agency in self.staff]
-        attempt = 0
-        while True:
-            ready = env.now
-            effort = float(draws.handling[attempt][index])
-            requests = yield from book(staff, case.priority)
-            start = env.now
-            yield env.timeout(effort)
-            handled = env.now
-            for resource, request in zip(staff, requests, strict=True):
-                resource.release(request)
-            for agency in step.agencies:
-                self.busy[agency] += effort
-            if step.handling_on_clock:
-                case.clock.append((ready, handled))
-            if case.status != "running":
-                return
-            outcome = verdict(step, draws, attempt, index)
-            if outcome != SENT_BACK:
-                break
-            case.send_backs += 1
-            attempt += 1
-            if attempt == len(draws.handling):
-                self.row(case, step, attempt, "withdrawn", ready, start, handled, handled)
-                self.end(case, "withdrawn", handled)
-                return
-            self.row(case, step, attempt, "sent_back", ready, start, handled, handled)
-            yield env.timeout(float(draws.response[attempt - 1][index]))
-            if case.status != "running":
-                return
-            case.trips += step.trips  # the resubmission
-        waiting = float(draws.waiting[index])
-        if waiting > 0:
-            yield env.timeout(waiting)
+        try:
+            # One event after its predecessor's end (see the docstring); `ready` began it.
+            work = yield case.ready[step.id]
+            draws = case.draws.step(step)
+            index = case.index
+            # Sorted, so that two joint steps never hold one agency each and wait for the other.
+            staff = [self.staff[agency] for agency in sorted(step.agencies) if agency in self.staff]
+            attempt = 0
+            while True:
+                work.phase, work.attempt, work.ready = "queued", attempt + 1, env.now
+                effort = float(draws.handling[attempt][index])
+                work.requests = []
+                yield from book(staff, case.priority, work.requests)
+                work.phase, work.start = "handling", env.now
+                yield env.timeout(effort)
+                work.phase, work.handled = "due", env.now
+                ready, start, handled = work.ready, work.start, work.handled
+                for resource, request in work.requests:
+                    resource.release(request)
+                for agency in step.agencies:
+                    self.busy[agency] += effort
+                if step.handling_on_clock:
+                    case.clock.append((ready, handled))
+                outcome = verdict(step, draws, attempt, index)
+                if outcome != SENT_BACK:
+                    break
+                case.send_backs += 1
+                attempt += 1
+                if attempt == len(draws.handling):
+                    self.row(case, step, attempt, "withdrawn", ready, start, handled, handled)
+                    del case.active[work]
+                    self.end(case, "withdrawn", handled)
+                    self.stop(case, handled)
+                    return
+                self.row(case, step, attempt, "sent_back", ready, start, handled, handled)
+                yield env.timeout(float(draws.response[attempt - 1][index]))
+                case.trips += step.trips  # the resubmission
+            work.phase = "waiting"
+            waiting = float(draws.waiting[index])
+            if step.waiting_unit == CALENDAR_DAYS and waiting > 0:
+                # Calendar days from the handling's end, through weekends and holidays.
+                calendar = self.model.calendar_needed()
+                waiting = calendar.after_calendar_days(handled, waiting) - handled
+            if step.time_limit is not None:
+                on_clock = handled - ready if step.handling_on_clock else 0.0
+                waiting = step.time_limit.waiting_left(waiting, on_clock)
+            clocked = handled + waiting
+            if outcome == TOLERATED:
+                # Accepted, but decided only once a committed material is in (容缺受理).
+                for position, follow_up in enumerate(step.follow_ups):
+                    if follow_up.holds:
+                        waiting = max(waiting, float(draws.follow_up_delay[position][index]))
+            if waiting > 0:
+                yield env.timeout(waiting)
+        except simpy.Interrupt:
+            return  # the case stopped: `stop` cut the step short
+        del case.active[work]
         if step.waiting_on_clock:
-            case.clock.append((handled, env.now))
+            case.clock.append((handled, clocked))
         self.row(case, step, attempt + 1, outcome, ready, start, handled, env.now)
         self.follow_ups(case, step, draws, tolerated=outcome == TOLERATED)
-        if case.status == "running":
-            self.finish(case, step)
-            self.maybe_complete(case)
+        self.finish(case, step)
+        self.maybe_complete(case)
 
     def ready(self, case: Case, step: Step) -> None:
         """A step whose predecessors are done starts, or is done at once if it does not apply.
@@ -236,12 +294,21 @@ class ReferenceModel:
         if step.id not in case.ready:
             self.finish(case, step)
             return
+        self.mark(case, step.reformed_by)
         case.steps += 1
         case.materials += len(step.materials)
         case.certificates += step.certificates
         case.fees += step.fees_cny
         case.trips += step.trips
-        case.ready[step.id].succeed()
+        work = Work(step, "+".join(step.agencies), step.agencies, case.processes[step.id])
+        case.active[work] = None
+        case.ready[step.id].succeed(work)
+
+    def mark(self, case: Case, marks: tuple[ReformMark, ...]) -> None:
+        """The reforms that change what the case does (for it, if it meets their condition)."""
+        for found in marks:
+            if case.draws.meets(found.when, case.index):
+                case.fired[found.label] = None
 
     def finish(self, case: Case, step: Step) -> None:
         """A step is done: the steps waiting for nothing else are ready (a join)."""
@@ -272,26 +339,40 @@ class ReferenceModel:
                 self.row(case, step, 1, "revoked", now, now, now, now, agency="")
             else:
                 case.pending += 1
-                self.env.process(self.rework(case, step, draws, position))
+                agency = follow_up.consequence.agency or step.agency
+                work = Work(step, agency, (agency,))
+                case.active[work] = None
+                work.process = self.env.process(self.rework(case, step, draws, position, work))
 
-    def rework(self, case: Case, step: Step, draws: StepDraws, position: int) -> Generator:
+    def rework(
+        self, case: Case, step: Step, draws: StepDraws, position: int, work: Work
+    ) -> Generator:
         """A failed follow-up's rework, after its delay; the case is not done until it is.
 
-        It queues for a member of its agency and holds them for its effort.
+        It queues for a member of its agency and holds them for its effort. If the case
+        stops meanwhile, `stop` cuts it short and interrupts this process.
         """
         env = self.env
-        yield env.timeout(float(draws.follow_up_delay[position][case.index]))
-        ready = env.now
-        effort = float(draws.follow_up_handling[position][case.index])
-        agency = step.follow_ups[position].consequence.agency or step.agency
-        staff = [self.staff[agency]] if agency in self.staff else []
-        requests = yield from book(staff, case.priority)
-        start = env.now
-        yield env.timeout(effort)
-        for resource, request in zip(staff, requests, strict=True):
+        agency = work.agency
+        follow_up = step.follow_ups[position]
+        # A commitment that held the step was checked as the step ended: no further delay.
+        delay = 0.0 if follow_up.holds else float(draws.follow_up_delay[position][case.index])
+        try:
+            yield env.timeout(delay)
+            work.phase, work.ready = "queued", env.now
+            effort = float(draws.follow_up_handling[position][case.index])
+            staff = [self.staff[agency]] if agency in self.staff else []
+            yield from book(staff, case.priority, work.requests)
+            work.phase, work.start = "handling", env.now
+            yield env.timeout(effort)
+        except simpy.Interrupt:
+            return  # the case stopped: `stop` cut the rework short
+        ready, start = work.ready, work.start
+        for resource, request in work.requests:
             resource.release(request)
         self.busy[agency] += effort
         now = env.now
+        del case.active[work]
         case.clock.append((ready, now))
         case.steps += 1
         case.trips += step.trips
@@ -303,6 +384,45 @@ class ReferenceModel:
         """The case ends when nothing is left to do: no step, no rework."""
         if case.status == "running" and case.unfinished == 0 and case.pending == 0:
             self.end(case, "revoked" if case.revoked else "completed", self.env.now)
+
+    def stop(self, case: Case, now: float) -> None:
+        """Cut short the work a stopped case (withdrawn, or open at the end) has under way.
+
+        Staff it holds are freed (the handling until now counts as staff-days), a place
+        in a queue is given up; work in its handling (begun before now) or its waiting
+        writes a row of outcome ``interrupted`` ending now. Its processes are interrupted.
+        """
+        for work in case.active:
+            if work.phase in ("queued", "handling"):
+                for resource, request in work.requests:
+                    if request.triggered:  # granted
+                        resource.release(request)
+                    else:
+                        request.cancel()
+            if work.phase == "handling":
+                effort = now - work.start
+                for agency in work.agencies:
+                    self.busy[agency] += effort
+                if now > work.start:  # a hold cut as it began did nothing: no row
+                    self.interrupted(case, work, now, now)
+            elif work.phase == "waiting":
+                self.interrupted(case, work, work.handled, now)
+            work.process.interrupt()
+        case.active.clear()
+
+    def interrupted(self, case: Case, work: Work, handled: float, end: float) -> None:
+        """The row of work cut short."""
+        self.row(
+            case,
+            work.step,
+            work.attempt,
+            INTERRUPTED,
+            work.ready,
+            work.start,
+            handled,
+            end,
+            agency=work.agency,
+        )
 
     def end(self, case: Case, status: str, end: float) -> None:
         """Write the case's row; the case process ends with it."""
@@ -318,13 +438,14 @@ class ReferenceModel:
                 end,
                 union_length(case.clock),
                 procedure.target_days,
+                procedure.target_unit,
                 case.steps,
                 case.materials,
                 case.certificates,
                 case.trips,
                 case.fees,
                 case.send_backs,
-                ";".join(case.fired),
+                audit_trail(case.fired, {label: i for i, label in enumerate(procedure.fired)}),
                 case.draws.attribute_json()[case.index],
             )
         )
@@ -359,20 +480,18 @@ class ReferenceModel:
         )
 
 
-def book(staff: list[simpy.PriorityResource], priority: int) -> Generator:
-    """Book a member of each agency, one after the other; the requests, to release.
+def book(staff: list[simpy.PriorityResource], priority: int, requests: list) -> Generator:
+    """Book a member of each agency, one after the other, adding (resource, request) pairs.
 
     A request waits in the agency's queue (fast lane first, then by request time) while
     every member is busy. A request for a free member is granted as it is made; the step
     goes on to its next agency at once rather than waiting for SimPy to process the grant.
     """
-    requests = []
     for resource in staff:
         request = resource.request(priority=priority)
-        requests.append(request)
+        requests.append((resource, request))
         if not request.triggered:
             yield request
-    return requests
 
 
 def verdict(step: Step, draws: StepDraws, attempt: int, index: int) -> str:

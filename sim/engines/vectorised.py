@@ -14,15 +14,15 @@ versions are run in groups) and writes the same record schema.
 
 What the discrete-event run does to a case that stops (withdrawn, or still open at the
 horizon's end) is reproduced: a case is recorded when it is withdrawn, completes or the
-run stops, with the counts made until then; steps running in parallel at a withdrawal
-finish what they hold (and their busy time counts) but start nothing new; rows are
-written only for events before the horizon's end.
+run stops, with the counts made until then; what it still has under way then is cut
+short: a step or rework in its handling or waiting writes a row of outcome
+``interrupted`` ending at the stop (its handling until then counts as staff-days), and
+nothing starts after it (no resubmission, waiting, follow-up or rework).
 
 Exact ties: when another event of a case falls on the very instant the case is
 withdrawn (possible only with fixed durations), the event engine's order depends on when
-each event was put on its queue; here the withdrawal is taken to come first. Reforms
-fired at the same instant are listed in the order their timers were set, then in file
-order. With continuous durations such ties have probability zero.
+each event was put on its queue; here the withdrawal is taken to come first. With
+continuous durations such ties have probability zero.
 
 It refuses a scenario whose steps use an agency with a staff limit (`InputError`):
 queues need the discrete-event engine.
@@ -38,14 +38,15 @@ import numpy as np
 
 from sim.domain.distributions import Fixed
 from sim.domain.errors import InputError
-from sim.domain.model import Model, Procedure
+from sim.domain.model import CALENDAR_DAYS, Model, Procedure
 from sim.engines.draws import ProcedureDraws, SharedDraws, StepDraws, shared_draws
-from sim.engines.records import Coded, Pieces, Records, column_array
+from sim.engines.records import Coded, Pieces, Records, audit_order, column_array
 
 OUTCOMES = np.array(
-    ["accepted", "tolerated", "sent_back", "withdrawn", "rework", "revoked"], dtype=object
+    ["accepted", "tolerated", "sent_back", "withdrawn", "rework", "revoked", "interrupted"],
+    dtype=object,
 )
-ACCEPTED, TOLERATED, SENT_BACK, WITHDRAWN, REWORK, REVOKED = range(6)
+ACCEPTED, TOLERATED, SENT_BACK, WITHDRAWN, REWORK, REVOKED, INTERRUPTED = range(7)
 STATUSES = np.array(["completed", "withdrawn", "revoked", "open"], dtype=object)
 COMPLETED, WITHDRAWN_CASE, REVOKED_CASE, OPEN = range(4)
 INF = np.inf
@@ -187,7 +188,9 @@ def simulate(
             # The clock of each arrival as the event engine reaches it, adding up the gaps.
             clock = np.cumsum(np.diff(draws.arrivals, prepend=0.0))
             for procedure, cases in groups:
-                run = _VersionRun(procedure, draws, cases, clock, horizon.end, busy, drawn)
+                run = _VersionRun(
+                    procedure, draws, cases, clock, horizon.end, busy, drawn, model.calendar
+                )
                 case_columns, step_columns = run.records()
                 case_parts.append(case_columns)
                 step_parts.append(step_columns)
@@ -249,17 +252,28 @@ def _prefetch(prepared: list, pool: ThreadPoolExecutor) -> dict[int, list[_Task]
 
 
 def _rounds_reached(step, cases: int) -> int:
-    """How many resubmissions of a step one of ``cases`` cases can be expected to reach."""
+    """How many resubmissions of a step one of ``cases`` cases can be expected to reach.
+
+    A case reaches round r + 1 if a material that sends files back was defective in
+    round 0 and still wrong in each resubmission up to round r.
+    """
     if step.send_back is None:
         return 0
-    passing = 1.0
-    for material in step.materials:
-        if material.kind == "main" or step.tolerance is None:
-            passing *= 1.0 - material.probability_defective
-    rounds, reaching = 0, cases * (1.0 - passing)
-    while reaching >= 1 and rounds < step.send_back.max_resubmissions:
+    chains = [
+        (material.probability_defective, material.probability_again)
+        for material in step.materials
+        if material.kind == "main" or step.tolerance is None
+    ]
+
+    def sent_back(round_: int) -> float:
+        passing = 1.0
+        for first, again in chains:
+            passing *= 1.0 - first * again**round_
+        return 1.0 - passing
+
+    rounds = 0
+    while rounds < step.send_back.max_resubmissions and cases * sent_back(rounds) >= 1:
         rounds += 1
-        reaching *= 1.0 - passing
     return rounds
 
 
@@ -276,7 +290,7 @@ def _draw_resubmissions(step_draws: StepDraws, rounds: int) -> None:
         step_draws.uniforms("handling", round_)
         for material in step_draws.step.materials:
             if material.probability_defective > 0:
-                step_draws.uniforms("material", material.id, round_)
+                step_draws.material_uniforms(material, round_)
 
 
 def _concatenate(parts: list[dict]) -> dict:
@@ -333,6 +347,7 @@ class _StepResult:
         "minor",
         "handled",
         "end",
+        "clocked",
         "withdrawn",
         "withdrawn_at",
         "draws",
@@ -348,7 +363,7 @@ class _StepResult:
         self.rounds: list[_Round] = []
         self.withdrawn = self.withdrawn_at = None
         self.accepted = np.zeros(0, dtype=np.intp)
-        self.accepted_ready = self.handled = self.end = np.zeros(0)
+        self.accepted_ready = self.handled = self.end = self.clocked = np.zeros(0)
         self.global_cases = np.zeros(0, dtype=np.intp)
         self.minor = np.zeros(0, dtype=bool)
         self.attempt = 1
@@ -375,8 +390,10 @@ class _VersionRun:
         horizon_end: float,
         busy: dict[str, float],
         drawn: dict[int, list[_Task]] | None = None,
+        calendar=None,
     ):
         self.procedure = procedure
+        self.calendar = calendar
         self.draws = draws
         self.cases = cases
         self.n = len(clock) if cases is None else len(cases)
@@ -512,10 +529,28 @@ class _VersionRun:
         result.accepted_ready = ready
         result.handled = handled
         result.global_cases = global_cases
-        if type(step.waiting) is Fixed and step.waiting.value == 0:
-            result.end = handled  # the same numbers as adding zeros
-        else:
-            result.end = handled + (draws.waiting if full else draws.waiting[global_cases])
+        holds = [p for p, follow_up in enumerate(step.follow_ups) if follow_up.holds]
+        plain = step.time_limit is None and not (holds and result.minor.any())
+        if plain and type(step.waiting) is Fixed and step.waiting.value == 0:
+            result.end = result.clocked = handled  # the same numbers as adding zeros
+            return
+        waiting = draws.waiting if full else draws.waiting[global_cases]
+        if step.waiting_unit == CALENDAR_DAYS:
+            # Calendar days from the handling's end, through weekends and holidays.
+            if self.calendar is None:
+                raise ValueError(f"step '{step.id}' waits in calendar days: no calendar")
+            after = self.calendar.after_calendar_days_array(handled, waiting) - handled
+            waiting = np.where(waiting > 0, after, waiting)
+        if step.time_limit is not None:
+            on_clock = handled - ready if step.handling_on_clock else np.zeros(len(handled))
+            waiting = _waiting_left(step.time_limit, waiting, on_clock)
+        result.end = result.clocked = handled + waiting
+        if not plain:
+            # Tolerated cases are decided only once a committed material is in (容缺受理).
+            for position in holds:
+                delay = draws.follow_up_delay[position][global_cases]
+                waiting = np.where(result.minor, np.maximum(waiting, delay), waiting)
+            result.end = handled + waiting
 
     # ------------------------------------------------------------------ outcome
 
@@ -533,17 +568,14 @@ class _VersionRun:
         self.withdrawn_at = withdrawn_at
         self.withdrawing = withdrawing
         # Follow-ups fire when an accepted step ends (unconstrained; filtered below).
-        self.fired: list[tuple] = []  # label, positions, time, timer set at, file order
+        self.fired: list[tuple] = []  # label, positions, time
         self.revokes: list[tuple] = []  # step, positions, time, handled
         self.reworks: list[tuple] = []  # step, agency, positions, ready, handled, effort, ...
         revoked_any = np.zeros(m, dtype=bool)
         done = self.arrival.copy()
-        file_order = {step.id: place for place, step in enumerate(self.procedure.steps)}
         for result in self.results:
             step = result.step
             for position, follow_up in enumerate(step.follow_ups):
-                # Same-time firings are put in file order (the order steps start in).
-                order = file_order[step.id] * 1000 + position
                 if follow_up.kind == "commitment":
                     applies = result.minor
                     positions = result.accepted[applies]
@@ -556,24 +588,16 @@ class _VersionRun:
                 handled = (
                     result.handled[applies] if follow_up.kind == "commitment" else result.handled
                 )
-                # Firings at the same moment come in the order their last timer was set
-                # (the waiting's at the handling's end, else the handling's at the start).
-                ready = (
-                    result.accepted_ready[applies]
-                    if follow_up.kind == "commitment"
-                    else result.accepted_ready
-                )
-                created = np.where(times > handled, handled, ready)
-                self.fired.append((follow_up.reform, positions, times, created, order))
+                self.fired.append((follow_up.reform, positions, times))
                 failed = result.draws.follow_up_failed[position][global_cases]
                 if follow_up.consequence.kind == "revoke":
                     self.revokes.append((result, positions[failed], times[failed], handled[failed]))
                     revoked_any[positions[failed]] = True
                 else:
                     agency = follow_up.consequence.agency or step.agency
-                    ready = (
-                        times[failed] + result.draws.follow_up_delay[position][global_cases[failed]]
-                    )
+                    # A commitment that held the step was checked as it ended: no delay.
+                    delay = result.draws.follow_up_delay[position][global_cases[failed]]
+                    ready = times[failed] + (0.0 if follow_up.holds else delay)
                     effort = result.draws.follow_up_handling[position][global_cases[failed]]
                     self.reworks.append(
                         (
@@ -658,12 +682,17 @@ class _VersionRun:
         clock = _Clock(self.arrival, everyone)
         rows = _Rows()
         busy = self.busy
+        trail = _AuditTrail(self.procedure, m)
+        trail.mark(self.procedure.reformed_by, everyone, self._mask)
+        for label, positions, times in self.fired:
+            trail.add(label, positions[self._counted(positions, times)])
         for result in self.results:
             step = result.step
             if not result.rounds:
                 continue
             first = result.rounds[0]
             started = _where(first.positions, self._counted(first.positions, first.ready, result))
+            trail.mark(step.reformed_by, started, self._mask)
             _bump(steps, started, 1, everyone)
             if step.materials:
                 _bump(materials, started, len(step.materials), everyone)
@@ -688,18 +717,32 @@ class _VersionRun:
                 counted = self._counted(positions, handled, result)
                 if step.handling_on_clock:
                     clock.add(positions, ready, handled, counted)
-                # Staff time counts if the hold began while the case ran and ended in time.
-                held = self._live(positions, ready, result) & (handled < horizon)
+                # A hold that ends while the case runs counts whole; one that the case's
+                # stop cuts short counts until the stop, and writes a row ending there.
+                held = self._live(positions, handled, result) & (handled < horizon)
                 effort = float(round_.effort.sum() if held.all() else round_.effort[held].sum())
+                if not held.all():
+                    cut = ~held & (ready < self.limit[positions])
+                    if cut.any():
+                        stop = self.limit[positions[cut]]
+                        effort += float((stop - ready[cut]).sum())
+                        rows.add(
+                            positions[cut],
+                            step_code,
+                            agency_code,
+                            round_.attempt + 1,
+                            INTERRUPTED,
+                            ready[cut],
+                            stop,
+                            stop,
+                        )
                 for name in step.agencies:
                     busy[name] += effort
                 if round_.failed is None:
                     continue
                 failed = round_.failed & counted
                 _bump(send_backs, positions[failed], 1, everyone)
-                written = (
-                    round_.failed & self._live(positions, handled, result) & (handled < horizon)
-                )
+                written = round_.failed & held
                 if written.any():
                     outcome = WITHDRAWN if round_.attempt + 1 >= cap else SENT_BACK
                     handled_written = handled[written]
@@ -716,9 +759,9 @@ class _VersionRun:
             accepted = result.accepted
             if len(accepted):
                 end = result.end
+                live = self._counted(accepted, end)
                 if step.waiting_on_clock:
-                    clock.add(accepted, result.handled, end, self._counted(accepted, end))
-                live = self._live(accepted, result.handled) & (end < horizon)
+                    clock.add(accepted, result.handled, result.clocked, live)
                 if live.all():
                     rows.add(
                         accepted,
@@ -730,21 +773,24 @@ class _VersionRun:
                         result.handled,
                         end,
                     )
-                elif live.any():
-                    outcome = result.outcome
-                    attempt = result.attempt
-                    rows.add(
-                        accepted[live],
-                        step_code,
-                        agency_code,
-                        attempt if np.ndim(attempt) == 0 else attempt[live],
-                        outcome if np.ndim(outcome) == 0 else outcome[live],
-                        result.accepted_ready[live],
-                        result.handled[live],
-                        end[live],
-                    )
-        for result, positions, times, handled in self.revokes:
-            live = self._live(positions, handled) & (times < horizon)
+                    continue
+                # Steps in their waiting when the case stopped are cut short there.
+                stop = self.limit[accepted]
+                cut = ~live & (result.handled < stop)
+                for keep, outcome, until in ((live, result.outcome, end), (cut, INTERRUPTED, stop)):
+                    if keep.any():
+                        rows.add(
+                            accepted[keep],
+                            step_code,
+                            agency_code,
+                            _pick(result.attempt, keep),
+                            _pick(outcome, keep),
+                            result.accepted_ready[keep],
+                            result.handled[keep],
+                            until[keep],
+                        )
+        for result, positions, times, _ in self.revokes:
+            live = self._counted(positions, times)
             if live.any():
                 times = times[live]
                 rows.add(
@@ -757,8 +803,25 @@ class _VersionRun:
                     times,
                     times,
                 )
-        for result, agency, positions, ready, handled, effort, spawned, checked in self.reworks:
-            live = self._live(positions, checked) & (spawned < horizon) & (handled < horizon)
+        for result, agency, positions, ready, handled, effort, spawned, _ in self.reworks:
+            # A rework follows a check made while the case ran; the case's stop cuts it short.
+            stop = self.limit[positions]
+            spawned_live = spawned < stop
+            live = spawned_live & (handled < stop)
+            cut = spawned_live & ~live & (ready < stop)
+            if cut.any():
+                stopped = stop[cut]
+                rows.add(
+                    positions[cut],
+                    rows.code(result.step.id),
+                    rows.agency(agency),
+                    1,
+                    INTERRUPTED,
+                    ready[cut],
+                    stopped,
+                    stopped,
+                )
+                busy[agency] += float((stopped - ready[cut]).sum())
             if live.any():
                 rows.add(
                     positions[live],
@@ -787,13 +850,16 @@ class _VersionRun:
             "end_day": self.end_day,
             "approval_clock_days": clock.total(),
             "target_days": np.full(m, float(procedure.target_days)),
+            "target_unit": Coded(
+                np.zeros(m, dtype=np.int8), np.array([procedure.target_unit], dtype=object)
+            ),
             "steps": steps,
             "materials": materials,
             "certificates": certificates,
             "trips": trips,
             "fees_cny": fees,
             "send_backs": send_backs,
-            "reforms_fired": self._reforms_fired(),
+            "reforms_fired": trail.texts(),
             "attributes": Coded(
                 attribute_codes if self.cases is None else attribute_codes[self.cases],
                 attribute_texts,
@@ -802,53 +868,59 @@ class _VersionRun:
         step_columns = rows.columns(procedure.id, ids, self.cases)
         return case_columns, step_columns
 
-    def _reforms_fired(self) -> Coded:
-        """``;``-joined reforms that changed each case, in the order they fired."""
-        base = tuple(self.procedure.fired)
-        m = self.n
-        labels: list[str] = []
-        for label, *_ in self.fired:
-            if label not in base and label not in labels:
-                labels.append(label)
+    def _mask(self, condition) -> np.ndarray:
+        """Whether each case of the group meets a condition."""
+        meets = self.draws.mask(condition)
+        return meets if self.cases is None else meets[self.cases]
+
+
+class _AuditTrail:
+    """Per case, the reforms that changed its path (``reforms_fired``).
+
+    A flag per case and reform, set for the cases of a reform mark (`ReformMark`) or
+    whose follow-up fired; the text lists the flagged reforms in the version's order (as
+    `sim.engines.records.audit_trail` does).
+    """
+
+    def __init__(self, procedure: Procedure, cases: int):
+        self.labels = list(procedure.fired)
+        self.cases = cases
+        self.flags: dict[str, np.ndarray] = {}
+
+    def add(self, label: str, positions: np.ndarray) -> None:
+        if len(positions):
+            if label not in self.flags:
+                self.flags[label] = np.zeros(self.cases, dtype=bool)
+            self.flags[label][positions] = True
+
+    def mark(self, marks, positions: np.ndarray, mask) -> None:
+        """Flag the cases at ``positions`` for each mark that concerns them."""
+        for found in marks:
+            chosen = positions if found.when is None else positions[mask(found.when)[positions]]
+            self.add(found.label, chosen)
+
+    def texts(self) -> Coded:
+        labels = audit_order(self.flags, {label: i for i, label in enumerate(self.labels)})
         if not labels:
-            return Coded(np.zeros(m, dtype=np.intp), np.array([";".join(base)], dtype=object))
-        first = np.full((m, len(labels)), INF)
-        created = np.full((m, len(labels)), INF)
-        order = np.zeros((m, len(labels)), dtype=np.int64)
-        for label, positions, times, set_at, sequence in self.fired:
-            if label in base:
-                continue
-            column = labels.index(label)
-            counted = self._counted(positions, times)
-            positions, times, set_at = positions[counted], times[counted], set_at[counted]
-            known_time = first[positions, column]
-            known_set = created[positions, column]
-            earlier = (times < known_time) | (
-                (times == known_time)
-                & (
-                    (set_at < known_set)
-                    | ((set_at == known_set) & (sequence < order[positions, column]))
-                )
-            )
-            first[positions[earlier], column] = times[earlier]
-            created[positions[earlier], column] = set_at[earlier]
-            order[positions[earlier], column] = sequence
-        ranking = np.lexsort((order, created, first), axis=1)
-        present = np.take_along_axis(first, ranking, axis=1) < INF
-        width = len(labels) + 1
-        codes = np.zeros(m, dtype=np.int64)
-        for column in range(len(labels)):
-            codes = codes * width + np.where(present[:, column], ranking[:, column] + 1, 0)
-        unique, inverse = np.unique(codes, return_inverse=True)
-        texts = []
-        for code in unique.tolist():
-            fired = []
-            for _ in range(len(labels)):
-                code, digit = divmod(code, width)
-                if digit:
-                    fired.append(labels[digit - 1])
-            texts.append(";".join(base + tuple(reversed(fired))))
-        return Coded(inverse.reshape(-1), np.array(texts, dtype=object))
+            return Coded(np.zeros(self.cases, dtype=np.intp), np.array([""], dtype=object))
+        table = np.stack([self.flags[label] for label in labels], axis=1)
+        rows, codes = np.unique(table, axis=0, return_inverse=True)
+        texts = [
+            ";".join(label for label, on in zip(labels, row, strict=True) if on) for row in rows
+        ]
+        return Coded(codes.reshape(-1), np.array(texts, dtype=object))
+
+
+def _waiting_left(limit, waiting: np.ndarray, on_clock: np.ndarray) -> np.ndarray:
+    """`TimeLimit.waiting_left`, case by case (the same arithmetic)."""
+    if not limit.waiting:
+        return waiting
+    return np.minimum(waiting, np.maximum(0.0, limit.days - on_clock))
+
+
+def _pick(value, mask: np.ndarray):
+    """``value[mask]``, or a single value (standing for every case) as it is."""
+    return value if np.ndim(value) == 0 else value[mask]
 
 
 def _where(positions: np.ndarray, mask: np.ndarray) -> np.ndarray:

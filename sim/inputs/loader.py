@@ -25,8 +25,11 @@ from sim.domain.conditions import (
 )
 from sim.domain.errors import InputError
 from sim.domain.model import (
+    CALENDAR_DAYS,
+    WORKING_DAYS,
     Agency,
     Attribute,
+    Counting,
     Demand,
     Horizon,
     Material,
@@ -40,7 +43,7 @@ from sim.domain.model import (
 )
 from sim.domain.suggest import did_you_mean
 from sim.inputs.overrides import load_overrides
-from sim.inputs.schema import ProcedureSpec, ScenarioSpec
+from sim.inputs.schema import FixedTimeSpec, ProcedureSpec, ScenarioSpec
 from sim.inputs.validation import validated
 from sim.inputs.yaml import field_path, line_of, read_yaml
 
@@ -157,7 +160,10 @@ def _build_procedure(spec: ProcedureSpec, data: Any, path: Path) -> Procedure:
                 waiting=_distribution(step.waiting, data, path, (*loc, "waiting")),
                 after=tuple(step.after),
                 materials=tuple(
-                    Material(m.id, m.name, m.kind, m.probability_defective) for m in step.materials
+                    Material(
+                        m.id, m.name, m.kind, m.probability_defective, m.probability_still_defective
+                    )
+                    for m in step.materials
                 ),
                 send_back=send_back,
                 trips=step.trips,
@@ -172,13 +178,17 @@ def _build_procedure(spec: ProcedureSpec, data: Any, path: Path) -> Procedure:
                     else None
                 ),
                 source=step.source,
-                fixed_days=step.fixed_days,
+                fixed_days=_fixed_days(step.fixed_days),
+                fixed_unit=_fixed_unit(step.fixed_days),
+                waiting_unit=step.waiting_unit,
+                counted=not step.not_a_procedure,
             )
         )
     procedure = Procedure(
         id=spec.id,
         name=Name(spec.name.zh, spec.name.en),
-        target_days=spec.target.working_days,
+        target_days=spec.target.days,
+        target_unit=spec.target.unit,
         target_source=spec.target.source,
         steps=tuple(steps),
         attributes=tuple(attributes),
@@ -192,6 +202,19 @@ def _build_procedure(spec: ProcedureSpec, data: Any, path: Path) -> Procedure:
             ("steps", index, "after"),
         )
     return procedure
+
+
+def _fixed_days(spec: FixedTimeSpec | None) -> float | None:
+    """A step's declared fixed time, in its unit."""
+    if spec is None:
+        return None
+    return spec.working_days if spec.working_days is not None else spec.calendar_days
+
+
+def _fixed_unit(spec: FixedTimeSpec | None) -> str:
+    if spec is not None and spec.calendar_days is not None:
+        return CALENDAR_DAYS
+    return WORKING_DAYS
 
 
 def _unique(ids: list[str], loc: Any, what: str, fail) -> None:
@@ -317,12 +340,7 @@ def scenario_from_data(
             absolute=spec.allow_absolute_paths,
         )
         overrides = load_overrides(override_path)
-    calendar = _calendar(spec, start, overrides, _day_rule(spec, fail), fail)
-    arrival_days = (
-        spec.horizon.working_days
-        if spec.horizon.working_days is not None
-        else float(calendar.working_days_between(start, spec.horizon.until) + 1)
-    )
+    calendar, arrival_days = _calendar(spec, start, overrides, _day_rule(spec, fail), fail)
     horizon = Horizon(
         arrival_days=arrival_days,
         drain_days=spec.horizon.drain_working_days,
@@ -345,7 +363,11 @@ def scenario_from_data(
     variants = tuple(
         Variant(
             name=variant.name,
-            title=variant.title or variant.name,
+            title=(
+                Name(variant.title.zh, variant.title.en)
+                if variant.title is not None
+                else Name(variant.name, variant.name)
+            ),
             reforms=tuple(
                 ReformSpec(
                     type=reform.type,
@@ -363,6 +385,7 @@ def scenario_from_data(
         )
         for index, variant in enumerate(spec.variants)
     )
+    counting = spec.counting
     scenario = Scenario(
         name=spec.name,
         title=spec.title,
@@ -375,6 +398,7 @@ def scenario_from_data(
         agencies=agencies,
         demands=tuple(demands),
         variants=variants,
+        counting=Counting(**counting.model_dump()) if counting is not None else Counting(),
     )
     return scenario
 
@@ -436,31 +460,46 @@ def _day_rule(spec: ScenarioSpec, fail) -> DayRule:
     return DayRule()
 
 
-def _calendar(spec: ScenarioSpec, start, overrides, rule: DayRule, fail) -> WorkingCalendar:
-    if spec.horizon.until is not None and spec.horizon.until < start:
+def _calendar(
+    spec: ScenarioSpec, start, overrides, rule: DayRule, fail
+) -> tuple[WorkingCalendar, float]:
+    """The working-day calendar the run needs, and the working days of arrivals.
+
+    Arrivals run for ``working_days``, or on every working day from the start through
+    ``until`` (inclusive; an ``until`` that is no working day ends them on the working
+    day before). The calendar then covers the arrivals, the drain and the day the run
+    stops on (the horizon check of `read_scenario`: at least ``end + 1`` working days).
+    """
+    horizon = spec.horizon
+    until = horizon.until
+    if until is not None and until < start:
         raise fail("`until:` is before the calendar's start", ("horizon", "until"))
     # Five working days a week is the most there can be, so 7/5 calendar days per working
     # day never reaches into a year the run does not need; then grow until it is enough.
-    if spec.horizon.until is not None:
-        end = spec.horizon.until
-        needed = spec.horizon.drain_working_days + 1
-    else:
-        end = start
-        needed = spec.horizon.working_days + spec.horizon.drain_working_days + 1
-    end += datetime.timedelta(days=math.ceil(needed * 7 / 5))
+    end = until if until is not None else start
+    end += datetime.timedelta(
+        days=math.ceil((horizon.drain_working_days + 1 + (horizon.working_days or 0)) * 7 / 5)
+    )
     try:
         calendar = WorkingCalendar.build(start, end, overrides, rule)
-        base = (
-            0
-            if spec.horizon.until is None
-            else calendar.working_days_between(start, spec.horizon.until)
-        )
-        while len(calendar) < base + needed:
+        while True:
+            arrival_days = (
+                horizon.working_days
+                if until is None
+                else float(calendar.working_days_between(start, until + datetime.timedelta(1)))
+            )
+            if arrival_days == 0:
+                raise fail(
+                    f"there is no working day from {start} through `until:` {until}: no case "
+                    "would arrive",
+                    ("horizon", "until"),
+                )
+            if len(calendar) >= arrival_days + horizon.drain_working_days + 1:
+                return calendar, arrival_days
             end += datetime.timedelta(days=10)
             calendar = WorkingCalendar.build(start, end, overrides, rule)
     except CalendarError as error:
         raise _calendar_error(error, spec, start, overrides, rule, fail) from None
-    return calendar
 
 
 def _calendar_error(

@@ -89,10 +89,48 @@ class NameSpec(Strict):
 
 
 class TargetSpec(Strict):
-    """The published target of a procedure."""
+    """The published target of a procedure, in working days or in calendar days."""
 
-    working_days: float = Field(gt=0, le=10000)
+    working_days: float | None = Field(default=None, gt=0, le=10000)
+    calendar_days: float | None = Field(default=None, gt=0, le=10000)
     source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> TargetSpec:
+        if (self.working_days is None) == (self.calendar_days is None):
+            raise ValueError("give either `working_days:` or `calendar_days:`")
+        return self
+
+    @property
+    def days(self) -> float:
+        """The target in its unit."""
+        return self.working_days if self.working_days is not None else self.calendar_days
+
+    @property
+    def unit(self) -> str:
+        """``working_days`` or ``calendar_days``."""
+        return "working_days" if self.working_days is not None else "calendar_days"
+
+
+def _in_working_days(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number of days, not {str(value).lower()}")
+    if isinstance(value, int | float):
+        return {"working_days": value}
+    return value
+
+
+class FixedTimeSpec(Strict):
+    """A step's fixed time in working days or in calendar days."""
+
+    working_days: float | None = Field(default=None, ge=0, le=10000)
+    calendar_days: float | None = Field(default=None, ge=0, le=10000)
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> FixedTimeSpec:
+        if (self.working_days is None) == (self.calendar_days is None):
+            raise ValueError("give either `working_days:` or `calendar_days:`")
+        return self
 
 
 class AttributeSpec(Strict):
@@ -132,6 +170,7 @@ class MaterialSpec(Strict):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["main", "minor"]
     probability_defective: Probability = 0.0
+    probability_still_defective: Probability | None = None
 
 
 class SendBackSpec(Strict):
@@ -159,7 +198,10 @@ class StepSpec(Strict):
     waiting_on_clock: bool = False
     online: bool = False
     when: str | None = None
-    fixed_days: float | None = Field(default=None, ge=0, le=10000)
+    # A bare number is working days.
+    fixed_days: Annotated[FixedTimeSpec | None, BeforeValidator(_in_working_days)] = None
+    waiting_unit: Literal["working_days", "calendar_days"] = "working_days"
+    not_a_procedure: bool = False
     source: str = Field(min_length=1)
 
     @field_validator("after")
@@ -241,6 +283,30 @@ class CalendarSpec(Strict):
         return self
 
 
+def _method_only(value: Any) -> Any:
+    return {"method": value} if isinstance(value, str) else value
+
+
+class CountingSpec(Strict):
+    """How the deterministic engine counts (`sim.domain.model.Counting`)."""
+
+    method: Literal["cn", "db"] | None = None
+    edition: int | None = Field(default=None, ge=2003, le=2020)
+    indicator: (
+        Literal[
+            "starting_a_business",
+            "dealing_with_construction_permits",
+            "getting_electricity",
+            "registering_property",
+        ]
+        | None
+    ) = None
+    minimum_one_day: bool | None = None
+    online_half_day: bool | None = None
+    consecutive_starts: bool | None = None
+    include_conditional: bool = True
+
+
 class ReformEntry(BaseModel):
     """A reform in a variant; its parameters are checked by the reform catalogue."""
 
@@ -251,11 +317,18 @@ class ReformEntry(BaseModel):
     source: str = Field(min_length=1)
 
 
+def _both_languages(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"zh": value, "en": value}
+    return value
+
+
 class VariantSpec(Strict):
     """A named variant: the baseline plus reforms applied in order."""
 
     name: Identifier
-    title: str | None = Field(default=None, max_length=200)
+    # A title in both languages, or one text for both.
+    title: Annotated[NameSpec | None, BeforeValidator(_both_languages)] = None
     reforms: list[ReformEntry] = Field(default_factory=list)
     source: str | None = None
 
@@ -280,6 +353,8 @@ class ScenarioSpec(Strict):
     agencies: list[AgencySpec] = Field(min_length=1)
     procedures: list[DemandSpec] = Field(min_length=1)
     variants: list[VariantSpec] = Field(default_factory=list)
+    # A bare `cn` or `db` is the method.
+    counting: Annotated[CountingSpec | None, BeforeValidator(_method_only)] = None
     allow_absolute_paths: bool = False
 
 

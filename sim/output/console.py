@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import math
 
+from rich.cells import cell_len
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sim.analysis.agencies import busiest_agency
-from sim.engines.deterministic import Schedule, schedule
-from sim.output.text import SCHEDULE, pad, width
+from sim.analysis.intervals import BASIS_FIXED
+from sim.engines.deterministic import Schedule, representative, schedule
+from sim.output.text import REPORT, SCHEDULE, pad, unit_label, variant_title, width
 from sim.run.experiment import RunResult
 
 # Columns a variant's name may take in the command line's tables before it folds.
@@ -32,7 +35,8 @@ def format_schedule(result: Schedule, lang: str = "zh") -> str:
     """
     labels = SCHEDULE["zh" if lang == "zh" else "en"]
     procedure = result.procedure
-    lines = [f"{procedure.name.label(lang)} — {labels['title']}"]
+    method = result.rules.method
+    lines = [f"{procedure.name.label(lang)} — {labels['title']}: {labels[method]}"]
     header = labels["header"]
     names = [procedure.step(item.step).name.label(lang) for item in result.path]
     columns = max([len(header[1])] + [width(name) for name in names])
@@ -44,11 +48,15 @@ def format_schedule(result: Schedule, lang: str = "zh") -> str:
             f"{number:>3}  {pad(name, columns)}  {item.start_day:>6g}  {item.end_day:>6g}  "
             f"{item.days:>6g}"
         )
-    total = labels["total"].format(wd=round(result.total_working_days, 3))
-    if result.calendar_days is not None:
-        total += labels["calendar"].format(
-            cd=round(result.calendar_days, 3), start=result.start_date, end=result.end_date
-        )
+    working = round(result.total_working_days, 3)
+    dates = {"start": result.start_date, "end": result.end_date}
+    if method == "db" and result.calendar_days is not None:
+        total = labels["total_db"].format(cd=round(result.calendar_days, 3), wd=working)
+        total += labels["dates"].format(**dates)
+    else:
+        total = labels["total"].format(wd=working)
+        if result.calendar_days is not None:
+            total += labels["calendar"].format(cd=round(result.calendar_days, 3), **dates)
     lines.append(total)
     rules = [
         labels[name]
@@ -62,6 +70,9 @@ def format_schedule(result: Schedule, lang: str = "zh") -> str:
             else ("conditional_dropped")
         )
         rules.append(labels[key].format(steps=", ".join(result.conditional)))
+    skipped = [item.step.id for item in result.steps if not item.step.counted]
+    if method == "db" and skipped:
+        rules.append(labels["not_a_procedure"].format(steps=", ".join(skipped)))
     if rules:
         lines.append(labels["options"].format(rules="; ".join(rules)))
     return "\n".join(lines)
@@ -81,23 +92,30 @@ def _interval(row, column: str, percent: bool = False, digits: int = 1) -> str:
     return text
 
 
-def print_result(console: Console, result: RunResult) -> None:
-    """Per procedure: each variant's figures with their intervals, then the agencies."""
+def print_result(console: Console, result: RunResult, lang: str = "zh") -> None:
+    """Per procedure: each variant's figures with their intervals, then the agencies.
+
+    Names and titles are in ``lang``; a fixed-time run's figures have no interval, and
+    its agencies no utilisation.
+    """
     summary = result.summary
     scenario = result.scenario
     names = {demand.procedure.id: demand.procedure for demand in scenario.demands}
+    labels = REPORT["zh" if lang == "zh" else "en"]
     for procedure_id, rows in summary.groupby("procedure", sort=False):
         procedure = names.get(procedure_id)
-        title = f"{procedure.name.zh} / {procedure.name.en}" if procedure else procedure_id
+        title = escape(procedure.name.label(lang) if procedure else procedure_id)
         table = Table(
-            title=f"{title} — target {rows['target_days'].iloc[0]:g} working days",
+            title=f"{title} — {labels['target']} {rows['target_days'].iloc[0]:g} "
+            f"{unit_label(rows['target_unit'].iloc[0], lang)}",
             title_justify="left",
         )
+        titles = {v: escape(variant_title(scenario, v, lang)) for v in rows["variant"]}
         # A narrow terminal wraps the figures under their intervals; variant names are
-        # never cut (a long one folds onto a second line).
-        name_width = min(max(len(str(v)) for v in rows["variant"]), VARIANT_COLUMN)
+        # never cut (a long one folds onto further lines).
+        name_width = min(max(cell_len(t) for t in titles.values()), VARIANT_COLUMN)
         table.add_column("variant", min_width=name_width, overflow="fold")
-        for column in ("done", "mean wd", "median", "P90", "within target"):
+        for column in ("done", "mean wd", "mean cd", "median", "P90", "within target"):
             table.add_column(column, justify="right")
         table.add_column("clock wd", justify="right")
         table.add_column("within (clock)", justify="right")
@@ -106,10 +124,12 @@ def print_result(console: Console, result: RunResult) -> None:
         for column in ("steps", "materials", "certificates", "trips", "days", "fees ¥"):
             measures.add_column(column, justify="right")
         for _, row in rows.iterrows():
+            variant = titles[row["variant"]]
             table.add_row(
-                row["variant"],
+                variant,
                 f"{row['completed']:.0f}/{row['arrived']:.0f}",
                 _interval(row, "mean_days"),
+                _interval(row, "mean_calendar_days"),
                 _interval(row, "median_days"),
                 _interval(row, "p90_days"),
                 _interval(row, "share_within_target", percent=True),
@@ -117,7 +137,7 @@ def print_result(console: Console, result: RunResult) -> None:
                 _interval(row, "share_within_target_clock", percent=True),
             )
             measures.add_row(
-                row["variant"],
+                variant,
                 *(f"{row[c]:.1f}" for c in ("steps", "materials", "certificates", "trips")),
                 f"{row['mean_days']:.1f}",
                 f"{row['fees_cny']:.0f}",
@@ -125,7 +145,8 @@ def print_result(console: Console, result: RunResult) -> None:
         console.print(table)
         console.print(measures)
         basis = rows["interval_basis"].iloc[0]
-        console.print(f"  [95% intervals; {basis}]", style="dim", highlight=False)
+        note = basis if basis == BASIS_FIXED else f"95% intervals; {basis}"
+        console.print(f"  [{note}]", style="dim", highlight=False, markup=False)
     agencies = result.agencies
     for variant in result.variants:
         busiest = busiest_agency(agencies, variant)
@@ -219,13 +240,15 @@ def _short(value, limit: int = 60) -> str:
 
 
 def print_schedules(console: Console, result: RunResult, lang: str) -> None:
-    """Each variant's procedures timed by the Doing Business method, step by step."""
+    """Each variant's procedures timed by the fixed-time method, step by step."""
     scenario = result.scenario
     for name in result.variants:
-        console.print(f"\n[bold]{name}[/]")
-        for demand in scenario.model(name).demands:
-            procedure = demand.version(tuple(False for _ in demand.conditions))
-            timed = schedule(procedure, scenario.calendar, scenario.start)
+        console.print(f"\n[bold]{escape(variant_title(scenario, name, lang))}[/]")
+        model = scenario.model(name)
+        for demand in model.demands:
+            timed = schedule(
+                representative(demand), scenario.calendar, scenario.start, model.counting
+            )
             console.print(format_schedule(timed, lang), markup=False, highlight=False)
 
 

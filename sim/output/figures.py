@@ -36,7 +36,7 @@ from matplotlib.patches import Patch
 
 from sim.domain.model import Scenario
 from sim.output.fonts import cjk_font_files
-from sim.output.text import FIGURES, has_cjk, wrap
+from sim.output.text import FIGURES, has_cjk, variant_title, wrap
 
 INSTALL_HINT = "apt-get install fonts-wqy-microhei"
 """How to install a CJK font on Debian or Ubuntu (``fonts-noto-cjk`` works too)."""
@@ -239,10 +239,8 @@ def variant_label(scenario: Scenario | None, variant: str, lang: str) -> str:
     if variant == "baseline":
         return text("baseline", lang)
     if scenario is not None:
-        for declared in scenario.variants:
-            if declared.name == variant:
-                title = declared.title or declared.name
-                return title if (not has_cjk(title) or cjk_font() is not None) else variant
+        title = variant_title(scenario, variant, lang)
+        return title if (not has_cjk(title) or cjk_font() is not None) else variant
     return variant
 
 
@@ -357,8 +355,10 @@ def plot_cycle_times(
         )
         ax.set_ylim(0.4, len(order) + 0.6)
         target = _target_of(scenario, procedure)
+        if target is not None and target[1] != "working_days":
+            target = None  # the axis is in working days: a calendar-day target has no place
         if target is not None:
-            ax.axvline(target, color="#d1495b", linestyle="--", linewidth=1.2)
+            ax.axvline(target[0], color="#d1495b", linestyle="--", linewidth=1.2)
         handles = [
             ax.plot([], [], "o", color="black", markersize=4, label=text("median", lang))[0],
             ax.plot([], [], "|", color="#d1495b", markersize=10, mew=2, label=text("p90", lang))[0],
@@ -370,7 +370,7 @@ def plot_cycle_times(
                     [],
                     linestyle="--",
                     color="#d1495b",
-                    label=text("target", lang).format(target=target),
+                    label=_target_text(target, lang),
                 )[0]
             )
         ax.legend(handles=handles, loc="lower right", fontsize=7, frameon=False)
@@ -388,9 +388,15 @@ _HORIZONTAL = (
 )
 
 
-def _target_of(scenario: Scenario | None, procedure: str) -> float | None:
+def _target_of(scenario: Scenario | None, procedure: str) -> tuple[float, str] | None:
+    """The procedure's target and its unit (``working_days`` or ``calendar_days``)."""
     found = scenario.procedure_index.get(procedure) if scenario is not None else None
-    return float(found.target_days) if found is not None else None
+    return (float(found.target_days), found.target_unit) if found is not None else None
+
+
+def _target_text(target: tuple[float, str], lang: str) -> str:
+    key = "target" if target[1] == "working_days" else "target_calendar_days"
+    return text(key, lang).format(target=target[0])
 
 
 def plot_share_within_target(
@@ -439,7 +445,7 @@ def plot_share_within_target(
         target = _target_of(scenario, procedure)
         title = text("share_within", lang)
         if target is not None:
-            title += f" ({text('target', lang).format(target=target)})"
+            title += f" ({_target_text(target, lang)})"
         ax.set_title(title)
         return _finish(figure)
 

@@ -318,7 +318,7 @@ def build_context(
             for row in dfg.to_dict("records")
         ],
         "parallel": [f"{a} ∥ {b}" for a, b in calibration.structure.parallel],
-        "files": [str(path) for path in files or []],
+        "files": [Path(path).name for path in files or []],  # beside the report
         "svg": svg,
         "step_names": names,
     }

@@ -36,6 +36,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from sim.domain.errors import InputError
+from sim.engines import engine
 from sim.output.fonts import FAMILY, embedded_font_css
 from sim.output.rundata import SavedRun, saved_run
 from sim.output.sections import (
@@ -55,7 +56,7 @@ from sim.output.sections import (
     signed,
     tail_tables,
 )
-from sim.output.text import BASIS, FIGURES, REPORT
+from sim.output.text import BASIS, FIGURES, REPORT, unit_label
 from sim.run.experiment import RunResult
 from sim.run.files import write_atomically
 
@@ -125,6 +126,7 @@ def build_context(saved: SavedRun, lang: str = "zh", procedures: Sequence[str] |
     return {
         "lang": lang,
         "t": text,
+        "fixed": not engine(manifest.get("engine", "des")).random,
         "title": scenario.get("title") or scenario.get("name"),
         "scenario": scenario.get("name"),
         "file": scenario.get("file", ""),
@@ -191,10 +193,12 @@ def _procedure(saved, names, procedure, variants, level, comparison, text):
             cell["strong"] = bool(compared["distinguishable"])
         cells.append(cell)
     target_text = fmt(target, 1).rstrip("0").rstrip(".") if target is not None else "–"
+    unit = names.unit(procedure)
     row = {
         "id": procedure,
         "name": names.procedure(procedure),
         "target": target_text,
+        "target_unit": unit_label(unit, lang),
         "cells": cells,
         "sentence": headline,
     }
@@ -214,6 +218,7 @@ def _procedure(saved, names, procedure, variants, level, comparison, text):
         "id": procedure,
         "name": row["name"],
         "target": target_text,
+        "target_unit": row["target_unit"],
         "target_source": source,
         "headline": headline,
         "overview": row,
@@ -227,7 +232,8 @@ def _procedure(saved, names, procedure, variants, level, comparison, text):
         "tails": tail_sections,
     }
     chart = {
-        "target": target,
+        # The charts' axes count working days: a calendar-day target has no place on them.
+        "target": target if unit == "working_days" else None,
         "variants": variants,
         "titles": section["variants"],
         "chosen": chosen,

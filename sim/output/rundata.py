@@ -117,6 +117,7 @@ def scenario_data(scenario: Scenario, variants: tuple[str, ...] | None = None) -
                 {
                     "name": as_data(procedure.name),
                     "target_days": procedure.target_days,
+                    "target_unit": procedure.target_unit,
                     "target_source": procedure.target_source,
                 },
             )
@@ -465,13 +466,11 @@ def saved_run(
 
 def run_about(result: RunResult, engine: str | None = None) -> dict[str, Any]:
     """What a results folder's manifest says about its run."""
-    about = {
+    return {
         "scenario": result.scenario.name,
         "run_id": result.run_id,
         "seed": result.seed,
         "replications": result.replications,
         "variants": list(result.variants),
+        "engine": engine or result.engine,
     }
-    if engine is not None:
-        about["engine"] = engine
-    return about

@@ -13,8 +13,9 @@ from typing import Any
 import pandas as pd
 
 from sim.analysis import summarize_run
+from sim.analysis.intervals import BASIS_FIXED
 from sim.domain.model import Name
-from sim.output.text import REPORT, has_cjk
+from sim.output.text import REPORT, has_cjk, unit_label
 from sim.run.experiment import RunResult
 
 MEASURE_ROWS = (
@@ -29,6 +30,7 @@ MEASURE_ROWS = (
 the mean elapsed working days."""
 
 EXTRA_ROWS = (
+    ("mean_calendar_days", "mean_calendar_days", 1),
     ("p90_days", "p90_days", 1),
     ("mean_clock_days", "mean_clock_days", 1),
     ("share_within_target", "share_within_target", None),
@@ -151,6 +153,10 @@ class Names:
             return None, ""
         return float(found["target_days"]), str(found.get("target_source") or "")
 
+    def unit(self, procedure: str) -> str:
+        """The unit of a procedure's target: ``working_days`` or ``calendar_days``."""
+        return str(self.procedures.get(procedure, {}).get("target_unit", "working_days"))
+
     def reforms(self, variant: str) -> list[str]:
         """The labels of a variant's reforms, in order."""
         found = self.variants.get(variant, {})
@@ -196,6 +202,7 @@ def share_with_interval(row: pd.Series) -> str:
 def baseline_sentence(names: Names, procedure: str, base: pd.Series) -> str:
     """The sentence of a procedure no variant changes: where the baseline stands."""
     target = f"{float(base['target_days']):g}"
+    unit = unit_label(names.unit(procedure), names.lang)
     name = names.procedure(procedure)
     mean = " ".join(
         p
@@ -207,12 +214,12 @@ def baseline_sentence(names: Names, procedure: str, base: pd.Series) -> str:
     )
     if names.lang == "zh":
         return (
-            f"没有方案改变{name}：基线在 {target} 个工作日内办结的比例为 "
+            f"没有方案改变{name}：基线在 {target} {unit}内办结的比例为 "
             f"{share_with_interval(base)}，平均用时 {mean} 个工作日。"
         )
     return (
         f"No variant changes {name}: in the baseline {share_with_interval(base)} of its cases "
-        f"complete within {target} working days; the mean is {mean} working days."
+        f"complete within {target} {unit}; the mean is {mean} working days."
     )
 
 
@@ -227,6 +234,7 @@ def highlight(
     """One plain-language sentence on the share within target of a variant."""
     lang = names.lang
     target = f"{float(base['target_days']):g}"
+    unit = unit_label(str(base.get("target_unit", "working_days")), lang)
     name = names.procedure(procedure)
     title = names.variant(variant)
     before = f"{pct(base['share_within_target'])} " + interval(
@@ -249,7 +257,13 @@ def highlight(
     replications = int(other["replications"]) if finite(other["replications"]) else 0
     difference = ""
     verdict = ""
-    if compared is not None and finite(compared["difference"]):
+    fixed = base.get("interval_basis") == BASIS_FIXED
+    if compared is not None and finite(compared["difference"]) and fixed:
+        points = signed(compared["difference"], 0, 100)
+        difference = (
+            f"（差 {points} 个百分点）" if lang == "zh" else f" (difference {points} points)"
+        )
+    elif compared is not None and finite(compared["difference"]):
         bounds = interval(
             100 * float(compared["difference_low"]) if finite(compared["difference_low"]) else None,
             100 * float(compared["difference_high"])
@@ -284,13 +298,13 @@ def highlight(
         title = title + (" " if title and not has_cjk(title[-1]) else "")
         verdict = verdict.replace("；以", "，这一比例以", 1)
         return (
-            f"{title}使{name}在 {target} 个工作日内办结的比例从 {before.strip()} "
+            f"{title}使{name}在 {target} {unit}内办结的比例从 {before.strip()} "
             f"变为 {after.strip()}{difference}{verdict}；平均用时从 {mean_before} 变为 "
             f"{mean_after} 个工作日。"
         )
     verdict = verdict.replace("; not distinguishable", ", a share not distinguishable", 1)
     return (
-        f"{title} brings the share of {name} cases completed within {target} working days from "
+        f"{title} brings the share of {name} cases completed within {target} {unit} from "
         f"{before.strip()} to {after.strip()}{difference}{verdict}; the mean from "
         f"{mean_before} to {mean_after} working days."
     )

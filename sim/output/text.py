@@ -35,6 +35,7 @@ REPORT = {
         "variants": "方案",
         "reforms": "改革措施",
         "intervals": "区间为 95% 置信区间；变化为与基线的配对差（共同随机数）。",
+        "fixed_times": "固定时间计法：每个事项只有一条路径，没有置信区间，也不计人员利用率。",
         "procedure": "事项",
         "target": "目标",
         "working_days": "个工作日",
@@ -49,6 +50,7 @@ REPORT = {
         "certificates": "证明（件）",
         "trips": "跑动（次）",
         "mean_days": "时间（平均工作日）",
+        "mean_calendar_days": "时间（平均自然日）",
         "fees_cny": "费用（元）",
         "p90_days": "时间（90% 分位工作日）",
         "mean_clock_days": "审批时钟（平均工作日）",
@@ -144,6 +146,10 @@ REPORT = {
             "Intervals are 95% confidence intervals; changes are paired differences against the "
             "baseline (common random numbers)."
         ),
+        "fixed_times": (
+            "Fixed times: one path a procedure, so no confidence intervals and no staff "
+            "utilisation."
+        ),
         "procedure": "Procedure",
         "target": "Target",
         "working_days": "working days",
@@ -165,6 +171,7 @@ REPORT = {
         "certificates": "Certificates",
         "trips": "Trips",
         "mean_days": "Time (mean working days)",
+        "mean_calendar_days": "Time (mean calendar days)",
         "fees_cny": "Fees (CNY)",
         "p90_days": "Time (90th percentile, working days)",
         "mean_clock_days": "Approval clock (mean working days)",
@@ -246,6 +253,10 @@ BASIS = {
         "zh": "t 区间，以各次重复为单位",
         "en": "t intervals over the replications",
     },
+    "fixed times: one path, no interval": {
+        "zh": "固定时间：一条路径，无区间",
+        "en": "fixed times: one path, no interval",
+    },
 }
 
 
@@ -254,6 +265,7 @@ FIGURES = {
         "working_days": "工作日",
         "days_from_arrival": "自申请起的工作日",
         "target": "目标 {target:g} 个工作日",
+        "target_calendar_days": "目标 {target:g} 个自然日",
         "share_within": "在目标内办结的比例",
         "median": "中位数",
         "p90": "90% 分位",
@@ -296,6 +308,7 @@ FIGURES = {
         "working_days": "working days",
         "days_from_arrival": "working days from application",
         "target": "target {target:g} working days",
+        "target_calendar_days": "target {target:g} calendar days",
         "share_within": "share completed within target",
         "median": "median",
         "p90": "90th percentile",
@@ -338,29 +351,39 @@ FIGURES = {
 
 SCHEDULE = {
     "zh": {
-        "title": "关键路径（营商环境报告法）",
+        "title": "关键路径",
+        "cn": "承诺时限计法（工作日）",
+        "db": "世界银行营商环境报告计法（自然日）",
         "header": ("序号", "环节", "开始", "结束", "用时"),
         "total": "合计：{wd:g} 个工作日",
-        "calendar": "（{cd:g} 个日历日，{start} 至 {end}）",
+        "total_db": "合计：{cd:g} 个自然日（{wd:g} 个工作日）",
+        "calendar": "（{cd:g} 个自然日，{start} 至 {end}）",
+        "dates": "（{start} 至 {end}）",
         "options": "规则：{rules}",
         "minimum_one_day": "每个环节至少1天",
         "online_half_day": "全程网办环节计半天",
         "consecutive_starts": "可并行的环节依次隔日开始",
         "conditional": "含有条件的环节（{steps}）已计入",
         "conditional_dropped": "有条件的环节（{steps}）未计入",
+        "not_a_procedure": "不计为程序的环节（{steps}）计0天",
         "days": "工作日",
     },
     "en": {
-        "title": "Critical path (Doing Business method)",
+        "title": "Critical path",
+        "cn": "committed times (working days)",
+        "db": "Doing Business method (calendar days)",
         "header": ("#", "step", "start", "end", "days"),
         "total": "Total: {wd:g} working days",
+        "total_db": "Total: {cd:g} calendar days ({wd:g} working days)",
         "calendar": " ({cd:g} calendar days, {start} to {end})",
+        "dates": " ({start} to {end})",
         "options": "Rules: {rules}",
         "minimum_one_day": "at least one day a step",
         "online_half_day": "half a day for a step done fully online",
         "consecutive_starts": "simultaneous steps start on consecutive days",
         "conditional": "steps with conditions ({steps}) included",
         "conditional_dropped": "steps with conditions ({steps}) left out",
+        "not_a_procedure": "steps that are no procedure ({steps}) take no time",
         "days": "working days",
     },
 }
@@ -612,6 +635,27 @@ FIT = {
 
 
 CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\U00020000-\U0002ffff]")
+
+
+UNITS = {
+    "zh": {"working_days": "个工作日", "calendar_days": "个自然日"},
+    "en": {"working_days": "working days", "calendar_days": "calendar days"},
+}
+
+
+def variant_title(scenario, variant: str, lang: str) -> str:
+    """The display title of a variant in ``lang`` (``baseline`` translated)."""
+    if variant == "baseline":
+        return REPORT["zh" if lang == "zh" else "en"]["baseline"]
+    for declared in scenario.variants:
+        if declared.name == variant:
+            return declared.title.label(lang) or declared.name
+    return variant
+
+
+def unit_label(unit: str, lang: str) -> str:
+    """``working_days`` or ``calendar_days`` as words after a number (``个工作日``)."""
+    return UNITS["zh" if lang == "zh" else "en"][unit]
 
 
 def has_cjk(text: object) -> bool:

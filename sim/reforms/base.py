@@ -21,8 +21,9 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from sim.domain import distributions
+from sim.domain.conditions import Condition
 from sim.domain.errors import InputError
-from sim.domain.model import Agency, Consequence, Demand, Material, Procedure, Step
+from sim.domain.model import Agency, Consequence, Demand, Material, Procedure, ReformMark, Step
 from sim.domain.suggest import did_you_mean
 from sim.inputs.schema import DistributionSpec, Identifier, Strict
 from sim.inputs.yaml import field_path, line_of, read_yaml
@@ -192,10 +193,34 @@ class Reform:
             name, sorted(procedure.step_index)
         )
 
-    def finish(self, procedure: Procedure, steps: Iterable[Step], **changes: Any) -> Procedure:
-        """The changed copy, with the label in the audit trail, checked for cycles."""
+    def mark(self, step: Step, when: Condition | None = None) -> Step:
+        """The step marked as run differently because of this reform (the audit trail)."""
+        found = ReformMark(self.label, when)
+        if found in step.reformed_by:
+            return step
+        return replace(step, reformed_by=(*step.reformed_by, found))
+
+    def finish(
+        self,
+        procedure: Procedure,
+        steps: Iterable[Step],
+        marks: tuple[ReformMark, ...] = (),
+        **changes: Any,
+    ) -> Procedure:
+        """The changed copy, with the label in the audit trail, checked for cycles.
+
+        Args:
+            procedure: The version before the reform.
+            steps: Its steps after the reform (those it changed marked with `mark`).
+            marks: Marks of the whole version (cases it changes wherever they go).
+            changes: Other fields of the procedure to change.
+        """
         changed = replace(
-            procedure, steps=tuple(steps), fired=added(procedure.fired, self.label), **changes
+            procedure,
+            steps=tuple(steps),
+            fired=added(procedure.fired, self.label),
+            reformed_by=unique_marks(procedure.reformed_by + marks),
+            **changes,
         )
         cycle = changed.cycle()
         if cycle:
@@ -270,12 +295,40 @@ def unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-def materials_once(materials: Iterable[Material]) -> tuple[Material, ...]:
-    """Materials deduplicated by id (first occurrence kept)."""
+def unique_marks(marks: Iterable[ReformMark]) -> tuple[ReformMark, ...]:
+    """The marks in order, each once."""
+    return tuple(dict.fromkeys(marks))
+
+
+def materials_once(steps: Iterable[Step]) -> tuple[Material, ...]:
+    """The steps' materials deduplicated by id (first occurrence kept).
+
+    Each keeps the random key of the step it came from (`Material.stream`), so that it is
+    as likely to be defective, case by case, as it was there.
+    """
     kept: dict[str, Material] = {}
-    for material in materials:
-        kept.setdefault(material.id, material)
+    for step in steps:
+        for material in step.materials:
+            if material.id not in kept:
+                kept[material.id] = (
+                    material if material.stream else replace(material, stream=step.random_key)
+                )
     return tuple(kept.values())
+
+
+def retimed(before: Step, after: Step) -> Step:
+    """``after`` with its declared fixed time changed as the reform changed its time.
+
+    The fixed time (the deterministic method's, `Step.fixed_days`) is scaled by the
+    ratio of the typical times (handling plus waiting) after and before the change.
+    """
+    if before.fixed_days is None:
+        return after
+    old = before.handling.typical + before.waiting.typical
+    new = after.handling.typical + after.waiting.typical
+    if old <= 0:
+        return after
+    return replace(after, fixed_days=before.fixed_days * new / old)
 
 
 def with_after(step: Step, after: tuple[str, ...]) -> Step:
@@ -289,18 +342,30 @@ def each_step(
     reform: Reform,
     change: Callable[[Step], Step],
     pick: Callable[[Procedure, list[str]], list[str]] | None = None,
+    mark: bool = True,
 ) -> Transform:
     """A transform changing each selected step (``pick`` narrows or checks the selection).
 
+    A step the change leaves equal stays as it was; one it changes is marked (`Reform.mark`)
+    unless ``mark`` is False (a reform whose effect on a case shows only when it fires).
     ``change`` and ``pick`` must be picklable (module-level functions or partials).
     """
-    return partial(_change_each, params, reform, change, pick)
+    return partial(_change_each, params, reform, change, pick, mark)
 
 
-def _change_each(params, reform: Reform, change, pick, procedure: Procedure) -> Procedure:
+def _change_each(params, reform: Reform, change, pick, mark, procedure: Procedure) -> Procedure:
     chosen = reform.steps(procedure, params.steps)
     chosen = set(pick(procedure, chosen) if pick else chosen)
-    return reform.finish(procedure, (change(s) if s.id in chosen else s for s in procedure.steps))
+
+    def changed(step: Step) -> Step:
+        if step.id not in chosen:
+            return step
+        new = change(step)
+        if new == step:
+            return step  # the same object: its draws are reused
+        return reform.mark(new) if mark else new
+
+    return reform.finish(procedure, (changed(s) for s in procedure.steps))
 
 
 def redirect(after: tuple[str, ...], members: set[str], to: tuple[str, ...]) -> tuple[str, ...]:

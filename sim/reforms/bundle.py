@@ -13,9 +13,18 @@ from functools import partial
 
 from pydantic import Field
 
-from sim.domain.model import Attribute, ConditionalReform, Demand, Name, Procedure, Step
+from sim.domain.model import (
+    Attribute,
+    ConditionalReform,
+    Demand,
+    Material,
+    Name,
+    Procedure,
+    ReformMark,
+    Step,
+)
 from sim.inputs.schema import Count, DistributionSpec, Identifier, NameSpec, TargetSpec
-from sim.reforms.base import Group, Params, Reform, ReformType, VariantState, added
+from sim.reforms.base import Group, Params, Reform, ReformType, VariantState, added, unique_marks
 
 
 class IntakeParams(Params):
@@ -72,11 +81,12 @@ class _Layout:
             id=head + step.id,
             after=tuple(head + name for name in step.after),
             stream=head + step.random_key,
+            materials=tuple(_keyed(m, head + m.stream) if m.stream else m for m in step.materials),
         )
         if step.after:
             return embedded
         # A first step is now handed in at the shared intake: no trip, materials once.
-        materials = tuple(m for m in step.materials if m.id not in seen)
+        materials = tuple(m for m in embedded.materials if m.id not in seen)
         seen.update(m.id for m in materials)
         return replace(embedded, after=(self.intake,), trips=0.0, materials=materials)
 
@@ -86,7 +96,7 @@ class _Layout:
         for part in self.parts:
             head = self.head(part.id)
             steps = tuple(self._unembed(s, head) for s in bundle.steps if s.id.startswith(head))
-            parts[part.id] = replace(part, steps=steps, fired=(), fast_lane=False)
+            parts[part.id] = replace(part, steps=steps, fired=(), reformed_by=(), fast_lane=False)
         return parts
 
     def _unembed(self, step: Step, head: str) -> Step:
@@ -95,12 +105,18 @@ class _Layout:
             id=step.id.removeprefix(head),
             after=tuple(n.removeprefix(head) for n in step.after if n != self.intake),
             stream=step.random_key.removeprefix(head),
+            materials=tuple(_keyed(m, m.stream.removeprefix(head)) for m in step.materials),
         )
 
     def lift(self, part: str, reform: ConditionalReform) -> ConditionalReform:
         """A part's reform as a reform of the bundle (it changes that part only)."""
         lifted = partial(_lifted, self, part, reform)
         return ConditionalReform(reform.label, reform.condition, lifted)
+
+
+def _keyed(material: Material, stream: str) -> Material:
+    """The material with this random key (the same object when unchanged)."""
+    return material if material.stream == stream else replace(material, stream=stream)
 
 
 def _lifted(layout: _Layout, part: str, reform: ConditionalReform, bundle: Procedure) -> Procedure:
@@ -111,6 +127,7 @@ def _lifted(layout: _Layout, part: str, reform: ConditionalReform, bundle: Proce
         bundle,
         steps=layout.join(bundle, parts),
         fired=added(bundle.fired, *changed.fired),
+        reformed_by=unique_marks(bundle.reformed_by + changed.reformed_by),
         fast_lane=bundle.fast_lane or changed.fast_lane,
     )
 
@@ -165,11 +182,13 @@ def bundle(params: BundleParams, reform: Reform, state: VariantState) -> None:
     shell = Procedure(
         id=params.id,
         name=Name(params.name.zh, params.name.en),
-        target_days=params.target.working_days,
+        target_days=params.target.days,
+        target_unit=params.target.unit,
         target_source=params.target.source,
         steps=(intake,),
         attributes=_bundle_attributes(parts, reform),
         fired=(reform.label,),
+        reformed_by=(ReformMark(reform.label),),
         file=reform.where.file,
     )
     base = replace(shell, steps=layout.join(shell, {p.id: p for p in parts}))

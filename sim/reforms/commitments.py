@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import partial
+from typing import Literal
 
 from sim.domain import distributions
 from sim.domain.model import FollowUp, Procedure, Step
@@ -28,12 +29,19 @@ from sim.reforms.base import (
 
 
 class ToleratedParams(ProcedureParams):
-    """`tolerated_deficiency` (容缺受理)."""
+    """`tolerated_deficiency` (容缺受理).
+
+    ``decide``: ``on_commitment`` (容缺办理, 承诺备案: the step is decided on the written
+    commitment, the missing material is checked later, off the case's path; the default)
+    or ``after_material`` (容缺受理 read as "accept first": the file is accepted and
+    handled, but the decision waits until the material arrives by the committed date).
+    """
 
     steps: NamesOrAll
     commitment_delay: DistributionSpec
     failure_share: Probability
     on_failure: ConsequenceParams
+    decide: Literal["on_commitment", "after_material"] = "on_commitment"
 
 
 class PostCheckParams(Params):
@@ -60,9 +68,12 @@ def tolerated_deficiency(params: ToleratedParams, reform: Reform) -> Transform:
         delay=reform.distribution(params.commitment_delay, "commitment_delay"),
         failure_share=params.failure_share,
         consequence=reform.consequence(params.on_failure, "on_failure"),
+        holds=params.decide == "after_material",
     )
     change = partial(_tolerate, reform.label, follow_up)
-    return each_step(params, reform, change, partial(_with_minor, params, reform))
+    # A case's path changes only when a missing minor material is tolerated: its
+    # commitment then fires, and lists the reform.
+    return each_step(params, reform, change, partial(_with_minor, params, reform), mark=False)
 
 
 def _with_minor(
@@ -103,14 +114,19 @@ def notification_commitment(params: NotificationParams, reform: Reform) -> Trans
 
 
 def _commit(handling: distributions.Distribution, follow_up: FollowUp, step: Step) -> Step:
-    # Materials are still handed in, but defects are the post-check's business.
+    # Materials are still handed in, but defects are the post-check's business; the
+    # commitment replaces the certificates (证明事项告知承诺制), and the review's declared
+    # fixed time no longer applies.
     return replace(
         step,
         handling=handling,
         waiting=distributions.Fixed(0.0),
         send_back=None,
         materials=tuple(replace(m, probability_defective=0.0) for m in step.materials),
+        certificates=0,
         follow_ups=(*step.follow_ups, follow_up),
+        fixed_days=None,
+        time_limit=None,
     )
 
 

@@ -85,6 +85,8 @@ def resolve_variant(scenario: Scenario, variant: str) -> Model:
         horizon=scenario.horizon,
         file=scenario.file,
         fired=tuple(state.fired),
+        calendar=scenario.calendar,
+        counting=scenario.counting,
     )
     _build_versions(model)
     return model

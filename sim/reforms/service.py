@@ -12,7 +12,7 @@ from functools import partial
 from pydantic import Field, model_validator
 
 from sim.domain import distributions
-from sim.domain.model import Procedure, Step
+from sim.domain.model import Procedure, ReformMark, Step, TimeLimit
 from sim.inputs.schema import Count
 from sim.reforms.base import (
     NamesOrAll,
@@ -22,6 +22,7 @@ from sim.reforms.base import (
     Scale,
     Transform,
     each_step,
+    retimed,
 )
 
 
@@ -64,13 +65,14 @@ def online(params: OnlineParams, reform: Reform) -> Transform:
 
 
 def _online(params: OnlineParams, reform: Reform, step: Step) -> Step:
-    step = replace(step, trips=params.trips, online=True)
+    changed = replace(step, trips=params.trips, online=True)
     if params.handling_scale is None:
-        return step
+        return changed
     try:
-        return replace(step, handling=step.handling.scaled(params.handling_scale))
+        scaled = changed.handling.scaled(params.handling_scale)
     except (ValueError, distributions.DistributionSpecError) as error:
         raise reform.error(f"step '{step.id}': {error}", "handling_scale") from None
+    return retimed(step, replace(changed, handling=scaled))
 
 
 def time_limit(params: TimeLimitParams, reform: Reform) -> Transform:
@@ -79,26 +81,32 @@ def time_limit(params: TimeLimitParams, reform: Reform) -> Transform:
     The agency's own time is the handling and, unless ``waiting_on_clock: false``, the
     waiting that counts on the approval clock (an internal sign-off queue); waiting off
     the clock (public notice, expert review) is set by law or by the applicant, not by a
-    promised time limit, and is left alone.
+    promised time limit, and is left alone. A cap limits that time once, not each part:
+    the handling is capped at ``cap``, and the waiting on the clock is cut to what the
+    step's time on the clock so far leaves of it (`sim.domain.model.TimeLimit`).
     """
     return each_step(params, reform, partial(_limit, params, reform))
 
 
 def _limit(params: TimeLimitParams, reform: Reform, step: Step) -> Step:
-    step = replace(step, handling=_cut(params, reform, step.handling))
-    if params.waiting_on_clock and step.waiting_on_clock:
-        step = replace(step, waiting=_cut(params, reform, step.waiting))
-    return step
-
-
-def _cut(
-    params: TimeLimitParams, reform: Reform, duration: distributions.Distribution
-) -> distributions.Distribution:
     key = "scale" if params.scale is not None else "cap"
     try:
         if params.scale is not None:
-            return duration.scaled(params.scale)
-        return distributions.Capped(duration, params.cap)
+            changed = replace(step, handling=step.handling.scaled(params.scale))
+            if params.waiting_on_clock and step.waiting_on_clock:
+                changed = replace(changed, waiting=step.waiting.scaled(params.scale))
+            return retimed(step, changed)
+        cap = params.cap
+        if step.time_limit is not None:
+            cap = min(cap, step.time_limit.days)
+        waiting = params.waiting_on_clock and step.waiting_on_clock
+        if step.time_limit is not None and step.time_limit.waiting:
+            waiting = True
+        return replace(
+            step,
+            handling=distributions.Capped(step.handling, params.cap),
+            time_limit=TimeLimit(cap, waiting),
+        )
     except (ValueError, distributions.DistributionSpecError) as error:
         raise reform.error(str(error), key) from None
 
@@ -127,7 +135,7 @@ def fast_lane(params: FastLaneParams, reform: Reform) -> Transform:
 
 
 def _fast_lane(reform: Reform, procedure: Procedure) -> Procedure:
-    return reform.finish(procedure, procedure.steps, fast_lane=True)
+    return reform.finish(procedure, procedure.steps, (ReformMark(reform.label),), fast_lane=True)
 
 
 TYPES = (

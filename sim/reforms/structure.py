@@ -16,7 +16,7 @@ from typing import Any
 
 from sim.domain import distributions
 from sim.domain.conditions import Condition, ConditionError, compile_condition
-from sim.domain.model import Name, Procedure, Step
+from sim.domain.model import Name, Procedure, ReformMark, Step
 from sim.inputs.schema import Count, DistributionSpec, Identifier, NameSpec
 from sim.reforms.base import (
     Group,
@@ -28,6 +28,7 @@ from sim.reforms.base import (
     materials_once,
     redirect,
     unique,
+    unique_marks,
     with_after,
 )
 
@@ -118,10 +119,13 @@ def _parallel(params: ParallelParams, reform: Reform, procedure: Procedure) -> P
     _check_no_detour(procedure, members, reform)
     before = _outside_predecessors(procedure, members)
     inside = set(members)
-    steps = (
-        with_after(s, before if s.id in inside else redirect(s.after, inside, tuple(members)))
-        for s in procedure.steps
-    )
+    steps = []
+    for step in procedure.steps:
+        new = with_after(
+            step, before if step.id in inside else redirect(step.after, inside, tuple(members))
+        )
+        # A step now waiting on other steps runs differently.
+        steps.append(step if new is step else reform.mark(new))
     return reform.finish(procedure, steps)
 
 
@@ -143,7 +147,11 @@ def _skip(params: SkipParams, reform: Reform, procedure: Procedure) -> Procedure
         )
 
     kept = (with_after(s, expand(s.after)) for s in procedure.steps if s.id not in gone)
-    return reform.finish(procedure, kept)
+    # The cases that needed a removed step (met its condition) go differently.
+    removed = [procedure.step(name) for name in procedure.step_index if name in gone]
+    whens = [None] if any(s.when is None for s in removed) else [s.when for s in removed]
+    marks = tuple(ReformMark(reform.label, when) for when in dict.fromkeys(whens))
+    return reform.finish(procedure, kept, marks)
 
 
 # --------------------------------------------------------------------------- one step of several
@@ -197,11 +205,12 @@ def _grouped_step(
     parts = [procedure.step(member) for member in members]
     longest = max(parts, key=lambda part: part.waiting.mean)
     waiting = longest.waiting if waiting is None else waiting
+    marks = (*(m for p in parts for m in p.reformed_by), ReformMark(reform.label))
     return Step(
         **core,
         waiting=waiting,
         after=_outside_predecessors(procedure, members),
-        materials=materials_once(m for p in parts for m in p.materials),
+        materials=materials_once(parts),
         send_back=next((p.send_back for p in parts if p.send_back is not None), None),
         trips=max(p.trips for p in parts) if trips is None else trips,
         fees_cny=sum(p.fees_cny for p in parts),
@@ -214,6 +223,7 @@ def _grouped_step(
         follow_ups=tuple(f for p in parts for f in p.follow_ups),
         stream=core["id"],
         source=reform.source,
+        reformed_by=unique_marks(marks),
     )
 
 

@@ -66,6 +66,7 @@ class RunResult:
     agencies: pd.DataFrame = field(default_factory=pd.DataFrame)
     computed: int = 0
     notes: tuple[str, ...] = ()
+    engine: str = "des"
 
     def __repr__(self) -> str:
         return (
@@ -164,6 +165,7 @@ def scenario_digest(scenario: Scenario, seed: int, variants: Sequence[str], engi
         repr(scenario.agencies),
         repr(tuple((d.procedure, d.arrivals_per_day) for d in scenario.demands)),
         repr(scenario.horizon),
+        repr(scenario.counting),
         repr(scenario.variants),
         repr(tuple((v.name, [r.parameters for r in v.reforms]) for v in scenario.variants)),
         str(seed),
@@ -305,4 +307,5 @@ def run_experiment(
         queues=pd.concat([r.queues for r in ordered], ignore_index=True),
         computed=len(missing),
         notes=tuple(refused),
+        engine=engine,
     )

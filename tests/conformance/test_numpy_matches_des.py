@@ -61,7 +61,15 @@ def test_conformance_covers_every_outcome():
         outcomes |= set(steps.outcome)
         fired |= set(cases.reforms_fired)
     assert statuses == {"completed", "withdrawn", "revoked", "open"}
-    assert outcomes == {"accepted", "tolerated", "sent_back", "withdrawn", "rework", "revoked"}
+    assert outcomes == {
+        "accepted",
+        "tolerated",
+        "sent_back",
+        "withdrawn",
+        "rework",
+        "revoked",
+        "interrupted",
+    }
     assert any("half" in text for text in fired) and any("fu" in text for text in fired)
 
 

@@ -48,9 +48,11 @@ from sim.domain.model import (
     Procedure,
     SendBack,
     Step,
+    TimeLimit,
 )
 from sim.engines import ENGINES
 from sim.engines.draws import ProcedureDraws, SharedDraws
+from sim.engines.records import CASE_FIELDS
 from sim.reforms import resolve
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -78,6 +80,11 @@ def assert_same_tables(runs, calendar=None, label: str = "") -> None:
         assert fast_cases.equals(cases), f"{label}: case tables differ"
         assert fast_steps.equals(steps), f"{label}: step tables differ"
     assert fast.agency_busy == reference.agency_busy, f"{label}: staff-days differ"
+
+
+def fields(row: tuple, *names: str) -> tuple:
+    """Some fields of a case row, by name (`sim.engines.records.CASE_FIELDS`)."""
+    return tuple(row[CASE_FIELDS.index(name)] for name in names)
 
 
 def comparable(rows: list[tuple]) -> list[tuple]:
@@ -193,6 +200,20 @@ def assert_trace(chosen_model: Model, arrivals, expected_steps, attributes=None)
 ALWAYS_DEFECTIVE = (Material("form", "申请表", "main", 1.0),)
 
 
+def always_sent_back(
+    step_id: str, agency_id: str, handling: float, response: float, again: int, **fields
+) -> Step:
+    """A step whose form is always defective: sent back ``again`` times, then withdrawn."""
+    return step(
+        step_id,
+        agency_id,
+        handling,
+        materials=ALWAYS_DEFECTIVE,
+        send_back=SendBack(Fixed(response), max_resubmissions=again),
+        **fields,
+    )
+
+
 # --------------------------------------------------------------------------- exact traces
 
 
@@ -219,14 +240,7 @@ def test_a_send_back_round_frees_the_desk_while_the_applicant_corrects():
     # since 2) comes before the first's release (due since 3) and waits for it.
     form = procedure(
         "p",
-        step(
-            "a",
-            "desk",
-            1.0,
-            trips=1.0,
-            materials=ALWAYS_DEFECTIVE,
-            send_back=SendBack(Fixed(2.0), max_resubmissions=1),
-        ),
+        always_sent_back("a", "desk", 1.0, response=2.0, again=1, trips=1.0),
     )
     cases = assert_trace(
         model([form], {"desk": 1}),
@@ -238,7 +252,7 @@ def test_a_send_back_round_frees_the_desk_while_the_applicant_corrects():
             ("p-000002", "a", "desk", 2, "withdrawn", 4.0, 4.0, 5.0, 5.0),
         ],
     )
-    assert [(row[2], row[4], row[10], row[12]) for row in cases] == [
+    assert [fields(row, "status", "end_day", "trips", "send_backs") for row in cases] == [
         ("withdrawn", 4.0, 2.0, 2),
         ("withdrawn", 5.0, 2.0, 2),
     ]
@@ -335,58 +349,89 @@ def test_a_skipped_step_readies_its_successors_at_once_depth_first():
         ],
         attributes={"p": {"big": [False]}},
     )
-    assert cases[0][7] == 3  # three steps done, the skipped one not counted
+    assert fields(cases[0], "steps") == (3,)  # three steps done, the skipped one not counted
+
+
+def one_case_at_the_desk(chosen: Procedure, *rows: tuple):
+    """`assert_trace` of one case of ``p`` arriving at 0, one desk officer; rows without
+    the case id."""
+    return assert_trace(
+        model([chosen], {"desk": 1}), {"p": [0.0]}, [("p-000001", *row) for row in rows]
+    )
+
+
+def commitment(holds: bool = False) -> FollowUp:
+    """A commitment checked 5 days on that always fails: a rework of 0.5 at the desk."""
+    return FollowUp(
+        "tolerated",
+        "commitment",
+        Fixed(5.0),
+        1.0,
+        Consequence("rework", handling=Fixed(0.5)),
+        holds=holds,
+    )
+
+
+def tolerating(*follow_ups: FollowUp, **fields) -> Step:
+    """Step a at the desk (1 day), its minor material always missing and tolerated."""
+    return step(
+        "a",
+        "desk",
+        1.0,
+        materials=(Material("plan", "图纸", "minor", 1.0),),
+        tolerance="tolerated",
+        follow_ups=follow_ups,
+        **fields,
+    )
 
 
 def test_a_tolerated_deficiency_and_a_post_check_fire_their_follow_ups():
     # The minor material is accepted on a commitment; the commitment fails after 5 days
     # (a rework of 0.5 at the desk), the post-check fails at once (revoked).
-    commitment = FollowUp(
-        "tolerated", "commitment", Fixed(5.0), 1.0, Consequence("rework", handling=Fixed(0.5))
-    )
     post_check = FollowUp("checked", "post_check", Fixed(2.0), 1.0, Consequence("revoke"))
-    reviewed = procedure(
-        "p",
-        step(
-            "a",
-            "desk",
-            1.0,
-            materials=(Material("plan", "图纸", "minor", 1.0),),
-            tolerance="tolerated",
-            follow_ups=(commitment, post_check),
-        ),
-    )
-    cases = assert_trace(
-        model([reviewed], {"desk": 1}),
-        {"p": [0.0]},
-        [
-            ("p-000001", "a", "desk", 1, "tolerated", 0.0, 0.0, 1.0, 1.0),
-            ("p-000001", "a", "", 1, "revoked", 1.0, 1.0, 1.0, 1.0),
-            ("p-000001", "a", "desk", 1, "rework", 6.0, 6.0, 6.5, 6.5),
-        ],
+    reviewed = procedure("p", tolerating(commitment(), post_check))
+    cases = one_case_at_the_desk(
+        reviewed,
+        ("a", "desk", 1, "tolerated", 0.0, 0.0, 1.0, 1.0),
+        ("a", "", 1, "revoked", 1.0, 1.0, 1.0, 1.0),
+        ("a", "desk", 1, "rework", 6.0, 6.0, 6.5, 6.5),
     )
     (case,) = cases
-    assert (case[2], case[4], case[5], case[7], case[13]) == (
+    assert fields(case, "status", "end_day", "approval_clock_days", "steps", "reforms_fired") == (
         "revoked",
         6.5,
         1.5,
         2,
-        "tolerated;checked",
+        "checked;tolerated",  # labels of no reform of the version: by name
     )
+
+
+def test_a_commitment_that_holds_the_step_delays_its_decision():
+    # Accepted at 1, the step is decided when the material is in, at 1 + 5 = 6 (its
+    # waiting of 2, on the clock, is over by then): the check fails then, and the
+    # rework follows at once. The next step starts at 6.
+    reviewed = procedure(
+        "p",
+        tolerating(commitment(holds=True), waiting=2.0, waiting_on_clock=True),
+        step("b", "desk", 1.0, after=("a",)),
+    )
+    cases = one_case_at_the_desk(
+        reviewed,
+        ("a", "desk", 1, "tolerated", 0.0, 0.0, 1.0, 6.0),
+        ("b", "desk", 1, "accepted", 6.0, 6.0, 7.0, 7.0),
+        ("a", "desk", 1, "rework", 6.0, 7.0, 7.5, 7.5),
+    )
+    (case,) = cases
+    # On the clock: the handling, its 2 days of waiting, b, the rework: 1 + 2 + 1.5.
+    assert (case[2], case[4], case[5]) == ("completed", 7.5, 4.5)
 
 
 def test_a_case_withdrawn_as_its_next_step_is_readied_counts_that_step():
     # At 1, a's end readies b, then c (queued after a) withdraws the case. b was ready
-    # before the case ended: it counts (3 steps, 3 trips) and holds the desk for its
-    # handling, but writes no row.
-    withdrawing = step(
-        "c",
-        "office",
-        1.0,
-        trips=1.0,
-        materials=ALWAYS_DEFECTIVE,
-        send_back=SendBack(Fixed(1.0), max_resubmissions=0),
-    )
+    # before the case ended: it counts (3 steps, 3 trips), but is cut short as it began
+    # (in the fast engine, which started it at once; SimPy had not yet started it):
+    # no row, no staff-days.
+    withdrawing = always_sent_back("c", "office", 1.0, response=1.0, again=0, trips=1.0)
     chain = procedure(
         "p",
         step("a", "office", 1.0, trips=1.0),
@@ -401,19 +446,67 @@ def test_a_case_withdrawn_as_its_next_step_is_readied_counts_that_step():
             ("p-000001", "c", "office", 1, "withdrawn", 0.0, 0.0, 1.0, 1.0),
         ]
         (case,) = records.cases
-        assert (case[2], case[4], case[7], case[10], case[12]) == ("withdrawn", 1.0, 3, 3.0, 1)
-        assert records.agency_busy == {"office": 2.0, "desk": 1.0}
+        assert fields(case, "status", "end_day", "steps", "trips", "send_backs") == (
+            "withdrawn",
+            1.0,
+            3,
+            3.0,
+            1,
+        )
+        assert records.agency_busy == {"office": 2.0, "desk": 0.0}
 
 
 def test_cases_still_running_at_the_horizon_are_open():
+    # The second case's handling, from 30, is cut short when the run stops at 5 + 40:
+    # its row ends there, and the 15 days it held the desk count as staff-days.
     slow = procedure("p", step("a", "desk", 30.0))
+    chosen = model([slow], {"desk": 1})
     cases = assert_trace(
-        model([slow], {"desk": 1}),  # the run stops at 5 + 40
+        chosen,
         {"p": [0.0, 1.0]},
-        [("p-000001", "a", "desk", 1, "accepted", 0.0, 0.0, 30.0, 30.0)],
+        [
+            ("p-000001", "a", "desk", 1, "accepted", 0.0, 0.0, 30.0, 30.0),
+            ("p-000002", "a", "desk", 1, "interrupted", 1.0, 30.0, 45.0, 45.0),
+        ],
     )
     assert [row[2] for row in cases] == ["completed", "open"]
     assert math.isnan(cases[1][4])
+    for records in run(chosen, shared=lambda: ChosenArrivals({"p": [0.0, 1.0]})).values():
+        assert records.agency_busy == {"desk": 45.0}
+
+
+def test_a_withdrawal_cuts_short_the_other_steps_of_the_case():
+    # At 2 the intake's second submission is sent back for good: the case is withdrawn.
+    # The survey, in its waiting since 0.5, writes a row ending at 2 and fires no
+    # post-check; the review, in its handling since 0, frees the desk at 2 (2 staff-days)
+    # for the other case, queued since 1.5; the archive step, queued since 0, never starts.
+    recheck = FollowUp("checked", "post_check", Fixed(0.1), 1.0, Consequence("revoke"))
+    withdrawing = procedure(
+        "p",
+        always_sent_back("intake", "office", 0.5, response=1.0, again=1),
+        step("survey", "office", 0.5, waiting=3.0, follow_ups=(recheck,)),
+        step("review", "desk", 4.0),
+        step("archive", "desk", 1.0),
+    )
+    other = procedure("q", step("b", "desk", 1.0))
+    cases = assert_trace(
+        model([withdrawing, other], {"office": None, "desk": 1}),
+        {"p": [0.0], "q": [1.5]},
+        [
+            ("p-000001", "intake", "office", 1, "sent_back", 0.0, 0.0, 0.5, 0.5),
+            ("p-000001", "intake", "office", 2, "withdrawn", 1.5, 1.5, 2.0, 2.0),
+            ("p-000001", "survey", "office", 1, "interrupted", 0.0, 0.0, 0.5, 2.0),
+            ("p-000001", "review", "desk", 1, "interrupted", 0.0, 0.0, 2.0, 2.0),
+            ("q-000001", "b", "desk", 1, "accepted", 1.5, 2.0, 3.0, 3.0),
+        ],
+    )
+    assert [(row[1], row[2], row[4]) for row in cases] == [
+        ("p-000001", "withdrawn", 2.0),
+        ("q-000001", "completed", 3.0),
+    ]
+    chosen = model([withdrawing, other], {"office": None, "desk": 1})
+    for records in run(chosen, shared=lambda: ChosenArrivals({"p": [0.0], "q": [1.5]})).values():
+        assert records.agency_busy == {"office": 1.5, "desk": 3.0}
 
 
 # --------------------------------------------------------------------------- tie rules
@@ -434,13 +527,7 @@ def test_tie_a_resubmission_due_as_a_step_is_readied_asks_first_in_simpy():
     chain = procedure("p", step("a", "office", 1.0), step("b", "desk", 1.0, after=("a",)))
     form = procedure(
         "q",
-        step(
-            "f",
-            "desk",
-            0.25,
-            materials=ALWAYS_DEFECTIVE,
-            send_back=SendBack(Fixed(0.5), max_resubmissions=1),
-        ),
+        always_sent_back("f", "desk", 0.25, response=0.5, again=1),
     )
     found = starts(model([chain, form], {"office": None, "desk": 1}), {"p": [0.0], "q": [0.25]})
     b, resubmission = ("p-000001", "b", 1), ("q-000001", "f", 2)
@@ -517,6 +604,9 @@ def random_step(draw, step_id: str, earlier: list[str], follow_ups: list[FollowU
         follow_ups=tuple(f for f in follow_ups if draw(st.booleans())),
         when=draw(st.sampled_from([None, BIG])),
         trips=1.0,
+        handling_on_clock=draw(st.booleans()),
+        waiting_on_clock=draw(st.booleans()),
+        time_limit=draw(st.one_of(st.none(), st.builds(TimeLimit, st.floats(0.1, 2.0), st.booleans()))),
     )
 
 
@@ -532,7 +622,14 @@ def random_model(draw) -> Model:
         ),
     )
     follow_ups = [
-        FollowUp(label, kind, draw(durations(0.5, 5.0)), draw(st.floats(0, 1)), draw(consequences))
+        FollowUp(
+            label,
+            kind,
+            draw(durations(0.5, 5.0)),
+            draw(st.floats(0, 1)),
+            draw(consequences),
+            holds=kind == "commitment" and draw(st.booleans()),
+        )
         for label, kind in (("tolerated", "commitment"), ("checked", "post_check"))
     ]
     procedures = []

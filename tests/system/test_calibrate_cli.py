@@ -39,9 +39,10 @@ def road(tmp_path_factory):
 
 def test_road_traffic_log_gives_files_that_run(road, tmp_path, monkeypatch):
     out, stdout = road
-    names = sorted(p.name for p in out.iterdir())
+    names = sorted(p.name for p in out.iterdir() if p.name != ".approvalsim.lock")
     assert names == sorted(
         [
+            "manifest.json",
             "roadtraffic100traces.yaml",
             "calibrated_roadtraffic100traces.yaml",
             "fit_summary.csv",

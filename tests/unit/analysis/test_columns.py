@@ -24,6 +24,7 @@ def test_column_tuples_are_the_documented_schema():
         "variant",
         "procedure",
         "target_days",
+        "target_unit",
         "replications",
         "interval_basis",
         "arrived",

@@ -132,3 +132,42 @@ def test_working_days_between(cal):
 def test_out_of_range(cal, call, match):
     with pytest.raises(CalendarError, match=match):
         call(cal)
+
+
+def test_an_end_at_the_end_of_a_working_day_is_dated_that_day(cal):
+    # Five working days from Monday 2025-03-03 end on Friday evening: dated Friday, and
+    # 5 calendar days (the weekend after the end does not count; it used to: 7).
+    monday = cal.clock_of(D(2025, 3, 3))
+    assert cal.end_dates_of(np.array([monday + 5.0]), np.array([monday]))[0] == np.datetime64(
+        "2025-03-07"
+    )
+    assert cal.calendar_span(monday, monday + 5.0) == 5.0
+    assert cal.calendar_span(monday + 0.5, monday + 4.5) == 4.0  # within days: as before
+    # 23 working days ending on Wednesday 2024-04-03, before the Qingming holiday
+    # (04-04..06, Sunday 04-07 worked): from Monday 03-04, 31 calendar days (was 34).
+    end = cal.clock_of(D(2024, 4, 3)) + 1.0
+    assert cal.date_of(end - 23) == D(2024, 3, 4)
+    assert cal.end_dates_of(np.array([end]), np.array([end - 23]))[0] == np.datetime64("2024-04-03")
+    assert cal.calendar_span(end - 23, end) == 31.0
+    # An end at its own start, at a day's beginning, is dated that day.
+    assert cal.end_dates_of(np.array([monday, np.nan]), np.array([monday, monday])).tolist() == [
+        D(2025, 3, 3),
+        None,
+    ]
+
+
+def test_a_duration_in_calendar_days_runs_through_weekends_and_holidays(cal):
+    monday = cal.clock_of(D(2025, 3, 3))
+    assert cal.after_calendar_days(monday, 7.0) == monday + 5.0  # a week: the next Monday
+    assert cal.after_calendar_days(monday + 4.5, 0.5) == monday + 5.0  # Friday evening
+    assert cal.after_calendar_days(monday + 4.5, 1.0) == monday + 5.0  # Saturday noon: closed
+    assert cal.after_calendar_days(monday + 4.5, 3.25) == monday + 5.75  # Monday afternoon
+    # From Monday 2025-01-27, the last working day before the Spring Festival (01-28 to
+    # 02-04): 9 calendar days reach Wednesday 02-05, the next working day.
+    before = cal.clock_of(D(2025, 1, 27))
+    assert cal.after_calendar_days(before, 9.0) == before + 1.0
+    assert cal.after_calendar_days(before + 0.25, 2.0) == before + 1.0
+    rng = np.random.default_rng(1)
+    clock, days = rng.uniform(0, 600, 500), rng.uniform(0, 40, 500)
+    expected = [cal.after_calendar_days(c, d) for c, d in zip(clock, days, strict=True)]
+    assert cal.after_calendar_days_array(clock, days).tolist() == expected  # the same floats

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from sim import load_scenario
 from sim.domain.errors import InputError
 from tests.factories import TWO_STEPS as GOOD
-from tests.factories import agencies, scenario_text, write_case
+from tests.factories import agencies, run, scenario_text, write_case
 
 # (name, text replaced in GOOD, replacement, expected line, expected words in the message)
 PROCEDURE_CASES = [
@@ -77,4 +78,40 @@ def test_unknown_scenario_field_suggests(tmp_path):
 def test_missing_procedure_file(tmp_path):
     path = write_case(tmp_path, GOOD, scenario_text().replace("procedure: proc", "procedure: prc"))
     with pytest.raises(InputError, match="no procedure file 'prc.yaml'"):
+        load_scenario(path)
+
+
+def until_scenario(start: str, until: str, drain: float) -> str:
+    """`scenario_text` with arrivals up to a date."""
+    return scenario_text(start=start, drain=drain, rate=4).replace(
+        "horizon: {working_days: 5, ", f"horizon: {{until: {until}, "
+    )
+
+
+@pytest.mark.parametrize("drain", [5, 10, 11, 12, 20, 30])
+def test_arrivals_until_a_date_with_any_drain(tmp_path, drain):
+    # The calendar was grown one working day short of the horizon check: until
+    # 2025-02-28 with a drain of 5, 10, 11 or 20 was refused. From 2025-02-03 (still the
+    # Spring Festival holiday), 19 working days of arrivals: 02-05..07, Saturday 02-08
+    # (worked), then three full weeks through Friday 02-28.
+    path = write_case(tmp_path, GOOD, until_scenario("2025-02-03", "2025-02-28", drain))
+    scenario = load_scenario(path)
+    assert scenario.horizon.arrival_days == 19
+    assert len(scenario.calendar) >= scenario.horizon.end + 1
+
+
+def test_arrivals_until_a_holiday_stop_on_the_working_day_before(tmp_path):
+    # 2024-10-01 is the National Day: arrivals end on Monday 09-30 (a day of arrivals
+    # from 09-23: 09-23..27, Sunday 09-29 worked, 09-30 = 7), not on 10-08.
+    path = write_case(tmp_path, GOOD, until_scenario("2024-09-23", "2024-10-01", 10))
+    scenario = load_scenario(path)
+    assert scenario.horizon.arrival_days == 7
+    _, cases, _ = run(path)
+    assert cases["arrival_date"].max() <= pd.Timestamp("2024-09-30")
+    assert cases["arrival_date"].max() == pd.Timestamp("2024-09-30")  # 4 a day: some that day
+
+
+def test_arrivals_until_a_date_before_any_working_day(tmp_path):
+    path = write_case(tmp_path, GOOD, until_scenario("2024-10-01", "2024-10-03", 10))
+    with pytest.raises(InputError, match="no working day from 2024-10-01"):
         load_scenario(path)

@@ -26,6 +26,7 @@ from sim.output.report import (
     write_report,
 )
 from sim.output.rundata import saved_run
+from tests.factories import BILINGUAL_PACKAGE, four_step_scenario
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
@@ -210,3 +211,30 @@ def test_markdown_shows_user_text_as_text(text):
     assert "<" not in shown and "://" not in shown and "www." not in shown
     assert "@" not in shown and "|" not in shown.replace("\\|", "")
     assert "`" not in shown.replace("\\`", "")
+
+
+def test_variant_titles_follow_the_language(tmp_path):
+    scenario = load_scenario(four_step_scenario(tmp_path, BILINGUAL_PACKAGE, days=5))
+    result = sim.run(scenario, replications=1, seed=3, executor="serial")
+    zh = render_markdown(build_context(saved_run(result), lang="zh"))
+    en = render_markdown(build_context(saved_run(result), lang="en"))
+    assert "改革包" in zh and "The package" not in zh
+    assert "The package" in en and "改革包" not in en
+    # Time in both units.
+    assert "Time (mean working days)" in en and "Time (mean calendar days)" in en
+    assert "时间（平均自然日）" in zh
+
+
+def test_a_fixed_time_report_has_no_intervals_and_no_utilisation(tmp_path):
+    scenario = load_scenario(four_step_scenario(tmp_path, BILINGUAL_PACKAGE, days=5))
+    result = sim.run(scenario, engine="deterministic", executor="serial")
+    assert result.summary.interval_basis.eq("fixed times: one path, no interval").all()
+    assert result.summary.filter(regex="_(low|high)$").isna().all().all()
+    assert result.agencies.utilisation.isna().all() and not result.agencies.overloaded.any()
+    assert result.comparison.difference_low.isna().all()
+    context = build_context(saved_run(result), lang="en")
+    markdown = render_markdown(context)
+    assert "Fixed times: one path a procedure" in markdown
+    assert "Agency load" not in markdown and "confidence intervals;" not in markdown
+    html = render_html(context, font=False)
+    assert 'id="agencies"' not in html

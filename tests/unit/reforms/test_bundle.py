@@ -6,7 +6,7 @@ from __future__ import annotations
 from sim import load_scenario
 from sim.reforms import resolve_variant
 from tests.factories import SOURCE, procedure, reform, step, write_scenario
-from tests.unit.reforms.helpers import elapsed, load_error, run
+from tests.unit.reforms.helpers import MERGE, elapsed, load_error, run
 
 
 def bundle_procedures():
@@ -67,3 +67,23 @@ def test_a_bundled_procedure_is_gone(tmp_path):
     error, _ = load_error(tmp_path, bundle_procedures(), reforms)
     assert "procedure 'p' no longer exists: reform 'bundle#1' bundled it into 'pq'" in str(error)
     assert error.field == "variants[0].reforms[1].procedure"
+
+
+def test_a_merged_steps_materials_keep_their_random_keys_in_the_bundle(tmp_path):
+    # p's a and b merged before the bundle: the merged step checks each material with the
+    # numbers of the step it came from, prefixed in the bundle like the steps' own keys.
+    form = {"id": "form", "name": "表", "kind": "main", "probability_defective": 0.2}
+    plan = {"id": "plan", "name": "图", "kind": "main", "probability_defective": 0.2}
+    back = {"response": 1, "max_resubmissions": 1}
+    p = procedure(
+        "p",
+        [
+            step("a", 1, materials=[form], send_back=back),
+            step("b", 2, ["a"], materials=[plan], send_back=back),
+        ],
+    )
+    merge = {**MERGE, "steps": ["a", "b"], "id": "ab", "agency": "office"}
+    path = write_scenario(tmp_path, [p, bundle_procedures()[1]], [merge, BUNDLE])
+    version = resolve_variant(load_scenario(path), "v").demands[0].version()
+    streams = {m.id: m.stream for m in version.step("p__ab").materials}
+    assert streams == {"form": "p__a", "plan": "p__b"}

@@ -45,6 +45,27 @@ def test_failed_commitment_costs_a_rework(tmp_path):
     assert set(cases["reforms_fired"]) == {"tolerated_deficiency#1"}
 
 
+def test_tolerated_deficiency_read_as_accept_first_waits_for_the_material(tmp_path):
+    # 容缺受理 read as "accept first, decide once the missing material is in": the
+    # review (1 day) is decided when the photo arrives, 5 days after its handling; the
+    # issue follows (1 day): 7 days, not 2. The wait is off the approval clock.
+    first = tolerate({"kind": "revoke"}, decide="after_material")
+    path = write_scenario(tmp_path, [review_procedure()], [first])
+    cases, steps = run(path)
+    assert elapsed(cases) == {7.0} and set(cases["status"]) == {"completed"}
+    review = rows(steps, "review")
+    assert set(review["outcome"]) == {"tolerated"} and rounded(review["waiting_days"]) == {5.0}
+    assert rounded(cases["approval_clock_days"]) == {2.0}
+    # A failed check comes as the review ends: the rework starts then, with no delay.
+    rework = {"kind": "rework", "handling": 3, "agency": "env"}
+    path = write_scenario(tmp_path, [review_procedure()], [tolerate(rework, 1.0, decide="after_material")])
+    cases, steps = run(path)
+    redo = rows(steps, "review").query("outcome == 'rework'").set_index("case_id")
+    arrival = cases.set_index("case_id")["arrival_day"]
+    assert np.allclose(redo["ready_day"] - arrival[redo.index], 6.0)
+    assert elapsed(cases) == {9.0}
+
+
 def test_failed_commitment_can_revoke(tmp_path):
     path = write_scenario(tmp_path, [review_procedure()], [tolerate({"kind": "revoke"}, share=1.0)])
     cases, steps = run(path)
@@ -88,6 +109,15 @@ def test_notification_commitment_turns_the_review_into_a_day(tmp_path):
     review = rows(steps, "review")
     assert set(review["outcome"]) == {"accepted"} and rounded(review["waiting_days"]) == {0.0}
     assert set(cases["materials"]) == {1}  # still handed in
+
+
+def test_notification_commitment_replaces_the_certificates(tmp_path):
+    certified = procedure(
+        "p", [step("apply", 1, certificates=1), step("review", 10, ["apply"], certificates=2)]
+    )
+    path = write_scenario(tmp_path, [certified], [notify({"kind": "revoke"}, 0.0)])
+    (base, _), (cases, _) = both(path)
+    assert set(base["certificates"]) == {3} and set(cases["certificates"]) == {1}
 
 
 def test_post_check_rework_and_revocation(tmp_path):

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from sim import load_scenario
+from sim.engines.deterministic import step_days
 from sim.reforms import resolve_variant
 from tests.factories import flag, procedure, reform, step, write_scenario
-from tests.unit.reforms.helpers import both, elapsed, run
+from tests.unit.reforms.helpers import both, elapsed, rounded, run
 
 
 def test_time_limit_scale_and_cap(tmp_path):
@@ -94,3 +95,63 @@ def test_fast_lane_cases_go_first(tmp_path):
     assert overtaken(base) > 0  # first come, first served in the baseline
     normal = ~steps["case_id"].isin(urgent)
     assert steps.loc[~normal, "queue_days"].mean() < steps.loc[normal, "queue_days"].mean()
+
+
+def test_a_time_limit_cap_limits_the_steps_time_on_the_clock_once(tmp_path):
+    # Handling 0.4, then a sign-off of 1.5 on the approval clock; a cap of 1 day limits
+    # the two together: 0.4 + 0.6 (each part capped alone, it was 0.4 + 1 = 1.4).
+    signoff = procedure("p", [step("a", 0.4, waiting=1.5, waiting_on_clock=True)])
+    capped = reform("time_limit", procedure="p", steps=["a"], cap=1)
+    path = write_scenario(tmp_path, [signoff], [capped])
+    cases, steps = run(path)
+    assert elapsed(cases) == {1.0}
+    assert rounded(steps["waiting_days"]) == {0.6}
+    assert rounded(cases["approval_clock_days"]) == {1.0}
+    # Handling 1.5 is cut to the cap, which leaves nothing of the sign-off.
+    slow = procedure("p", [step("a", 1.5, waiting=1.5, waiting_on_clock=True)])
+    path = write_scenario(tmp_path, [slow], [capped])
+    assert elapsed(run(path)[0]) == {1.0}
+    # Waiting off the clock (public notice) is not limited; nor, if asked, the sign-off.
+    notice = procedure("p", [step("a", 0.4, waiting=1.5)])
+    path = write_scenario(tmp_path, [notice], [capped])
+    assert elapsed(run(path)[0]) == {1.9}
+    kept = reform("time_limit", procedure="p", steps=["a"], cap=1, waiting_on_clock=False)
+    path = write_scenario(tmp_path, [signoff], [kept])
+    assert elapsed(run(path)[0]) == {1.9}
+
+
+def test_a_time_limit_cap_counts_the_queue_on_the_clock(tmp_path):
+    # One officer, cases arriving together: a case that queued has less of its cap left
+    # for the sign-off; once its queue and handling reach the cap it has none.
+    signoff = procedure("p", [step("a", 0.25, waiting=2, waiting_on_clock=True)])
+    capped = reform("time_limit", procedure="p", steps=["a"], cap=1)
+    path = write_scenario(tmp_path, [signoff], [capped], staff={"office": 1}, arrivals=8.0)
+    cases, steps = run(path)
+    on_clock = steps["end_day"] - steps["ready_day"]
+    expected = np.maximum(1.0, steps["queue_days"] + 0.25)
+    np.testing.assert_allclose(on_clock, expected, atol=1e-9)
+    assert (steps["queue_days"] > 0.75).any() and (steps["queue_days"] < 0.75).any()
+
+
+def test_reforms_of_a_steps_time_change_its_fixed_time(tmp_path):
+    # The deterministic method's declared time follows the step's typical time.
+    timed = procedure(
+        "p",
+        [
+            step("a", 2, waiting=2, waiting_on_clock=True, fixed_days=8),
+            step("b", 2, ["a"], waiting=2, fixed_days=8),
+            step("c", 1, ["b"], waiting=3, waiting_on_clock=True, fixed_days=4),
+        ],
+    )
+    reforms = [
+        reform("time_limit", procedure="p", steps=["a"], scale=0.5),  # 2 + 2 -> 1 + 1
+        reform("online", procedure="p", steps=["b"], handling_scale=0.5),  # 2 + 2 -> 1 + 2
+        reform("time_limit", procedure="p", steps=["c"], cap=1),
+    ]
+    version = resolve_variant(load_scenario(write_scenario(tmp_path, [timed], reforms)), "v")
+    steps = version.demands[0].version().step_index
+    assert steps["a"].fixed_days == 4.0 and steps["b"].fixed_days == 6.0
+    # A cap leaves the declared time, and limits it as it limits a case: 4 split as
+    # the typical 1 + 3 is 1 of handling, then nothing of the sign-off.
+    assert steps["c"].fixed_days == 4 and steps["c"].time_limit.days == 1
+    assert step_days(steps["c"], minimum_one_day=False) == (1.0, 1.0)
