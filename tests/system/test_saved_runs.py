@@ -105,6 +105,7 @@ def test_report_of_a_folder_without_a_run_is_one_line(tmp_path):
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # a run of the demo, or a second run and a report: -m slow
 def test_compare_shows_what_changed(scenario, run_folder, tmp_path):
     changed = scenario.with_name("more_staff.yaml")
     changed.write_text(

@@ -85,6 +85,7 @@ def test_a_bad_value_names_the_point_and_the_field(scenario):
         sim.sweep(scenario, ["agencies.review.staff=-1,2"], replications=1)
 
 
+@pytest.mark.slow  # a run of the demo, or a second run and a report: -m slow
 def test_the_command_writes_the_table_and_a_report(scenario, tmp_path):
     out = tmp_path / "sweep"
     done = RUNNER.invoke(

@@ -149,6 +149,7 @@ def test_csv_event_log(result, tmp_path):
     assert log["case:area"].dtype.kind == "f" and log["case:replication"].dtype.kind == "i"
 
 
+@pytest.mark.slow  # a run of the demo, or a second run and a report: -m slow
 def test_csv_event_log_reads_without_mixed_types(tmp_path):
     # A column empty in one block of rows and text in another made pandas warn
     # (DtypeWarning) on a large log: each column has one type throughout. The demo's
