@@ -611,6 +611,7 @@ def target_gap(
     unit_text = unit_label(unit, lang)
     return {
         "heading": text["heading"],
+        "separator": text["separator"],
         "summary": text["summary"].format(
             mean=fmt(mean),
             target=f"{target:g}",

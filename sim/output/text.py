@@ -704,7 +704,8 @@ def wrap(label: str, columns: int = 28, lines: int = 3) -> str:
 
 GAP = {
     "zh": {
-        "heading": "未达目标的原因",
+        "heading": "未达目标的原因：",
+        "separator": "；",
         "summary": (
             "平均用时 {mean} {unit}，比目标 {target} {unit}多 {gap}。关键路径上平均 {on} "
             "个工作日计入审批时限（各部门的时间），{off} 个工作日不计入（申请人、银行、刻章店、"
@@ -721,7 +722,8 @@ GAP = {
         "both_clocks": "计入审批时限 {on}、不计入 {off}",
     },
     "en": {
-        "heading": "Why the target is missed",
+        "heading": "Why the target is missed.",
+        "separator": "; ",
         "summary": (
             "The mean, {mean} {unit}, is {gap} over the target of {target} {unit}. On the "
             "critical path {on} working days on average are on the approval clock (the "

@@ -1,11 +1,13 @@
-"""The report's explanation of a missed target (`target_gap`), on critical paths written by hand."""
+"""The report's explanation of a missed target (`target_gap`), on critical paths written by hand,
+and the steps' facts it reads from a saved scenario (`step_facts`)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from sim.output.sections import target_gap
+from sim.output.rundata import SAME
+from sim.output.sections import Names, step_facts, target_gap
 
 NAMES = {
     "name_check": ("名称核准", "Name check", "market", "市场监管局", "Market bureau"),
@@ -157,3 +159,48 @@ def test_a_calendar_day_target_compares_the_calendar_mean(calendar, explained):
             "The mean, 35.0 calendar days, is 5.0 calendar days over the target of 30 calendar days."
         )
         assert [r["text"].split(" (")[0] for r in gap["reasons"]] == ["Bank account"]
+
+
+def saved_step(step_id: str, source: str, limit: float | None = None, waiting: bool = True):
+    """A step as ``scenario.json`` holds it (`sim.output.rundata.scenario_data`)."""
+    return {
+        "id": step_id,
+        "source": source,
+        "handling_on_clock": True,
+        "waiting_on_clock": waiting,
+        "time_limit": {"days": limit, "waiting": True} if limit is not None else None,
+    }
+
+
+def test_step_facts_read_the_variant_s_steps_or_the_baseline_s_when_unchanged():
+    baseline = {"procedure": {"steps": [saved_step("bank_account", "assumption: bank")]}}
+    package = {"procedure": {"steps": [saved_step("bank_account", "plan 二、2", 1.0, False)]}}
+    names = Names(
+        {
+            "models": {
+                "baseline": {"procedures": {"company_setup": baseline}},
+                "same": {"procedures": {"company_setup": SAME}},
+                "package": {"procedures": {"company_setup": package}},
+            }
+        },
+        "en",
+    )
+    base_facts = {
+        "bank_account": {
+            "source": "assumption: bank",
+            "handling_on_clock": True,
+            "waiting_on_clock": True,
+            "limit": None,
+        }
+    }
+    assert step_facts(names, "baseline", "company_setup") == base_facts
+    assert step_facts(names, "same", "company_setup") == base_facts
+    assert step_facts(names, "package", "company_setup") == {
+        "bank_account": {
+            "source": "plan 二、2",
+            "handling_on_clock": True,
+            "waiting_on_clock": False,
+            "limit": 1.0,
+        }
+    }
+    assert step_facts(names, "package", "water_connection") == {}
