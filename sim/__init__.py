@@ -10,6 +10,7 @@ conditions, the working-day calendar) -> `sim.inputs` (files) -> `sim.reforms` -
     result.summary
     fitted = sim.calibrate("records.csv", out="fitted")   # a procedure from case records
     fitted.summary
+    grid = sim.sweep("scenarios/demo.yaml", ["agencies.housing_bureau.staff=8..14"])
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sim.inputs.loader import load_procedure
 from sim.output.report import write_report
 from sim.reforms import load_scenario
 from sim.run.experiment import RunResult, run_experiment
+from sim.sweep import sweep
 
 __version__ = "0.1.0"
 
@@ -39,6 +41,7 @@ __all__ = [
     "load_procedure",
     "load_scenario",
     "run",
+    "sweep",
     "write_report",
 ]
 

@@ -194,13 +194,15 @@ busy[
 # %% [markdown]
 # ## Write the tables and the report
 #
-# `write_tables` writes the CSV files the command line writes (`cases.csv`, `steps.csv`,
-# `summary.csv`, `comparison.csv`, `agencies.csv`); `write_report` writes `report.html`
-# (figures inline) and `report.md`. We write into a fresh temporary folder, never into
-# the working directory. `lang="en"` gives English labels; `lang="zh"` (the default)
-# Chinese ones (figures then need a CJK font, else they fall back to English with a
-# warning). `procedures=` limits the report to some procedures (faster here); leave it
-# out to report on every procedure run.
+# `write_tables` writes the CSV files the command line writes by default (`cases.csv`
+# with the first replication's cases, `summary.csv`, `comparison.csv`, `agencies.csv`;
+# `keep=("cases", "steps")` adds every replication's cases and the step rows);
+# `write_report` writes `report.html` (one page: a summary first, then a collapsed
+# section a procedure, with charts the page draws itself) and `report.md`. We write into
+# a fresh temporary folder, never into the working directory. `lang="en"` gives English
+# labels; `lang="zh"` (the default) Chinese ones, drawn with a subset of the installed
+# CJK font embedded in the page. `procedures=` limits the report to some procedures;
+# leave it out to report on every procedure run.
 
 # %%
 from sim.output.report import write_report

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -17,6 +18,9 @@ from sim.analysis.intervals import BASIS_FIXED
 from sim.engines.deterministic import Schedule, representative, schedule
 from sim.output.text import REPORT, SCHEDULE, pad, unit_label, variant_title, width
 from sim.run.experiment import RunResult
+
+# Columns a variant's name may take in the command line's tables before it folds.
+VARIANT_COLUMN = 24
 
 
 def format_schedule(result: Schedule, lang: str = "zh") -> str:
@@ -106,15 +110,21 @@ def print_result(console: Console, result: RunResult, lang: str = "zh") -> None:
             f"{unit_label(rows['target_unit'].iloc[0], lang)}",
             title_justify="left",
         )
-        for column in ("variant", "done", "mean wd", "mean cd", "median", "P90", "within target"):
-            table.add_column(column, justify="left" if column == "variant" else "right")
+        titles = {v: escape(variant_title(scenario, v, lang)) for v in rows["variant"]}
+        # A narrow terminal wraps the figures under their intervals; variant names are
+        # never cut (a long one folds onto further lines).
+        name_width = min(max(cell_len(t) for t in titles.values()), VARIANT_COLUMN)
+        table.add_column("variant", min_width=name_width, overflow="fold")
+        for column in ("done", "mean wd", "mean cd", "median", "P90", "within target"):
+            table.add_column(column, justify="right")
         table.add_column("clock wd", justify="right")
         table.add_column("within (clock)", justify="right")
         measures = Table(title="  per case (六减)", title_justify="left", box=None)
-        for column in ("variant", "steps", "materials", "certificates", "trips", "days", "fees ¥"):
-            measures.add_column(column, justify="left" if column == "variant" else "right")
+        measures.add_column("variant", min_width=name_width, overflow="fold")
+        for column in ("steps", "materials", "certificates", "trips", "days", "fees ¥"):
+            measures.add_column(column, justify="right")
         for _, row in rows.iterrows():
-            variant = escape(variant_title(scenario, row["variant"], lang))
+            variant = titles[row["variant"]]
             table.add_row(
                 variant,
                 f"{row['completed']:.0f}/{row['arrived']:.0f}",
@@ -146,6 +156,87 @@ def print_result(console: Console, result: RunResult, lang: str = "zh") -> None:
             )
     for _, row in agencies[agencies["overloaded"]].iterrows():
         console.print(f"[bold yellow]warning:[/] {row['variant']}: {row['warning']}")
+
+
+def print_comparison(console: Console, comparison, shown: int = 40) -> None:
+    """Two saved runs compared: the scenario differences, then the shares within target.
+
+    Args:
+        console: Where to print.
+        comparison: A `sim.output.compare.RunComparison`.
+        shown: How many scenario differences to print (all are in ``compare.md``).
+    """
+    runs = (comparison.first, comparison.second)
+    for label, saved in zip("AB", runs, strict=True):
+        manifest = saved.manifest
+        console.print(
+            f"{label}: {saved.folder} (scenario {manifest.get('scenario')}, run "
+            f"{manifest.get('run_id')}, seed {manifest.get('seed')}, "
+            f"{manifest.get('replications')} replication(s))",
+            highlight=False,
+            markup=False,
+        )
+    changes = comparison.changes
+    console.print(f"\nScenario differences: {len(changes)}", style="bold")
+    for path, before, after in changes[:shown]:
+        console.print(
+            f"  {path}: {_short(before)} -> {_short(after)}", highlight=False, markup=False
+        )
+    if len(changes) > shown:
+        console.print(f"  ... {len(changes) - shown} more (compare --output DIR lists them all)")
+    figures = comparison.figures
+    shares = figures[figures["figure"] == "share_within_target"]
+    table = Table(title="Share within target, A -> B (95% intervals)", title_justify="left")
+    table.add_column("procedure", overflow="fold")
+    table.add_column("variant", overflow="fold")
+    for column in ("A", "B", "change (points)"):
+        table.add_column(column, justify="right")
+    for row in shares.itertuples(index=False):
+        change = 100 * row.change
+        low, high = 100 * row.change_low, 100 * row.change_high
+        bounds = f" [{low:+.0f}, {high:+.0f}]" if math.isfinite(low) else ""
+        table.add_row(
+            row.procedure,
+            row.variant,
+            _share(row.first, row.first_low, row.first_high),
+            _share(row.second, row.second_low, row.second_high),
+            f"{'[bold]' if row.clear else ''}{change:+.0f}{bounds}{'[/]' if row.clear else ''}",
+        )
+    console.print(table)
+
+
+def print_sweep(console: Console, table, cheapest, settings: list[str]) -> None:
+    """A sweep: its points, and per procedure and variant the cheapest point meeting P90."""
+    points = table["point"].nunique() if len(table) else 0
+    console.print(f"{points} point(s) of {', '.join(settings)}", highlight=False)
+    shown = Table(title="Cheapest point meeting the target at P90", title_justify="left")
+    for column in ("procedure", "variant", *settings, "staff", "P90 wd", "target"):
+        shown.add_column(column, overflow="fold")
+    for _, row in cheapest.iterrows():  # setting columns are paths, not identifiers
+        shown.add_row(
+            str(row["procedure"]),
+            str(row["variant"]),
+            *(str(row[setting]) for setting in settings),
+            str(row["total_staff"]),
+            f"{row['p90_days']:.1f}",
+            f"{row['target_days']:g}",
+        )
+    console.print(shown)
+    missing = sorted(set(table["procedure"]) - set(cheapest["procedure"])) if len(table) else []
+    if missing:
+        console.print("No point meets the target at P90 for: " + ", ".join(missing))
+
+
+def _share(value: float, low: float, high: float) -> str:
+    text = f"{100 * value:.0f}%" if math.isfinite(value) else "-"
+    if math.isfinite(low) and math.isfinite(high):
+        text += f" [{100 * max(low, 0):.0f}-{100 * min(high, 1):.0f}%]"
+    return text
+
+
+def _short(value, limit: int = 60) -> str:
+    text = "-" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def print_schedules(console: Console, result: RunResult, lang: str) -> None:

@@ -20,9 +20,17 @@ attributes: variant, replication, procedure, status, elapsed working days, appro
 days and the case's attributes (typed: boolean, int, float, string).
 
 XES follows IEEE 1849-2016 (XES 1.0) with the Concept, Lifecycle, Time and
-Organizational standard extensions; the CSV has one row per event with the columns
-``case_id, activity, lifecycle, timestamp, resource`` first, then event and
-``case:``-prefixed case attributes (the pm4py / Celonis convention).
+Organizational standard extensions. The CSV has one row per event and names its
+columns as XES does, the pm4py convention: ``case:concept:name, concept:name,
+lifecycle:transition, time:timestamp, org:resource``, then the event's ``step,
+outcome, attempt``, then every case attribute prefixed ``case:`` (``case:variant,
+case:replication, case:procedure, case:status, ...``). Each column has one type
+throughout, so that a reader that guesses types block by block (pandas) guesses the
+same in every block: booleans as 1 and 0, numbers as numbers (empty where a case has
+none), text as text, with ``(none)`` for a case whose procedure lacks the attribute.
+
+Both writers stream the events and report progress; `eventlog_bytes` estimates a log's
+size before a run starts (a log of a large run can reach gigabytes).
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 from xml.sax.saxutils import quoteattr
@@ -63,6 +71,25 @@ CSV_COLUMNS = (
     "replication",
     "procedure",
 )
+"""The columns of `event_table`'s events."""
+
+# Header of the CSV log: the event columns under their XES names, then the case's.
+CSV_HEADER = (
+    "case:concept:name",
+    "concept:name",
+    "lifecycle:transition",
+    "time:timestamp",
+    "org:resource",
+    "step",
+    "outcome",
+    "attempt",
+)
+NOT_APPLICABLE = "(none)"
+# Bytes an event takes in each format (measured on the bundled scenarios, rounded up) and
+# the size past which a run says so before it starts.
+EVENT_BYTES = {"csv": 260, "xes": 720}
+LARGE_EVENTLOG = 1_000_000_000
+PROGRESS_EVERY = 20_000
 
 _INVALID_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -230,19 +257,22 @@ def _trace_values(trace) -> dict[str, Any]:
     return values
 
 
-def _write_csv(events: pd.DataFrame, traces: pd.DataFrame, handle: IO[str]) -> None:
+def _write_csv(events: pd.DataFrame, traces: pd.DataFrame, handle: IO[str], progress) -> None:
     attribute_keys: list[str] = []
+    kinds: dict[str, str] = {}
     by_case = {}
     for trace in traces.itertuples(index=False):
         values = _trace_values(trace)
         by_case[trace.case_id] = values
-        for key in values:
-            if key not in attribute_keys and key not in ("variant", "replication", "procedure"):
+        for key, value in values.items():
+            if key not in attribute_keys:
                 attribute_keys.append(key)
+            kinds[key] = _kind(value, kinds.get(key))
     writer = csv.writer(handle, lineterminator="\n")
-    header = [*CSV_COLUMNS, *(f"case:{key}" for key in attribute_keys)]
+    header = [*CSV_HEADER, *(f"case:{key}" for key in attribute_keys)]
     writer.writerow([spreadsheet_safe(name) for name in header])
-    for event in events.itertuples(index=False):
+    missing = {key: "" if kinds[key] == "number" else NOT_APPLICABLE for key in attribute_keys}
+    for number, event in enumerate(events.itertuples(index=False), start=1):
         case = by_case.get(event.case_id, {})
         row = [
             event.case_id,
@@ -253,17 +283,22 @@ def _write_csv(events: pd.DataFrame, traces: pd.DataFrame, handle: IO[str]) -> N
             event.step,
             event.outcome,
             event.attempt,
-            event.variant,
-            event.replication,
-            event.procedure,
-            *(_csv_value(case.get(key, "")) for key in attribute_keys),
+            *(_csv_value(case[key]) if key in case else missing[key] for key in attribute_keys),
         ]
         writer.writerow([spreadsheet_safe(value) for value in row])
+        if progress and number % PROGRESS_EVERY == 0:
+            progress(number, len(events))
+
+
+def _kind(value: Any, before: str | None) -> str:
+    """``number`` while every value of a column is a number or a boolean, else ``text``."""
+    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, str)
+    return "number" if number and before in (None, "number") else "text"
 
 
 def _csv_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    if isinstance(value, (bool, np.bool_)):
+        return 1 if value else 0
     return value
 
 
@@ -283,7 +318,7 @@ def _xes_attribute(key: str, value: Any) -> str:
 
 
 def _write_xes(
-    events: pd.DataFrame, traces: pd.DataFrame, scenario: Scenario, handle: IO[str]
+    events: pd.DataFrame, traces: pd.DataFrame, scenario: Scenario, handle: IO[str], progress
 ) -> None:
     write = handle.write
     write('<?xml version="1.0" encoding="UTF-8" ?>\n')
@@ -318,6 +353,7 @@ def _write_xes(
     write(f"  {_xes_attribute('concept:name', scenario.title or scenario.name)}\n")
     write(f"  {_xes_attribute('lifecycle:model', 'standard')}\n")
     grouped = {case_id: frame for case_id, frame in events.groupby("case_id", sort=False)}
+    written = 0
     for trace in traces.itertuples(index=False):
         frame = grouped.get(trace.case_id)
         if frame is None:
@@ -344,6 +380,9 @@ def _write_xes(
                 write(f"      {_xes_attribute(key, value)}\n")
             write("    </event>\n")
         write("  </trace>\n")
+        before, written = written, written + len(frame)
+        if progress and written // PROGRESS_EVERY > before // PROGRESS_EVERY:
+            progress(written, len(events))
     write("</log>\n")
 
 
@@ -354,6 +393,7 @@ def write_eventlog(
     lang: str = "zh",
     replications: Iterable[int] | None = None,
     variants: Iterable[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Write the run's step executions as an event log, atomically.
 
@@ -365,6 +405,7 @@ def write_eventlog(
         lang: ``zh`` or ``en``: the language of the activity names.
         replications: Replications to include (default: all kept).
         variants: Variants to include (default: all).
+        progress: Called with (events written, events) as the log is written.
 
     Returns:
         The file written.
@@ -382,9 +423,33 @@ def write_eventlog(
     def write(temporary: Path) -> None:
         with temporary.open("w", encoding="utf-8", newline="") as handle:
             if format == "csv":
-                _write_csv(events, traces, handle)
+                _write_csv(events, traces, handle, progress)
             else:
-                _write_xes(events, traces, result.scenario, handle)
+                _write_xes(events, traces, result.scenario, handle, progress)
+        if progress:
+            progress(len(events), len(events))
 
     write_atomically(path, write)
     return path
+
+
+def eventlog_bytes(
+    scenario: Scenario,
+    variants: Sequence[str],
+    replications: int,
+    format: str = "csv",  # noqa: A002
+) -> float:
+    """About how large a run's event log will be, before it runs.
+
+    Args:
+        scenario: The resolved scenario.
+        variants: The variants run.
+        replications: The replications whose step rows the log holds.
+        format: ``csv`` or ``xes``.
+    """
+    steps = sum(
+        d.arrivals_per_day * scenario.horizon.arrival_days * len(d.procedure.steps)
+        for name in variants
+        for d in scenario.model(name).demands
+    )
+    return 2 * steps * replications * EVENT_BYTES[format]

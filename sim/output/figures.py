@@ -20,8 +20,6 @@ import inspect
 import io
 import os
 import re
-import shutil
-import subprocess
 import warnings
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
@@ -37,6 +35,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from sim.domain.model import Scenario
+from sim.output.fonts import cjk_font_files
 from sim.output.text import FIGURES, has_cjk, variant_title, wrap
 
 INSTALL_HINT = "apt-get install fonts-wqy-microhei"
@@ -78,19 +77,6 @@ _deferred = contextvars.ContextVar("approvalsim_deferred_drawing", default=False
 # --------------------------------------------------------------------------- fonts
 
 
-def _fc_list_files() -> list[str]:
-    """Font files covering Chinese according to fontconfig (empty without ``fc-list``)."""
-    if shutil.which("fc-list") is None:
-        return []
-    try:
-        listing = subprocess.run(
-            ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=10
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return sorted({line.split(":")[0].strip() for line in listing.splitlines() if line.strip()})
-
-
 def find_cjk_font() -> str | None:
     """The family name of an installed font that covers Chinese, or None.
 
@@ -113,7 +99,7 @@ def find_cjk_font() -> str | None:
     for family in CJK_FAMILIES:
         if family in available:
             return family
-    for path in _fc_list_files():
+    for path in cjk_font_files():
         try:
             manager.addfont(path)
             name = font_manager.FontProperties(fname=path).get_name()

@@ -4,8 +4,8 @@
 and scenario files (`sim.output.calibrated`), the fit tables as CSV, and the report. The
 report says, with numbers and figures, how closely the fitted model reproduces the
 held-back records and where it does not (`sim.analysis.calibration.evaluation`); like
-the run report, the HTML is self-contained (inline SVG) and the Markdown escapes what
-it interpolates.
+the run report, the HTML is self-contained (inline SVG, the run report's style sheet and
+an embedded subset of a CJK font) and the Markdown escapes what it interpolates.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sim.analysis.calibration.calibrate import Calibration
 from sim.analysis.calibration.evaluation import Evaluation
 from sim.analysis.calibration.fitted import fitted_numbers
 from sim.output.calibrated import write_yaml
-from sim.output.report import environment
+from sim.output.report import environment, render_page
 from sim.output.text import FIT
 from sim.run.files import write_atomically
 
@@ -335,7 +335,7 @@ def write_report(
 
     context = build_context(evaluation, lang, files)
     html_context = dict(context, figure=lambda name: Markup(context["svg"].get(name, "")))
-    html = environment(False).get_template("fit_report.html.j2").render(**html_context)
+    html = render_page("fit_report.html.j2", html_context)
     markdown = environment(True).get_template("fit_report.md.j2").render(**context)
     written = []
     for name, body in zip(REPORT_FILES, (html, markdown), strict=True):

@@ -14,9 +14,8 @@ import pandas as pd
 
 from sim.analysis import summarize_run
 from sim.analysis.intervals import BASIS_FIXED
-from sim.domain.model import Name, Scenario
-from sim.output.text import REPORT, has_cjk, unit_label, variant_title
-from sim.reforms import touches
+from sim.domain.model import Name
+from sim.output.text import REPORT, has_cjk, unit_label
 from sim.run.experiment import RunResult
 
 MEASURE_ROWS = (
@@ -101,23 +100,71 @@ def signed(value: Any, digits: int = 1, scale: float = 1.0) -> str:
     return _minus(f"{number:+,.{digits}f}")
 
 
-def _label(name: Name | None, lang: str, fallback: str) -> str:
-    return name.label(lang) if name is not None else fallback
+def label(name: Any, lang: str, fallback: str = "") -> str:
+    """A name in ``lang``: a `Name`, a ``{zh, en}`` mapping or plain text."""
+    if isinstance(name, Name):
+        return name.label(lang) or fallback
+    if isinstance(name, dict):
+        first, second = ("en", "zh") if lang == "en" else ("zh", "en")
+        return name.get(first) or name.get(second) or fallback
+    return str(name) if name else fallback
 
 
-def procedure_name(scenario: Scenario, procedure: str, lang: str) -> str:
-    """The display name of a procedure id."""
-    found = scenario.procedure_index.get(procedure)
-    return _label(found.name if found else None, lang, procedure)
+class Names:
+    """Display names, targets and reforms of a run's scenario, from its saved data.
 
+    Built from `sim.output.rundata.scenario_data` (what ``scenario.json`` holds), so a
+    report from a saved run shows the names the run had.
+    """
 
-def agency_name(scenario: Scenario, agency: str, lang: str) -> str:
-    """The display name of an agency id, or of a joint ``a+b``."""
-    parts = [p for p in str(agency).split("+") if p]
-    return "+".join(
-        _label(scenario.agency_index[p].name if p in scenario.agency_index else None, lang, p)
-        for p in parts
-    )
+    def __init__(self, scenario: dict[str, Any], lang: str) -> None:
+        self.lang = "en" if lang == "en" else "zh"
+        self.data = scenario
+        self.procedures: dict[str, dict[str, Any]] = scenario.get("procedures", {})
+        self.agencies: dict[str, dict[str, Any]] = scenario.get("agencies", {})
+        self.variants: dict[str, dict[str, Any]] = {
+            v["name"]: v for v in scenario.get("variants", [])
+        }
+
+    def variant(self, variant: str) -> str:
+        """The display title of a variant (``baseline`` translated)."""
+        if variant == "baseline":
+            return REPORT[self.lang]["baseline"]
+        found = self.variants.get(variant)
+        return label(found.get("title"), self.lang, variant) if found else variant
+
+    def procedure(self, procedure: str) -> str:
+        """The display name of a procedure id."""
+        found = self.procedures.get(procedure)
+        return label(found["name"], self.lang, procedure) if found else procedure
+
+    def agency(self, agency: str) -> str:
+        """The display name of an agency id, or of a joint ``a+b``."""
+        parts = [p for p in str(agency).split("+") if p]
+        return "+".join(
+            label(self.agencies[p]["name"], self.lang, p) if p in self.agencies else p
+            for p in parts
+        )
+
+    def target(self, procedure: str) -> tuple[float | None, str]:
+        """A procedure's target in working days (None if unknown) and where it is published."""
+        found = self.procedures.get(procedure)
+        if not found:
+            return None, ""
+        return float(found["target_days"]), str(found.get("target_source") or "")
+
+    def unit(self, procedure: str) -> str:
+        """The unit of a procedure's target: ``working_days`` or ``calendar_days``."""
+        return str(self.procedures.get(procedure, {}).get("target_unit", "working_days"))
+
+    def reforms(self, variant: str) -> list[str]:
+        """The labels of a variant's reforms, in order."""
+        found = self.variants.get(variant, {})
+        return [str(r.get("label") or r.get("type")) for r in found.get("reforms", [])]
+
+    def touches(self, variant: str, procedure: str) -> bool:
+        """Whether a variant's reforms name the procedure or change staff it may use."""
+        return procedure in self.variants.get(variant, {}).get("touches", [])
 
 
 def ensure_tables(result: RunResult) -> RunResult:
@@ -142,26 +189,54 @@ def lookup(frame: pd.DataFrame, key: tuple) -> pd.Series | None:
     return found.iloc[0] if isinstance(found, pd.DataFrame) else found
 
 
-def touches_procedure(scenario: Scenario, variant: str, procedure: str) -> bool:
-    """Whether a variant's reforms name the procedure or change staff it may use."""
-    declared = {v.name: v for v in scenario.variants}.get(variant)
-    return declared is not None and any(touches(r, procedure) for r in declared.reforms)
+def share_with_interval(row: pd.Series) -> str:
+    """A row's share within target with its interval: ``62% [58–66%]``."""
+    return (
+        f"{pct(row['share_within_target'])} "
+        + interval(
+            row["share_within_target_low"], row["share_within_target_high"], percent=True, **SHARE
+        )
+    ).strip()
+
+
+def baseline_sentence(names: Names, procedure: str, base: pd.Series) -> str:
+    """The sentence of a procedure no variant changes: where the baseline stands."""
+    target = f"{float(base['target_days']):g}"
+    unit = unit_label(names.unit(procedure), names.lang)
+    name = names.procedure(procedure)
+    mean = " ".join(
+        p
+        for p in (
+            fmt(base["mean_days"]),
+            interval(base["mean_days_low"], base["mean_days_high"], lower=0.0),
+        )
+        if p
+    )
+    if names.lang == "zh":
+        return (
+            f"没有方案改变{name}：基线在 {target} {unit}内办结的比例为 "
+            f"{share_with_interval(base)}，平均用时 {mean} 个工作日。"
+        )
+    return (
+        f"No variant changes {name}: in the baseline {share_with_interval(base)} of its cases "
+        f"complete within {target} {unit}; the mean is {mean} working days."
+    )
 
 
 def highlight(
-    scenario: Scenario,
+    names: Names,
     procedure: str,
     variant: str,
     base: pd.Series,
     other: pd.Series,
     compared: pd.Series | None,
-    lang: str,
 ) -> str:
     """One plain-language sentence on the share within target of a variant."""
+    lang = names.lang
     target = f"{float(base['target_days']):g}"
     unit = unit_label(str(base.get("target_unit", "working_days")), lang)
-    name = procedure_name(scenario, procedure, lang)
-    title = variant_title(scenario, variant, lang)
+    name = names.procedure(procedure)
+    title = names.variant(variant)
     before = f"{pct(base['share_within_target'])} " + interval(
         base["share_within_target_low"], base["share_within_target_high"], percent=True, **SHARE
     )
@@ -425,16 +500,16 @@ def tail_tables(drivers: pd.DataFrame, lang: str, top: int = 6) -> dict[str, Any
     }
 
 
-def agency_rows(result: RunResult, lang: str) -> list[dict[str, Any]]:
+def agency_rows(agencies: pd.DataFrame, names: Names) -> list[dict[str, Any]]:
     """The agency table's rows, formatted."""
-    text = REPORT[lang]
+    text = REPORT[names.lang]
     rows = []
-    for row in result.agencies.itertuples(index=False):
+    for row in agencies.itertuples(index=False):
         staff = row.staff
         rows.append(
             {
-                "agency": agency_name(result.scenario, row.agency, lang),
-                "variant": variant_title(result.scenario, row.variant, lang),
+                "agency": names.agency(row.agency),
+                "variant": names.variant(row.variant),
                 "staff": text["unlimited"] if pd.isna(staff) else str(int(staff)),
                 "utilisation": (
                     f"{pct(row.utilisation)} "

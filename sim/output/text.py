@@ -13,6 +13,19 @@ import re
 REPORT = {
     "zh": {
         "title": "模拟报告",
+        "overview": "一页摘要",
+        "overview_caption": (
+            "每个事项在目标工作日内办结的比例及其 95% 区间（下方为平均工作日），括号外为与基线的"
+            "配对变化（加粗表示可与基线区分）；绿色为平均用时缩短最多的方案。每行下面是最重要的一句话。"
+        ),
+        "details": "各事项详情",
+        "points": "个百分点",
+        "mean_short": "平均",
+        "box_legend": "25%–75% 分位（线：5%–95%）",
+        "open_all": "全部展开",
+        "close_all": "全部收起",
+        "variant_shown": "显示的方案：",
+        "engine": "引擎",
         "summary": "摘要",
         "run": "运行信息",
         "scenario": "情景",
@@ -106,6 +119,21 @@ REPORT = {
     },
     "en": {
         "title": "Simulation report",
+        "overview": "Summary",
+        "overview_caption": (
+            "Share of each procedure's cases completed within its target, with its 95% interval "
+            "(below it the mean working days) and the paired change against the baseline (bold: "
+            "distinguishable from it); green marks the variant that cuts the mean the most. Under "
+            "each row, the one sentence that matters."
+        ),
+        "details": "Procedure by procedure",
+        "points": "points",
+        "mean_short": "mean",
+        "box_legend": "25th-75th percentile (line: 5th-95th)",
+        "open_all": "Open all",
+        "close_all": "Close all",
+        "variant_shown": "Variant shown: ",
+        "engine": "engine",
         "summary": "Summary",
         "run": "Run",
         "scenario": "Scenario",
@@ -672,3 +700,267 @@ def wrap(label: str, columns: int = 28, lines: int = 3) -> str:
         out = out[:lines]
         out[-1] = out[-1] + "…"
     return "\n".join(out) or str(label)
+
+
+WORKBOOK = {
+    "zh": {
+        "summary": "摘要",
+        "measures": "六减指标",
+        "comparison": "配对比较",
+        "agencies": "部门负荷",
+    },
+    "en": {
+        "summary": "summary",
+        "measures": "six measures",
+        "comparison": "comparison",
+        "agencies": "agencies",
+    },
+}
+
+# Column headers of the tables in results.xlsx (the CSV files keep the ids).
+COLUMNS = {
+    "zh": {
+        "variant": "方案",
+        "variant_name": "方案名称",
+        "procedure": "事项",
+        "procedure_name": "事项名称",
+        "agency": "部门",
+        "agency_name": "部门名称",
+        "target_days": "目标（工作日）",
+        "replications": "重复次数",
+        "interval_basis": "区间依据",
+        "arrived": "到达件数",
+        "completed": "办结件数",
+        "withdrawn": "撤回件数",
+        "open": "未办结件数",
+        "mean_days": "平均工作日",
+        "mean_days_low": "平均工作日 95% 下限",
+        "mean_days_high": "平均工作日 95% 上限",
+        "median_days": "中位数工作日",
+        "median_days_low": "中位数 95% 下限",
+        "median_days_high": "中位数 95% 上限",
+        "p90_days": "90% 分位工作日",
+        "p90_days_low": "90% 分位 95% 下限",
+        "p90_days_high": "90% 分位 95% 上限",
+        "share_within_target": "目标内办结比例",
+        "share_within_target_low": "目标内比例 95% 下限",
+        "share_within_target_high": "目标内比例 95% 上限",
+        "mean_calendar_days": "平均自然日",
+        "mean_clock_days": "审批时钟平均工作日",
+        "mean_clock_days_low": "审批时钟 95% 下限",
+        "mean_clock_days_high": "审批时钟 95% 上限",
+        "share_within_target_clock": "审批时钟目标内比例",
+        "share_within_target_clock_low": "审批时钟目标内比例 95% 下限",
+        "share_within_target_clock_high": "审批时钟目标内比例 95% 上限",
+        "steps": "环节（个）",
+        "materials": "材料（份）",
+        "certificates": "证明（件）",
+        "trips": "跑动（次）",
+        "fees_cny": "费用（元）",
+        "metric": "指标",
+        "baseline_value": "基线值",
+        "variant_value": "方案值",
+        "difference": "配对差",
+        "difference_low": "配对差 95% 下限",
+        "difference_high": "配对差 95% 上限",
+        "unpaired_low": "非配对 95% 下限",
+        "unpaired_high": "非配对 95% 上限",
+        "distinguishable": "可与基线区分",
+        "replications_needed": "所需重复次数",
+        "note": "说明",
+        "staff": "人员",
+        "utilisation": "利用率",
+        "utilisation_low": "利用率 95% 下限",
+        "utilisation_high": "利用率 95% 上限",
+        "mean_queue_days": "平均排队工作日",
+        "mean_queue_days_low": "平均排队 95% 下限",
+        "mean_queue_days_high": "平均排队 95% 上限",
+        "p90_queue_days": "排队 90% 分位",
+        "queue_growth": "排队增长倍数",
+        "overloaded": "超负荷",
+        "warning": "警告",
+        "steps_change": "环节变化",
+        "materials_change": "材料变化",
+        "certificates_change": "证明变化",
+        "trips_change": "跑动变化",
+        "mean_days_change": "平均工作日变化",
+        "fees_cny_change": "费用变化（元）",
+        "share_change_pp": "目标内比例变化（百分点）",
+    },
+    "en": {
+        "variant": "variant",
+        "variant_name": "variant name",
+        "procedure": "procedure",
+        "procedure_name": "procedure name",
+        "agency": "agency",
+        "agency_name": "agency name",
+        "target_days": "target (working days)",
+        "replications": "replications",
+        "interval_basis": "interval basis",
+        "arrived": "arrived",
+        "completed": "completed",
+        "withdrawn": "withdrawn",
+        "open": "open",
+        "mean_days": "mean working days",
+        "mean_days_low": "mean, 95% low",
+        "mean_days_high": "mean, 95% high",
+        "median_days": "median working days",
+        "median_days_low": "median, 95% low",
+        "median_days_high": "median, 95% high",
+        "p90_days": "90th percentile working days",
+        "p90_days_low": "90th percentile, 95% low",
+        "p90_days_high": "90th percentile, 95% high",
+        "share_within_target": "share within target",
+        "share_within_target_low": "share within target, 95% low",
+        "share_within_target_high": "share within target, 95% high",
+        "mean_calendar_days": "mean calendar days",
+        "mean_clock_days": "mean approval-clock working days",
+        "mean_clock_days_low": "approval clock, 95% low",
+        "mean_clock_days_high": "approval clock, 95% high",
+        "share_within_target_clock": "share within target (approval clock)",
+        "share_within_target_clock_low": "share within target (clock), 95% low",
+        "share_within_target_clock_high": "share within target (clock), 95% high",
+        "steps": "steps",
+        "materials": "materials",
+        "certificates": "certificates",
+        "trips": "trips",
+        "fees_cny": "fees (CNY)",
+        "metric": "metric",
+        "baseline_value": "baseline value",
+        "variant_value": "variant value",
+        "difference": "paired difference",
+        "difference_low": "paired difference, 95% low",
+        "difference_high": "paired difference, 95% high",
+        "unpaired_low": "unpaired, 95% low",
+        "unpaired_high": "unpaired, 95% high",
+        "distinguishable": "distinguishable from baseline",
+        "replications_needed": "replications needed",
+        "note": "note",
+        "staff": "staff",
+        "utilisation": "utilisation",
+        "utilisation_low": "utilisation, 95% low",
+        "utilisation_high": "utilisation, 95% high",
+        "mean_queue_days": "mean queue (working days)",
+        "mean_queue_days_low": "mean queue, 95% low",
+        "mean_queue_days_high": "mean queue, 95% high",
+        "p90_queue_days": "queue, 90th percentile",
+        "queue_growth": "queue growth",
+        "overloaded": "overloaded",
+        "warning": "warning",
+        "steps_change": "change in steps",
+        "materials_change": "change in materials",
+        "certificates_change": "change in certificates",
+        "trips_change": "change in trips",
+        "mean_days_change": "change in mean working days",
+        "fees_cny_change": "change in fees (CNY)",
+        "share_change_pp": "change in share within target (points)",
+    },
+}
+
+
+COMPARE = {
+    "zh": {
+        "compare_title": "两次运行的比较",
+        "runs": "运行",
+        "run": "运行",
+        "folder": "文件夹",
+        "written": "写入时间",
+        "scenario_changes": "情景的差异",
+        "scenario_changes_caption": (
+            "解析后的情景（scenario.json）逐项比较：路径、A 的值 → B 的值；“–”表示该运行没有此项。"
+        ),
+        "no_changes": "两次运行的情景相同。",
+        "more_changes": "另有 {n} 处差异见 compare.md。",
+        "path": "路径",
+        "figures": "指标对照",
+        "figures_caption": (
+            "两次运行共有的事项和方案：A、B 的值及 95% 区间，以及 B − A 的变化；"
+            "变化的区间把两次运行视为独立（两次运行用同一随机种子时偏保守），加粗表示区间不含 0。"
+        ),
+        "change": "变化 B − A",
+        "only_first": "只在 A 中：",
+        "only_second": "只在 B 中：",
+        "share_within_target": "目标内办结比例",
+        "mean_days": "平均工作日",
+        "p90_days": "90% 分位工作日",
+    },
+    "en": {
+        "compare_title": "Two runs compared",
+        "runs": "Runs",
+        "run": "Run",
+        "folder": "folder",
+        "written": "written",
+        "scenario_changes": "What differs in the scenarios",
+        "scenario_changes_caption": (
+            "The resolved scenarios (scenario.json) compared item by item: path, A's value → "
+            "B's; '–' where a run has no such item."
+        ),
+        "no_changes": "The two runs' scenarios are the same.",
+        "more_changes": "{n} more differences are listed in compare.md.",
+        "path": "path",
+        "figures": "Figures side by side",
+        "figures_caption": (
+            "The procedures and variants both runs have: A's and B's values with their 95% "
+            "intervals, and the change B − A; its interval takes the runs as independent "
+            "(conservative when they share a seed); bold when it excludes 0."
+        ),
+        "change": "change B − A",
+        "only_first": "Only in A:",
+        "only_second": "Only in B:",
+        "share_within_target": "share within target",
+        "mean_days": "mean working days",
+        "p90_days": "90th percentile working days",
+    },
+}
+
+
+SWEEP = {
+    "zh": {
+        "sweep_title": "参数扫描",
+        "settings": "扫描的设置",
+        "points": "组合数",
+        "executor": "执行方式",
+        "sweep_caption": (
+            "每个组合用同一随机种子（共同随机数），组合之间的差别来自设置而非随机；"
+            "图为目标内办结比例及其 95% 区间。"
+        ),
+        "heat_caption": (
+            "热力图：行、列为两个设置的取值，格中为目标内办结比例及其 95% 区间；"
+            "加粗表示 90% 分位在目标内。"
+        ),
+        "cheapest": "满足目标（90% 分位）的最省人员组合",
+        "cheapest_caption": (
+            "每个事项和方案（以及非人员设置的每个取值）中，"
+            "90% 分位工作日不超过目标、人员总数最少的组合。"
+        ),
+        "total_staff": "人员总数",
+        "p90": "90% 分位工作日",
+        "never": "没有任何组合使其 90% 分位在目标内：",
+        "table": "完整结果见 sweep.csv。",
+    },
+    "en": {
+        "sweep_title": "Sweep",
+        "settings": "Settings swept",
+        "points": "points",
+        "executor": "executor",
+        "sweep_caption": (
+            "Every point runs with the same seed (common random numbers): differences between "
+            "points are the settings', not chance's. The charts show the share within target "
+            "with its 95% interval."
+        ),
+        "heat_caption": (
+            "Heat map: rows and columns are the two settings' values, cells the share within "
+            "target with its 95% interval; bold where the 90th percentile is within the target."
+        ),
+        "cheapest": "The cheapest points that meet the target at the 90th percentile",
+        "cheapest_caption": (
+            "For each procedure and variant (and each value of the settings that are not staff), "
+            "the point with the fewest staff whose 90th percentile of working days is within "
+            "the target."
+        ),
+        "total_staff": "total staff",
+        "p90": "90th percentile working days",
+        "never": "No point brings the 90th percentile within the target for: ",
+        "table": "The whole table is in sweep.csv.",
+    },
+}

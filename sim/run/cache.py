@@ -2,7 +2,9 @@
 
 Each finished replication is written atomically as ``replication_NNNNN.npz`` under
 ``<output>/runs/<run id>/``; the run id hashes everything that determines the numbers
-(`sim.run.experiment.scenario_digest`), so a changed scenario starts afresh.
+(`sim.run.experiment.scenario_digest`), so a changed scenario starts afresh. Once the run
+has finished and its results are written, its replications are removed
+unless they are asked to be kept (``--keep cache``), with those of earlier runs (`prune`).
 
 The format carries data only, never code: NumPy arrays of numbers, booleans and dates,
 and text as UTF-8 bytes with offsets (read with ``allow_pickle=False``, uncompressed
@@ -14,7 +16,9 @@ is computed again and the run says why.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,7 +41,9 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
     "queues": QUEUE_COLUMNS,
 }
 NUMBERS = ("int64", "float64", "bool", "datetime64[s]", "datetime64[ms]", "datetime64[us]")
-TEXTS = {"str": pd.StringDtype("python", na_value=np.nan), "object": np.dtype(object)}
+# Text comes back as pandas' default text type (kept in Arrow when pyarrow is there), the
+# type a fresh run's tables have.
+TEXTS = {"str": pd.StringDtype(na_value=np.nan), "object": np.dtype(object)}
 
 
 class CacheError(ValueError):
@@ -229,3 +235,31 @@ def _texts(stored: Any, key: str, rows: int) -> np.ndarray:
     values[:-1] = distinct
     values[-1] = None  # code -1: a missing value
     return values[codes]
+
+
+def prune(cache: Path, keep: str | None = None) -> int:
+    """Remove the kept replications of ``cache`` but those of run ``keep`` (None: all).
+
+    A results folder holds one run: once it has finished and its files are written, the
+    replications kept to resume it, and those of earlier runs into the folder, are no
+    longer needed.
+
+    Returns:
+        The bytes freed.
+    """
+    freed = 0
+    if cache.is_dir():
+        for entry in sorted(cache.iterdir()):
+            if entry.name != keep and entry.is_dir() and not entry.is_symlink():
+                freed += folder_bytes(entry)
+                shutil.rmtree(entry, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        cache.rmdir()
+    return freed
+
+
+def folder_bytes(folder: Path) -> int:
+    """The bytes of the files under ``folder`` (0 if there is none)."""
+    if not folder.is_dir():
+        return 0
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())

@@ -43,13 +43,13 @@ class ReplicationResult:
     queues: pd.DataFrame | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RunResult:
     """What a run gives back: its scenario (with the resolved models) and its tables.
 
     The tables are pandas DataFrames (schemas in `sim.engines.records`); ``summary``,
     ``comparison`` and ``agencies`` are empty until `sim.analysis.summarize_run` adds
-    them (`sim.run` does).
+    them (`sim.run` does). Its repr is one line; a notebook shows a few summary rows.
     """
 
     scenario: Scenario
@@ -67,6 +67,38 @@ class RunResult:
     computed: int = 0
     notes: tuple[str, ...] = ()
     engine: str = "des"
+
+    def __repr__(self) -> str:
+        return (
+            f"<RunResult {self.scenario.name!r} run {self.run_id}: {len(self.variants)} "
+            f"variant(s) x {self.replications} replication(s), seed {self.seed}, "
+            f"{len(self.cases):,} case rows, {len(self.steps):,} step rows>"
+        )
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the one-line repr and the summary's first rows."""
+        from html import escape
+
+        shown = [c for c in SUMMARY_PREVIEW if c in self.summary.columns]
+        rows = self.summary[shown].head(PREVIEW_ROWS)
+        table = rows.to_html(index=False, float_format=lambda v: f"{v:.3g}") if shown else ""
+        more = len(self.summary) - len(rows)
+        note = f"<p>… {more} more rows in <code>.summary</code></p>" if more > 0 else ""
+        return f"<p><code>{escape(repr(self))}</code></p>{table}{note}"
+
+
+# What a notebook shows of a run: a few summary rows and columns.
+SUMMARY_PREVIEW = (
+    "variant",
+    "procedure",
+    "target_days",
+    "share_within_target",
+    "share_within_target_low",
+    "share_within_target_high",
+    "mean_days",
+    "p90_days",
+)
+PREVIEW_ROWS = 10
 
 
 def run_replication(
@@ -158,7 +190,7 @@ def run_experiment(
     workers: int | None = None,
     scheduler: str | None = None,
     engine: str = "des",
-    cache: Path | None = None,
+    cache: Path | str | bool | None = None,
     progress: Callable[[int, int], None] | None = None,
     steps: str = "first",
 ) -> RunResult:
@@ -173,7 +205,8 @@ def run_experiment(
         workers: Worker count for the process pool or a local Dask cluster.
         scheduler: Address of an existing Dask scheduler (``tcp://host:port``).
         engine: Engine name.
-        cache: Folder for finished replications (resume); None keeps nothing on disk.
+        cache: Folder for finished replications (resume); None (or False) keeps nothing
+            on disk.
         progress: Called with (finished, total) as replications finish.
         steps: Step rows to keep: ``first`` (replication 0's, the default: they are
             several per case) or ``all``. Queue figures are kept for every replication.
@@ -183,6 +216,9 @@ def run_experiment(
     """
     if not scenario.models:
         scenario = resolve(scenario)
+    if cache is True:
+        raise InputError("cache takes a folder (cache='results/demo/runs'), or False for none")
+    cache = Path(cache) if cache not in (None, False) else None
     replications = replications or scenario.replications
     seed = scenario.seed if seed is None else seed
     names = tuple(variants) if variants else scenario.variant_names

@@ -108,13 +108,16 @@ class ResultsFolder:
     interrupted or failed run wrote there) and releases the lock.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, staging: bool = True) -> None:
         self.folder = Path(folder)
         self.staging = self.folder
+        self._stage = staging
         self._lock: Any = None
 
     def __enter__(self) -> ResultsFolder:
         self._lock = lock_folder(self.folder)
+        if not self._stage:
+            return self
         try:
             self.staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.folder))
         except BaseException:
@@ -124,7 +127,8 @@ class ResultsFolder:
 
     def __exit__(self, *exc: object) -> None:
         try:
-            shutil.rmtree(self.staging, ignore_errors=True)
+            if self._stage:
+                shutil.rmtree(self.staging, ignore_errors=True)
         finally:
             self._lock.close()
 
@@ -138,7 +142,11 @@ class ResultsFolder:
         return path
 
     def commit(
-        self, files: Iterable[Path], about: dict[str, Any], owned: Iterable[str] = ()
+        self,
+        files: Iterable[Path],
+        about: dict[str, Any],
+        owned: Iterable[str] = (),
+        kept: Iterable[str] = (),
     ) -> list[Path]:
         """Move the staged ``files`` into the folder and write the manifest last.
 
@@ -150,14 +158,18 @@ class ResultsFolder:
             files: Staged files (in `staging`).
             about: What the manifest says about the run (run id, seed, ...).
             owned: File names a run writes.
+            kept: Files of the earlier manifest that stay, as they are (a report
+                rewritten for the same run keeps the run's tables).
 
         Returns:
             The files' places in the folder.
         """
         files = list(files)
-        names = {path.name for path in files}
-        entries = {path.name: _describe(path) for path in files}
-        earlier = set(read_manifest(self.folder) or ()) | set(owned)
+        listed = read_manifest(self.folder) or {}
+        entries = {name: listed[name] for name in kept if name in listed}
+        entries.update({path.name: _describe(path) for path in files})
+        names = set(entries)
+        earlier = set(listed) | set(owned)
         with signals_held():
             (self.folder / MANIFEST).unlink(missing_ok=True)
             for name in sorted(earlier - names):
@@ -226,3 +238,13 @@ def lock_folder(folder: Path) -> Any:
     handle.write(f"{os.getpid()}\n")
     handle.flush()
     return handle
+
+
+def remove_staging(folder: Path) -> int:
+    """Remove staging folders a killed run left in ``folder`` (hold its lock); bytes freed."""
+    freed = 0
+    for entry in Path(folder).glob(STAGING_PREFIX + "*"):
+        if entry.is_dir() and not entry.is_symlink():
+            freed += sum(p.stat().st_size for p in entry.rglob("*") if p.is_file())
+            shutil.rmtree(entry, ignore_errors=True)
+    return freed

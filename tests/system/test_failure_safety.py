@@ -34,6 +34,8 @@ from tests.factories import intake_review_scenario, leftovers
 
 # The report (HTML, figures) is slow to draw and not what these tests are about.
 NO_REPORT = ["--no-report"] if "report" in inspect.signature(sim.cli.run).parameters else []
+# Every replication's case and step rows, so that resumed and whole runs compare in full.
+KEEP_ROWS = ["--keep", "cases,steps"]
 
 
 @pytest.fixture
@@ -64,7 +66,7 @@ def test_a_killed_run_keeps_complete_replications_and_resumes(
     # an uninterrupted run's byte for byte.
     output = tmp_path / "out"
     base = [sys.executable, "-m", "sim", "run", str(scenario_path), "-q", *NO_REPORT,
-            "--executor", executor, "--workers", "2"]  # fmt: skip
+            *KEEP_ROWS, "--executor", executor, "--workers", "2"]  # fmt: skip
     process = subprocess.Popen(
         [*base, "--replications", "400", "--output", str(output)],
         cwd=tmp_path,
@@ -116,6 +118,7 @@ def test_killed_run_resumes_without_losing_or_doubling(variant_scenario_path, tm
     command = [
         sys.executable, "-m", "sim", "run", str(scenario_path), "-q",
         "--replications", "60", "--executor", "serial", "--output", str(output), "--no-report",
+        *KEEP_ROWS,
     ]
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 60
@@ -186,7 +189,7 @@ def test_a_full_disk_while_writing_tables_is_a_clear_error(scenario_path, tmp_pa
 
     def full_disk(self, mode="r", *args, **kwargs):
         handle = original(self, mode, *args, **kwargs)
-        if "w" in mode and "steps.csv" in self.name:
+        if "w" in mode and "comparison.csv" in self.name:
             return FullDisk(handle, self)
         return handle
 
@@ -195,11 +198,11 @@ def test_a_full_disk_while_writing_tables_is_a_clear_error(scenario_path, tmp_pa
     assert code == 2
     line = _one_line(stderr)
     assert "cannot write results" in line and "No space left on device" in line
-    assert str(output / "steps.csv") in line
+    assert str(output / "comparison.csv") in line
     # Nothing of the failed run reaches the folder: the earlier files are untouched.
     for name, content in earlier.items():
         assert (output / name).read_bytes() == content
-    assert not (output / "steps.csv").exists()
+    assert not (output / "comparison.csv").exists()
     assert not list(output.glob(".staging-*"))
     assert leftovers(output) == []
     assert "Wrote" not in stdout

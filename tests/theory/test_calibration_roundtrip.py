@@ -95,7 +95,7 @@ def test_round_trip(tmp_path, structure, starts):
     log = write_eventlog(result, tmp_path / "log.csv", "csv", "en")
     if not starts:
         events = pd.read_csv(log)
-        events[events["lifecycle"] != "start"].to_csv(log, index=False)
+        events[events["lifecycle:transition"] != "start"].to_csv(log, index=False)
     calibration = calibrate_records(
         read_records(log), Settings(resamples=100, replications=4), tmp_path
     )

@@ -1,13 +1,14 @@
-"""The HTML and Markdown report: every section and figure, escaped user text, languages,
-figures drawn side by side, and the whole demo's report (slow)."""
+"""The HTML and Markdown report: the one-page summary, every procedure's section and chart
+data, escaped user text, languages, the embedded CJK font, and the demo's report (slow)."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import io
+import json
 import re
-import subprocess
 import warnings
-from pathlib import Path
 
 import pytest
 
@@ -16,25 +17,25 @@ from sim import load_scenario
 from sim.analysis.contributions import reform_contributions
 from sim.domain.model import Horizon
 from sim.inputs.loader import PROJECT_ROOT
-from sim.output.report import build_context, render_html, render_markdown, write_report
+from sim.output.fonts import cjk_font_file
+from sim.output.report import (
+    FontWarning,
+    build_context,
+    render_html,
+    render_markdown,
+    write_report,
+)
+from sim.output.rundata import saved_run
 from tests.factories import BILINGUAL_PACKAGE, four_step_scenario
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
+CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
 
 
-@pytest.fixture
-def no_cjk_font(monkeypatch):
-    from sim.output import figures as plots
-
-    monkeypatch.setattr(plots, "find_cjk_font", lambda: None)
-    plots.reset_font_warning()
-    yield
-    monkeypatch.undo()
-    plots.reset_font_warning()
-
-
-def _svgs(html: str) -> list[str]:
-    return re.findall(r"<svg.*?</svg>", html, flags=re.S)
+def _chart_data(html: str) -> dict:
+    found = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', html, re.S)
+    assert found, "the page carries its charts' data"
+    return json.loads(found.group(1))
 
 
 @pytest.fixture(scope="module")
@@ -49,117 +50,111 @@ def report(small_run, tmp_path_factory):
     )
 
 
-def test_figures_drawn_side_by_side_give_the_same_report(small_run, report, tmp_path):
-    result, contributions = small_run
-    serial, forked = tmp_path / "serial", tmp_path / "forked"
-    seen = {"serial": [], "forked": []}
-    for name, folder, workers in (("serial", serial, 1), ("forked", forked, 2)):
-        write_report(
-            result,
-            folder,
-            lang="zh",
-            contributions=contributions,
-            workers=workers,
-            progress=lambda done, total, name=name: seen[name].append((done, total)),
-        )
-    html = (serial / "report.html").read_text(encoding="utf-8")
-    figures = len(_svgs(html))
-    assert figures >= 8  # enough figures to be drawn by two workers
-    expected = [(done, figures) for done in range(figures + 1)]
-    assert seen["serial"] == seen["forked"] == expected
-    assert (forked / "report.html").read_text(encoding="utf-8") == html == report[0]
-    assert (forked / "report.md").read_bytes() == (serial / "report.md").read_bytes()
-
-
-def _baseline_only(result):
-    def keep(frame):
-        return frame[frame["variant"] == "baseline"].reset_index(drop=True)
-
-    return dataclasses.replace(
-        result,
-        variants=("baseline",),
-        cases=keep(result.cases),
-        steps=keep(result.steps),
-        busy=keep(result.busy),
-        summary=keep(result.summary),
-        comparison=result.comparison.iloc[:0],
-        agencies=keep(result.agencies),
-    )
-
-
-def test_report_has_every_section_and_figure(small_run, report):
+def test_the_summary_comes_first_with_every_procedure_and_variant(small_run, report):
     result, _ = small_run
     html, markdown = report
+    summary = html[html.index('<section id="summary"') : html.index('<section id="details"')]
+    procedures = list(dict.fromkeys(result.summary["procedure"]))
+    assert summary.count('<tbody class="procedure-row">') == len(procedures)
+    assert summary.count('<tr class="sentence">') == len(procedures)
+    header = summary[summary.index("<thead>") : summary.index("</thead>")]
+    assert len(re.findall(r"<th[ >]", header)) == 2 + len(result.variants)
+    # Share within target with its interval in every cell, and the one sentence.
+    assert re.search(r"\d+% \[\d+–\d+%\]", summary)
+    assert re.search(r"从 \d+% \[\d+–\d+%\] 变为 \d+% \[\d+–\d+%\]", summary)
+    assert markdown.index("一页摘要") < markdown.index("六减指标")
+
+
+def test_details_are_collapsed_sections_with_their_charts(small_run, report):
+    result, _ = small_run
+    html, markdown = report
+    procedures = list(dict.fromkeys(result.summary["procedure"]))
+    details = re.findall(r'<details class="procedure" id="([^"]+)"', html)
+    assert details == [f"p-{p}" for p in procedures] + ["agencies"]
+    assert "<details open" not in html  # one procedure at a time: all start closed
+    for chart in ("cycle", "share", "alone", "waterfall", "gantt", "tail"):
+        assert f'data-chart="{chart}"' in html, chart
+    for heading in ("cycle-times", "measures", "contributions", "gantt", "tail"):
+        assert f'<h3 class="{heading}">' in html
+    data = _chart_data(html)
     variants = len(result.variants)
-    for name, count in {
-        "fig-cycle": 1,
-        "fig-share": 1,
-        "fig-alone": 1,
-        "fig-waterfall": 1,
-        "fig-gantt": variants,
-        "fig-tail": variants,
-        "fig-utilisation": 1,
-        "fig-queues": 1,
-    }.items():
-        assert html.count(f'class="{name}"') == count, name
-    assert len(_svgs(html)) == 6 + 2 * variants
-    for section in ("cycle-times", "measures", "contributions", "gantt", "tail"):
-        assert f'<h3 class="{section}">' in html
-    assert 'id="agencies"' in html and 'id="summary"' in html
-    # Self-contained: no external references, no scripts, ids unique across the SVGs.
+    for procedure in procedures:
+        chart = data["procedures"][procedure]
+        assert len(chart["cycle"]) == len(chart["share"]) == variants
+        for box in chart["cycle"]:
+            assert box is None or box["q"] == sorted(box["q"])  # quantiles in order
+        for value, low, high in (v for v in chart["share"] if v):
+            assert 0 <= low <= value <= high <= 100
+        assert set(chart["gantt"]) <= set(result.variants) and chart["gantt"]
+        assert chart["contributions"]["alone"] and chart["contributions"]["steps"]
+    assert data["agencies"]["agencies"] and data["agencies"]["utilisation"]
+    assert "| 指标 |" in markdown and "部门负荷" in markdown and "time_limit#1" in markdown
+
+
+def test_the_page_is_self_contained(report):
+    html, _ = report
     assert not EXTERNAL.search(html)
-    assert "<script" not in html and "<link" not in html and "@import" not in html
+    assert "<link" not in html and "@import" not in html and "url(http" not in html
+    # Two scripts: the charts' data (JSON) and the code drawing them.
+    assert html.count("<script") == 2
     ids = re.findall(r'\sid="([^"]+)"', html)
     assert len(ids) == len(set(ids))
-    # The plain-language summary: share from x% [a-b%] to y% [c-d%].
-    assert re.search(r"从 \d+% \[\d+–\d+%\] 变为 \d+% \[\d+–\d+%\]", html)
-    # The six measures, Chinese labels and names as written in the files.
-    for label in ("环节", "材料", "证明", "跑动", "时间", "费用", "受理", "窗口"):
-        assert label in html
-    assert markdown.startswith("# ")
-    assert "| 指标 |" in markdown and "六减指标" in markdown and "部门负荷" in markdown
-    assert "time_limit#1" in markdown
 
 
 def test_user_text_is_escaped(small_run, report):
     result, contributions = small_run
     html, markdown = report
-    context = build_context(result, lang="en", contributions=contributions, figures=False)
-    for text in (html, markdown, render_html(context), render_markdown(context)):
-        assert "<script" not in text.lower()
+    context = build_context(saved_run(result, contributions), lang="en")
+    for text in (html, markdown, render_html(context, font=False), render_markdown(context)):
+        assert "<script>alert" not in text
         assert "<img" not in text and "<b>" not in text
-        assert "&lt;script&gt;" in text
-    # Inside the SVGs, matplotlib writes the label text into escaped comments.
-    assert "&lt;b&gt;" in "".join(_svgs(html))
+    assert "&lt;script&gt;" in markdown and "&lt;script&gt;" in html
+    # In the charts' data, < is written as \u003c: no </script> can end the element early.
+    data = html[html.index('id="chart-data">') : html.index("</script>", html.index("chart-data"))]
+    assert "<" not in data.split(">", 1)[1]
 
 
 def test_lang_en_uses_english_names(small_run):
     result, _ = small_run
-    context = build_context(result, lang="en", figures=False)
+    context = build_context(saved_run(result), lang="en")
     markdown = render_markdown(context)
     assert "Intake" in markdown and "Desk" in markdown
     assert "brings the share of Test procedure" in markdown
     assert "受理" not in markdown
 
 
-def test_report_without_cjk_font_falls_back_to_english(small_run, tmp_path, no_cjk_font):
+@pytest.mark.skipif(cjk_font_file() is None, reason="no CJK font installed to embed")
+def test_the_page_embeds_every_chinese_character_it_shows(report):
+    from fontTools.ttLib import TTFont
+
+    html, _ = report
+    found = re.search(r"url\(data:font/woff;base64,([A-Za-z0-9+/=]+)\)", html)
+    assert found, "a CJK font subset is embedded"
+    font = TTFont(io.BytesIO(base64.b64decode(found.group(1))))
+    covered = set(font.getBestCmap())
+    shown = {ord(c) for c in CJK.findall(html)}
+    assert shown and shown <= covered
+    # A subset: the page's characters, not the font's tens of thousands.
+    assert len(covered) < 3 * len(shown) + 200
+
+
+def test_without_a_cjk_font_the_report_says_so_once(small_run, tmp_path, monkeypatch):
+    import sim.output.report as report_module
+
+    monkeypatch.setattr(report_module, "embedded_font_css", lambda text: ("", "受理"))
     result, _ = small_run
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        write_report(_baseline_only(result), tmp_path, lang="zh")
-    fonts = [w for w in caught if "apt-get install fonts-wqy-microhei" in str(w.message)]
-    assert len(fonts) == 1
-    assert not [w for w in caught if "missing from" in str(w.message)]
+        write_report(result, tmp_path, lang="zh")
+    fonts = [w for w in caught if issubclass(w.category, FontWarning)]
+    assert len(fonts) == 1 and "fonts-wqy-microhei" in str(fonts[0].message)
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
-    figures = "".join(_svgs(html))
-    assert "Intake" in figures and "受理" not in figures and "窗口" not in figures
-    assert "受理" in html  # the page text keeps the language asked for
+    assert "@font-face" not in html and "受理" in html
 
 
 # --------------------------------------------------------------------------- the demo
-# The demo has ten procedures, 22 agencies and four variants: its full report draws over
-# a hundred figures, so these tests are slow ones (``pytest -m slow``). The quick tests
-# above check every section and figure on a small scenario.
+# The demo has ten procedures, 22 agencies and four variants: its report with the reform
+# contributions is a slow test (``pytest -m slow``).
 
 
 def _skip_unless_slow(config) -> None:
@@ -171,8 +166,6 @@ def _skip_unless_slow(config) -> None:
 def demo(request, tmp_path_factory):
     _skip_unless_slow(request.config)
     path = PROJECT_ROOT / "scenarios" / "demo.yaml"
-    if not path.is_file():
-        pytest.skip("the demo scenario is not there")
     scenario = load_scenario(path)
     horizon = Horizon(arrival_days=15, drain_days=scenario.horizon.drain_days)
     scenario = dataclasses.replace(scenario, horizon=horizon)
@@ -184,50 +177,19 @@ def demo(request, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_demo_report_has_every_section_and_figure(demo):
+def test_demo_report_has_every_section_and_stays_small(demo):
     result, folder = demo
     html = (folder / "report.html").read_text(encoding="utf-8")
-    procedures = html.split('<section class="procedure"')[1:]
-    assert len(procedures) == len(result.scenario.demands)
-    variants = len(result.variants)
-    for section in procedures:
-        for name in ("fig-cycle", "fig-share", "fig-alone", "fig-waterfall"):
-            assert section.count(f'class="{name}"') == 1, name
-        # A short run may leave a variant without a completed case of a slow procedure.
-        assert 1 <= section.count('class="fig-gantt"') <= variants
-        assert 1 <= section.count('class="fig-tail"') <= variants
-        for heading in ("cycle-times", "measures", "contributions", "gantt", "tail"):
-            assert f'<h3 class="{heading}">' in section
-    assert 'class="fig-utilisation"' in html and 'class="fig-queues"' in html
+    sections = html.split('<details class="procedure" id="p-')[1:]
+    assert len(sections) == len(result.scenario.demands)
+    for section in sections:
+        for chart in ("cycle", "share", "alone", "waterfall", "gantt", "tail"):
+            assert f'data-chart="{chart}"' in section, chart
     assert not EXTERNAL.search(html)
+    # The size target of the issue (2 MB for the demo) with room: benchmarks/ measures it.
+    assert (folder / "report.html").stat().st_size < 2_000_000
     markdown = (folder / "report.md").read_text(encoding="utf-8")
     assert markdown.count("\n## ") == len(result.scenario.demands) + 2
-
-
-@pytest.mark.slow
-def test_chromium_renders_the_report(demo, tmp_path):
-    browser = Path("/usr/bin/chromium")
-    if not browser.is_file():
-        pytest.skip("no /usr/bin/chromium")
-    _, folder = demo
-    shot = tmp_path / "report.png"
-    completed = subprocess.run(
-        [
-            str(browser),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--window-size=1200,4000",
-            f"--screenshot={shot}",
-            (folder / "report.html").as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert shot.is_file() and shot.stat().st_size > 10_000
 
 
 @pytest.mark.parametrize(
@@ -254,8 +216,8 @@ def test_markdown_shows_user_text_as_text(text):
 def test_variant_titles_follow_the_language(tmp_path):
     scenario = load_scenario(four_step_scenario(tmp_path, BILINGUAL_PACKAGE, days=5))
     result = sim.run(scenario, replications=1, seed=3, executor="serial")
-    zh = render_markdown(build_context(result, lang="zh", figures=False))
-    en = render_markdown(build_context(result, lang="en", figures=False))
+    zh = render_markdown(build_context(saved_run(result), lang="zh"))
+    en = render_markdown(build_context(saved_run(result), lang="en"))
     assert "改革包" in zh and "The package" not in zh
     assert "The package" in en and "改革包" not in en
     # Time in both units.
@@ -270,8 +232,9 @@ def test_a_fixed_time_report_has_no_intervals_and_no_utilisation(tmp_path):
     assert result.summary.filter(regex="_(low|high)$").isna().all().all()
     assert result.agencies.utilisation.isna().all() and not result.agencies.overloaded.any()
     assert result.comparison.difference_low.isna().all()
-    markdown = render_markdown(build_context(result, lang="en", figures=False))
+    context = build_context(saved_run(result), lang="en")
+    markdown = render_markdown(context)
     assert "Fixed times: one path a procedure" in markdown
     assert "Agency load" not in markdown and "confidence intervals;" not in markdown
-    html = render_html(build_context(result, lang="en", figures=False))
+    html = render_html(context, font=False)
     assert 'id="agencies"' not in html
