@@ -1,9 +1,11 @@
 """The fixed record schema of a run: one row a case, one row a step execution.
 
-Engines append plain tuples in the column order below, or (the vectorised engine) hand
-over whole columns in ``case_columns`` / ``step_columns`` (numpy arrays, `Coded` text,
-or `Pieces`); `Records.frames` turns either into the same pandas DataFrames and adds
-calendar dates from the working-day calendar. The schema is documented here and
+Engines append plain tuples in the column order below (the SimPy reference model, the
+fixed-time engine), or hand over whole columns in ``case_columns`` / ``step_columns``
+(NumPy arrays, `Coded` text, `Pieces`, or `Deferred` columns made on demand: the
+vectorised engine's arrays; the discrete-event engine's `RowChunks`, its rows kept as
+typed arrays, text as codes); `Records.frames` turns either into the same pandas
+DataFrames and adds calendar dates from the working-day calendar. The schema is documented here and
 asserted by a test; change it only with a note in the README.
 
 Case table (``cases.csv``):
@@ -443,7 +445,7 @@ class Records:
         steps: Step rows, tuples in `STEP_FIELDS` order.
         agency_busy: Staff-days of handling per agency.
         case_columns: Further case rows as columns (field name to array, `Coded` for
-            text, or `Pieces`), after ``cases``.
+            text, `Pieces` or `Deferred`), after ``cases``.
         step_columns: Further step rows as columns, after ``steps``.
         calendar_days: The elapsed calendar days of the tuple rows' cases, when the
             engine counts them itself (the deterministic methods: a Doing Business path
@@ -455,8 +457,8 @@ class Records:
     cases: list[tuple] = field(default_factory=list)
     steps: list[tuple] = field(default_factory=list)
     agency_busy: dict[str, float] = field(default_factory=dict)
-    case_columns: dict[str, np.ndarray | Coded | Pieces] | None = None
-    step_columns: dict[str, np.ndarray | Coded | Pieces] | None = None
+    case_columns: dict[str, Any] | None = None
+    step_columns: dict[str, Any] | None = None
     calendar_days: list[float] | None = None
 
     @property
@@ -524,7 +526,9 @@ def _raw(rows: list[tuple], columns: dict[str, np.ndarray] | None, fields) -> pd
     """The raw fields as a frame, from tuple rows and/or columns, with the same dtypes."""
     if columns is None or len(columns[fields[1]]) == 0:
         return _rows_frame(rows, fields)
-    frame = pd.DataFrame({name: column_array(columns[name], _FIELD_TYPES[name]) for name in fields})
+    frame = pd.DataFrame(
+        {name: _frame_column(columns[name], _FIELD_TYPES[name]) for name in fields}
+    )
     if rows:
         frame = pd.concat([_rows_frame(rows, fields), frame], ignore_index=True)
     return frame
@@ -553,6 +557,23 @@ def column_array(column: np.ndarray | Coded | Pieces, dtype) -> np.ndarray:
     if isinstance(column, Deferred):
         column = column.make()
     return np.asarray(column, dtype=dtype)
+
+
+def _frame_column(column: Any, dtype) -> Any:
+    """A handed-over column for a frame (`column_array`), coded text taken as pandas text.
+
+    Coded text becomes the frame's text type from its labels, each converted once, then
+    taken by code: the same column as from the expanded Python strings, without
+    converting a million of them (with pyarrow, pandas' text is Arrow).
+    """
+    if isinstance(column, Coded):
+        labels = column.labels.make() if isinstance(column.labels, Deferred) else column.labels
+        labels = np.asarray(labels)
+        if labels.dtype == object and len(labels):
+            text = pd.Series(labels, copy=False).array
+            if isinstance(text.dtype, pd.StringDtype):
+                return text.take(column_array(column.codes, np.intp))
+    return column_array(column, dtype)
 
 
 def case_frame(records: Records, calendar) -> pd.DataFrame:
