@@ -34,8 +34,9 @@ takes the freed member, which here went to the head of the queue.
 
 Rows are written field by field into typed columns (`sim.engines.records.RowChunks`:
 Python lists moved into NumPy arrays every few thousand rows), with text as codes: a
-step row is about 40 bytes, not a tuple of ten Python objects. Draws are read from typed
-views of the NumPy arrays (`sim.engines.draws.view`), a fixed duration from its value.
+step row takes a few bytes a field, not a tuple of ten Python objects (figures in
+``benchmarks/README.md``). Draws are read from typed views of the NumPy arrays
+(`sim.engines.draws.view`), a fixed duration from its value.
 
 This module and the kernel are compiled by mypyc at install (`sim.engines.compiled` says
 when they run as Python instead): keep every attribute annotated in its class body, and
