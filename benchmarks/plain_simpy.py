@@ -104,11 +104,11 @@ def run(cases: int, seed: int = 1) -> list[tuple[float, float]]:
     return done
 
 
-def main() -> None:
-    """Time one run and print cases/s, mean and P90 cycle time."""
-    cases = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+def main(simulate=run, default_cases: int = 10_000) -> None:
+    """Time one run of ``simulate`` and print cases/s, mean and P90 cycle time."""
+    cases = int(sys.argv[1]) if len(sys.argv) > 1 else default_cases
     started = time.perf_counter()
-    done = run(cases)
+    done = simulate(cases)
     seconds = time.perf_counter() - started
     cycle = sorted(end - arrival for arrival, end in done)
     mean = sum(cycle) / len(cycle)

@@ -6,6 +6,7 @@ Usage (from the repository root, with the project's venv)::
     .venv/bin/python benchmarks/run_benchmarks.py --sizes 1000 10000 --runs 3
     .venv/bin/python benchmarks/run_benchmarks.py --no-prosimos   # skip Prosimos
     .venv/bin/python benchmarks/run_benchmarks.py --profile       # where the DES time goes
+    .venv/bin/python benchmarks/run_benchmarks.py --no-check --no-prosimos --no-reference
 
 What it does:
 
@@ -29,6 +30,10 @@ What it does:
      SimPy, the same records): timed as the DES engine, and checked to give the same
      case and step tables at 10k cases;
    - plain SimPy: ``plain_simpy.run`` (records arrival and end of each case only);
+   - bare heapq loop: ``heapq_loop.run``, the same model as a plain-Python event loop (no
+     framework, no calendar, rules or rows: the practical ceiling of plain Python);
+     the ratios DES engine / heapq loop and DES engine / plain SimPy are printed per size
+     (medians of the per-run ratios, both from the same runs);
    - Prosimos: ``run_simulation`` writing its event log (timed inside its own process);
    - NumPy engine, on the same model with ``staff: unlimited`` (it refuses staff
      limits): ``sim.engine_numpy.simulate`` (engine) and with ``Records.frames`` added;
@@ -37,6 +42,8 @@ What it does:
    one warm-up call (as a sweep of variants and replications calls it), and prints the
    median, best and slowest times. The engine's records hold the step rows in pieces,
    joined by ``Records.frames``; the "with frames" figure above includes that.
+5. Measures the peak memory per case of one replication (``--memory-sizes``, traced by
+   `tracemalloc`): the DES engine alone, with its case and step tables, and the heapq loop.
 """
 
 from __future__ import annotations
@@ -44,6 +51,8 @@ from __future__ import annotations
 import argparse
 import collections
 import cProfile
+import functools
+import gc
 import json
 import pstats
 import re
@@ -53,6 +62,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +73,7 @@ VENV = HERE / ".prosimos-venv"
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
+import heapq_loop  # noqa: E402
 import plain_simpy  # noqa: E402
 
 from sim import load_scenario  # noqa: E402
@@ -73,25 +84,39 @@ from sim.engines import vectorised as engine_numpy  # noqa: E402
 
 RATE = 50.0  # arrivals per working day in standard_scenario.yaml
 REFERENCE = "SimPy reference model (staffed; the same records)"
+HEAPQ = "bare heapq loop (arrival and end only)"
 
 
-def load_standard(cases: int, unlimited: bool = False, drain: int = 100):
-    """The standard scenario with a horizon that brings about ``cases`` arrivals."""
+def load_standard(cases: int, unlimited: bool = False, drain: int = 100, scale: int = 1):
+    """The standard scenario with a horizon that brings about ``cases`` arrivals.
+
+    ``scale`` multiplies the arrivals and every agency's staff (the same utilisations),
+    so that a million cases fit in the calendar's years.
+    """
     folder = Path(tempfile.mkdtemp(prefix="approvalsim-bench-"))
     shutil.copy(HERE / "standard_model.yaml", folder / "standard_model.yaml")
-    text = (HERE / "standard_scenario.yaml").read_text(encoding="utf-8")
-    text = re.sub(
-        r"horizon: \{.*\}",
-        f"horizon: {{working_days: {cases / RATE:g}, drain_working_days: {drain}}}",
-        text,
-    )
-    if unlimited:
-        text = re.sub(r"staff: \d+", "staff: unlimited", text)
+    text = standard_text(cases, unlimited, drain, scale)
     (folder / "standard_scenario.yaml").write_text(text, encoding="utf-8")
     try:
         return load_scenario(folder / "standard_scenario.yaml")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def standard_text(cases: int, unlimited: bool = False, drain: int = 100, scale: int = 1) -> str:
+    """The standard scenario's text, changed as `load_standard` says."""
+    text = (HERE / "standard_scenario.yaml").read_text(encoding="utf-8")
+    text = re.sub(
+        r"horizon: \{.*\}",
+        f"horizon: {{working_days: {cases / RATE / scale:g}, drain_working_days: {drain}}}",
+        text,
+    )
+    if scale != 1:
+        text = re.sub(r"arrivals_per_day: \d+", f"arrivals_per_day: {RATE * scale:g}", text)
+        text = re.sub(r"staff: (\d+)", lambda m: f"staff: {int(m.group(1)) * scale}", text)
+    if unlimited:
+        text = re.sub(r"staff: \d+", "staff: unlimited", text)
+    return text
 
 
 def cycle_stats(values) -> tuple[float, float]:
@@ -172,9 +197,10 @@ def time_numpy(scenario, seed: int) -> tuple[float, float, int, object]:
     return engine_seconds, total_seconds, len(cases), cases
 
 
-def time_plain(cases: int, seed: int) -> tuple[float, int, list]:
+def time_plain(cases: int, seed: int, run=plain_simpy.run) -> tuple[float, int, list]:
+    """Time the plain SimPy script (or, given its ``run``, the bare heapq loop)."""
     started = time.perf_counter()
-    done = plain_simpy.run(cases, seed)
+    done = run(cases, seed)
     return time.perf_counter() - started, len(done), done
 
 
@@ -190,6 +216,8 @@ def agreement(python: Path | None, cases: int = 10_000, seed: int = 11) -> list[
     _, count, done = time_plain(cases, seed)
     plain = cycle_stats([end - arrival for arrival, end in done])
     rows = [("plain SimPy script", count, plain)]
+    _, count, done = time_plain(cases, seed, heapq_loop.run)
+    rows.append(("bare heapq loop", count, cycle_stats([end - start for start, end in done])))
     _, count, table = time_des(load_standard(cases), seed)
     completed = table[table.status == "completed"]
     rows.append(("our DES engine", len(completed), cycle_stats(completed.elapsed_working_days)))
@@ -247,7 +275,9 @@ def agreement(python: Path | None, cases: int = 10_000, seed: int = 11) -> list[
 # ----------------------------------------------------------------------------- timing
 
 
-def timing(python: Path | None, sizes: list[int], runs: int, prosimos_max: int) -> list[str]:
+def timing(
+    python: Path | None, sizes: list[int], runs: int, prosimos_max: int, reference: bool = True
+) -> list[str]:
     measured: dict[tuple[str, int], list[float]] = collections.defaultdict(list)
     ratios: dict[tuple[str, int], list[float]] = collections.defaultdict(list)
     for size in sizes:
@@ -258,10 +288,13 @@ def timing(python: Path | None, sizes: list[int], runs: int, prosimos_max: int) 
             rates = {}
             seconds, count, _ = time_plain(size, seed)
             rates["plain SimPy script"] = count / seconds
+            seconds, count, _ = time_plain(size, seed, heapq_loop.run)
+            rates[HEAPQ] = count / seconds
             seconds, count, _ = time_des(staffed, seed)
             rates["DES engine (staffed; calendar, rules, full records)"] = count / seconds
-            seconds, count, _ = time_des(staffed, seed, engine_reference.simulate)
-            rates[REFERENCE] = count / seconds
+            if reference:
+                seconds, count, _ = time_des(staffed, seed, engine_reference.simulate)
+                rates[REFERENCE] = count / seconds
             engine_seconds, total_seconds, count, _ = time_numpy(unlimited, seed)
             rates["NumPy engine (unlimited staff), engine only"] = count / engine_seconds
             rates["NumPy engine (unlimited staff), with frames"] = count / total_seconds
@@ -298,6 +331,15 @@ def timing(python: Path | None, sizes: list[int], runs: int, prosimos_max: int) 
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     des = "DES engine (staffed; calendar, rules, full records)"
     for size in sizes:
+        heapq_factor = statistics.median(
+            fast / bare
+            for fast, bare in zip(measured[(des, size)], measured[(HEAPQ, size)], strict=True)
+        )
+        lines.append(
+            f"\nDES engine / bare heapq loop at {size:,} cases: {heapq_factor:.2f}x; "
+            f"DES engine / plain SimPy script: {statistics.median(ratios[(des, size)]):.1f}x "
+            "(medians of the per-run ratios)."
+        )
         if measured.get((REFERENCE, size)):
             pairs = zip(measured[(des, size)], measured[(REFERENCE, size)], strict=True)
             factor = statistics.median(fast / slow for fast, slow in pairs)
@@ -306,6 +348,47 @@ def timing(python: Path | None, sizes: list[int], runs: int, prosimos_max: int) 
         if prosimos:
             factor = statistics.median(measured[(des, size)]) / statistics.median(prosimos)
             lines.append(f"\nDES engine / Prosimos at {size:,} cases: {factor:.1f}x.")
+    return lines
+
+
+def traced_peak(work) -> tuple[int, object]:
+    """The peak of memory traced by `tracemalloc` while ``work()`` runs, and its result."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = work()
+        return tracemalloc.get_traced_memory()[1], result
+    finally:
+        tracemalloc.stop()
+
+
+def memory(sizes: list[int], seed: int = 7) -> list[str]:
+    """Peak memory per case of one replication: the DES engine and the bare heapq loop.
+
+    Traced by `tracemalloc` (Python objects and NumPy buffers), after a warm-up run of
+    the same size (imports, the case-id cache); the draws, shared by a replication's
+    variants, are part of the engine's figure.
+    """
+    lines = [
+        "### Peak memory per case, one replication (tracemalloc; bytes a case)",
+        "",
+        "| cases | DES engine (records as typed columns) | DES engine + case and step tables "
+        "| bare heapq loop |",
+        "|---:|---:|---:|---:|",
+    ]
+    for size in sizes:
+        scenario = load_standard(size)
+        model = Model.baseline(scenario)
+        simulate = functools.partial(engine.simulate, model, np.random.SeedSequence(seed))
+        simulate()
+        peak, records = traced_peak(simulate)
+        cases = records.case_count
+        del records
+        tables, _ = traced_peak(lambda run=simulate, at=scenario.calendar: run().frames(at))
+        bare, done = traced_peak(functools.partial(heapq_loop.run, size, seed))
+        lines.append(
+            f"| {cases:,} | {peak / cases:,.0f} | {tables / cases:,.0f} | {bare / len(done):,.0f} |"
+        )
     return lines
 
 
@@ -389,6 +472,13 @@ def main() -> None:
         "--numpy-calls", type=int, default=15, help="NumPy engine calls in one process"
     )
     parser.add_argument("--profile", action="store_true", help="only profile the DES engine")
+    parser.add_argument(
+        "--memory-sizes", type=int, nargs="*", default=[100_000], help="sizes of the memory table"
+    )
+    parser.add_argument("--no-timing", action="store_true", help="skip the timing")
+    parser.add_argument(
+        "--no-reference", action="store_true", help="skip timing the SimPy reference model"
+    )
     arguments = parser.parse_args()
     if arguments.profile:
         print("\n".join(profile()))
@@ -404,9 +494,19 @@ def main() -> None:
         print("Checking agreement at 10k cases ...", flush=True)
         lines += agreement(python) + [""]
         print("\n".join(lines), flush=True)
-    print("Timing ...", flush=True)
-    lines += timing(python, arguments.sizes, arguments.runs, arguments.prosimos_max)
-    lines += [""] + numpy_repeated(arguments.sizes, arguments.numpy_calls)
+    if not arguments.no_timing:
+        print("Timing ...", flush=True)
+        lines += timing(
+            python,
+            arguments.sizes,
+            arguments.runs,
+            arguments.prosimos_max,
+            reference=not arguments.no_reference,
+        )
+        lines += [""] + numpy_repeated(arguments.sizes, arguments.numpy_calls)
+    if arguments.memory_sizes:
+        print("Memory ...", flush=True)
+        lines += [""] + memory(arguments.memory_sizes)
     print()
     print("\n".join(lines))
 

@@ -21,16 +21,22 @@ Each step of a case is one `sim.engines.kernel.Event` whose ``action`` says what
 next when it fires. Staff are a priority queue (fast lane first, then request time, then
 arrival order); a free member with nobody waiting is taken at once, and a member freed
 while others wait goes at once to the head of the queue, whose step resumes as an event
-at that instant. `sim.engines.reference` is the same model written with SimPy's
-processes and resources, which this engine is tested against: the same rows, case by
-case, unless events fall due at exactly the same instant (fixed durations; with
-continuous ones this has probability zero). The reference starts a readied step, and
-hands a freed member to the head of its queue, after the other events due at that
-instant, where this engine does both within the event that caused them. So there (1) a
-resubmission or rework due then asks for staff before the readied step, and what those
-events schedule for a later instant comes first at that instant; (2) a fast-lane
-resubmission or rework due then takes the freed member, which here went to the head of
-the queue.
+at that instant (on the kernel's list for the instant, not its heap).
+`sim.engines.reference` is the same model written with SimPy's processes and resources,
+which this engine is tested against: the same rows, case by case, unless events fall
+due at exactly the same instant (fixed durations; with continuous ones this has
+probability zero). The reference starts a readied step, and hands a freed member to the
+head of its queue, after the other events due at that instant, where this engine does
+both within the event that caused them. So there (1) a resubmission or rework due then
+asks for staff before the readied step, and what those events schedule for a later
+instant comes first at that instant; (2) a fast-lane resubmission or rework due then
+takes the freed member, which here went to the head of the queue.
+
+Rows are written field by field into typed columns (`sim.engines.records.RowChunks`:
+Python lists moved into NumPy arrays every few thousand rows), with text as codes: a
+step row takes a few bytes a field, not a tuple of ten Python objects (figures in
+``benchmarks/README.md``). Draws are read from typed views of the NumPy arrays
+(`sim.engines.draws.view`), a fixed duration from its value.
 
 This module and the kernel are compiled by mypyc at install (`sim.engines.compiled` says
 when they run as Python instead): keep every attribute annotated in its class body, and
@@ -40,6 +46,7 @@ the module passing ``mypy --ignore-missing-imports --follow-imports=skip``.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import deque
 from typing import Any
 
@@ -47,15 +54,42 @@ import numpy as np
 
 from sim.domain.model import CALENDAR_DAYS, Demand, FollowUp, Model, Procedure, Step, TimeLimit
 from sim.engines.collector import collector_paused
-from sim.engines.draws import ProcedureDraws, SharedDraws, shared_draws
+from sim.engines.draws import ProcedureDraws, SharedDraws, shared_draws, view
 from sim.engines.kernel import Event, Kernel
-from sim.engines.records import Records, audit_trail
+from sim.engines.records import (
+    CHUNK_ROWS,
+    FLOAT,
+    INTEGER,
+    OUTCOME_CODES,
+    STATUS_CODES,
+    Records,
+    RowChunks,
+    audit_trail,
+    engine_columns,
+)
 
 NORMAL, FAST_LANE = 1, 0
 # Whether this module runs compiled (loaded from a C extension, not from its source).
 COMPILED = not __file__.endswith(".py")
-# What the materials of a submission lead to (`_StepPlan.round`).
+# What the materials of a submission lead to (`sim.engines.draws.StepDraws.verdicts`).
 ACCEPTED, TOLERATED, SENT_BACK = 0, 1, 2
+# Row outcomes and case statuses as codes (`sim.engines.records.OUTCOMES`, `STATUSES`).
+OUT_ACCEPTED = OUTCOME_CODES["accepted"]
+OUT_TOLERATED = OUTCOME_CODES["tolerated"]
+OUT_SENT_BACK = OUTCOME_CODES["sent_back"]
+OUT_WITHDRAWN = OUTCOME_CODES["withdrawn"]
+OUT_REWORK = OUTCOME_CODES["rework"]
+OUT_REVOKED = OUTCOME_CODES["revoked"]
+OUT_INTERRUPTED = OUTCOME_CODES["interrupted"]
+COMPLETED = STATUS_CODES["completed"]
+WITHDRAWN = STATUS_CODES["withdrawn"]
+REVOKED = STATUS_CODES["revoked"]
+OPEN = STATUS_CODES["open"]
+RUNNING = -1
+# How the rows are kept (`sim.engines.records.RowChunks`): a step row's start mostly
+# equals its ready time, its end its handling's end.
+STEP_KINDS = (INTEGER, INTEGER, INTEGER, INTEGER, FLOAT, 4, FLOAT, 6)
+CASE_KINDS = (*(INTEGER,) * 3, *(FLOAT,) * 3, *(INTEGER,) * 4, FLOAT, FLOAT, INTEGER)
 
 
 class _Staff:
@@ -109,7 +143,7 @@ class _Staff:
         if queue:
             # The freed member goes straight to the head of the queue (count unchanged).
             sim = self.sim
-            sim.push(sim.now, queue.popleft())
+            sim.push(sim.clock, queue.popleft())
         else:
             self.count -= 1
 
@@ -135,11 +169,11 @@ class _StepPlan:
         "resources",
         "staff",
         "agency",
+        "label",
         "accounts",
         "sim",
         "draws",
         "rounds",
-        "tolerated",
         "when",
         "successors",
         "materials",
@@ -150,7 +184,14 @@ class _StepPlan:
         "waiting_on_clock",
         "follow_ups",
         "waiting",
-        "per_round",
+        "waiting_fixed",
+        "handling",
+        "handling_fixed",
+        "verdicts",
+        "reached",
+        "responses",
+        "response_fixed",
+        "made",
         "marks",
         "limit",
         "holds",
@@ -163,12 +204,13 @@ class _StepPlan:
     resources: tuple[_Staff, ...]
     staff: _Staff | None
     agency: str
+    # The code of the step's rows' (procedure, step, agency) (`Simulation.label`).
+    label: int
     accounts: tuple[_Account, ...]
     sim: Simulation
     draws: Any
     rounds: int
-    tolerated: bool
-    when: list[bool] | None
+    when: Any
     successors: list[_StepPlan]
     materials: int
     certificates: int
@@ -177,16 +219,27 @@ class _StepPlan:
     handling_on_clock: bool
     waiting_on_clock: bool
     follow_ups: tuple[FollowUp, ...]
-    waiting: list[float]
-    per_round: list[tuple[list[float], list[int] | None] | None]
+    # Per-case draws as typed views (None: the fixed value beside it, for every case).
+    waiting: Any
+    waiting_fixed: float
+    handling: list[Any]
+    handling_fixed: float
+    # Per round: each case's verdict on the materials (None: no material can be defective).
+    verdicts: list[Any]
+    # Per resubmission round: the cases that can reach it, in order (a case's place
+    # among them is its place in the round's draws), and their time to resubmit.
+    reached: list[Any]
+    responses: list[Any]
+    response_fixed: float
+    made: list[bool]
     # The reforms that changed the step, each with the cases it concerns (None: all).
-    marks: list[tuple[str, list[bool] | None]]
+    marks: list[tuple[str, Any]]
     limit: TimeLimit | None
     # The calendar, when the waiting is in calendar days (else None).
     calendar: Any
     # Per commitment that holds the decision until the missing material is in (容缺受理):
     # each case's delay from the handling's end.
-    holds: list[list[float]]
+    holds: list[Any]
 
     def __init__(self, sim: Simulation, step: Step, position: int, draws: ProcedureDraws):
         self.step = step
@@ -200,12 +253,12 @@ class _StepPlan:
         # The common case, one agency with a staff limit, is booked without a loop.
         self.staff = self.resources[0] if len(self.resources) == 1 else None
         self.agency = "+".join(step.agencies)
+        self.label = sim.label(draws.procedure.id, step.id, self.agency)
         self.accounts = tuple(sim.accounts[agency] for agency in step.agencies)
         self.sim = sim
         self.draws = draws.step(step)
         self.rounds = len(self.draws.handling)
-        self.tolerated = step.tolerance is not None
-        self.when = draws.meets_list(step.when) if step.when is not None else None
+        self.when = draws.meets_view(step.when) if step.when is not None else None
         self.successors = []
         self.materials = len(step.materials)
         self.certificates = step.certificates
@@ -214,64 +267,77 @@ class _StepPlan:
         self.handling_on_clock = step.handling_on_clock
         self.waiting_on_clock = step.waiting_on_clock
         self.follow_ups = step.follow_ups
-        self.waiting = self.draws.as_list("waiting")
-        self.per_round = [None] * self.rounds
+        fixed = self.draws.fixed("waiting")
+        self.waiting = None if fixed is not None else self.draws.view("waiting")
+        self.waiting_fixed = 0.0 if fixed is None else fixed
+        fixed = self.draws.fixed("handling")
+        self.handling_fixed = 0.0 if fixed is None else fixed
+        self.handling = [None] * self.rounds
+        self.verdicts = [None] * self.rounds
+        self.reached = [None] * self.rounds
+        self.responses = [None] * self.rounds
+        fixed = self.draws.fixed("response") if step.send_back is not None else None
+        self.response_fixed = 0.0 if fixed is None else fixed
+        self.made = [False] * self.rounds
         self.marks = marks_of(step.reformed_by, draws)
         self.limit = step.time_limit
         self.calendar = sim.model.calendar_needed() if step.waiting_unit == CALENDAR_DAYS else None
         self.holds = [
-            self.draws.follow_up_delay[position].tolist()
+            view(self.draws.follow_up_delay[position])
             for position, follow_up in enumerate(step.follow_ups)
             if follow_up.holds
         ]
 
-    def round(self, attempt: int) -> tuple[list[float], list[int] | None]:
-        """Per-case lists of a submission round: handling, and the verdict on the materials.
+    def make_round(self, attempt: int) -> None:
+        """The views of a submission round's draws: handling, verdicts, response.
 
-        The verdict is `ACCEPTED`, `TOLERATED` (a minor defect, accepted on a commitment)
-        or `SENT_BACK` (a main defect, or a minor one where no tolerance applies); None
-        when no material can be defective.
+        The first round's are every case's; a resubmission's only those of the cases
+        that can reach it (`sim.engines.draws.StepDraws.resubmissions`).
         """
-        found = self.per_round[attempt]
-        if found is None:
-            draws = self.draws
-            main, minor = draws.defects(attempt)
-            verdict = None
-            if main is not None or minor is not None:
-                minor = np.zeros(draws.cases, bool) if minor is None else minor
-                refused = minor & (not self.tolerated)
-                main = refused if main is None else main | refused
-                verdict = np.where(main, SENT_BACK, np.where(minor, TOLERATED, ACCEPTED)).tolist()
-            found = self.per_round[attempt] = (draws.as_list("handling", attempt), verdict)
-        return found
+        draws = self.draws
+        if attempt == 0:
+            if draws.fixed("handling") is None:
+                self.handling[0] = draws.view("handling", 0)
+            self.verdicts[0] = draws.view("verdicts", 0)
+        else:
+            found = draws.resubmissions(attempt)
+            self.reached[attempt] = view(found.cases)
+            for views, array in (
+                (self.handling, found.handling),
+                (self.verdicts, found.verdicts),
+                (self.responses, found.response),
+            ):
+                views[attempt] = None if array is None else view(array)
+        self.made[attempt] = True
 
 
 class _ProcedurePlan:
     """The steps of one procedure version, linked to their successors."""
 
-    __slots__ = ("procedure", "steps", "roots", "waits", "draws", "json", "marks", "order")
+    __slots__ = ("procedure", "steps", "roots", "waits", "draws", "marks", "order", "code")
 
     procedure: Procedure
     steps: list[_StepPlan]
     roots: list[_StepPlan]
     waits: list[int]
     draws: ProcedureDraws
-    json: list[str]
     # The reforms that change every case (each with the cases it concerns; None: all).
-    marks: list[tuple[str, list[bool] | None]]
+    marks: list[tuple[str, Any]]
     # The order of the audit trail: label to its place among the version's reforms.
     order: dict[str, int]
+    # Its place among the run's versions (the case rows' ``version`` code).
+    code: int
 
-    def __init__(self, sim: Simulation, procedure: Procedure, draws: ProcedureDraws):
+    def __init__(self, sim: Simulation, procedure: Procedure, draws: ProcedureDraws, code: int):
         self.procedure = procedure
         self.draws = draws
+        self.code = code
         self.steps = [_StepPlan(sim, step, i, draws) for i, step in enumerate(procedure.steps)]
         by_id = {plan.id: plan for plan in self.steps}
         for step_id, following in procedure.successors().items():
             by_id[step_id].successors = [by_id[other] for other in following]
         self.roots = [plan for plan in self.steps if not plan.step.after]
         self.waits = [len(step.after) for step in procedure.steps]
-        self.json = draws.attribute_json()
         self.marks = marks_of(procedure.reformed_by, draws)
         self.order = {label: place for place, label in enumerate(procedure.fired)}
 
@@ -279,10 +345,9 @@ class _ProcedurePlan:
 class _Case:
     __slots__ = (
         "plan",
-        "procedure",
-        "draws",
         "index",
-        "case_id",
+        "item",
+        "key",
         "arrival",
         "remaining",
         "unfinished",
@@ -302,15 +367,16 @@ class _Case:
     )
 
     plan: _ProcedurePlan
-    procedure: Procedure
-    draws: ProcedureDraws
     index: int
-    case_id: str
-    arrival: float
+    # The index as a Python int (made once: reading a view by it boxes nothing), and the
+    # case's number in the run (its rows' ``case`` column), likewise.
+    item: Any
+    key: Any
+    arrival: Any
     remaining: list[int]
     unfinished: int
     pending: int
-    status: str
+    status: int
     revoked: bool
     priority: int
     steps: int
@@ -326,20 +392,18 @@ class _Case:
     # slot is cheaper to clear than a list to search).
     active: list[Any]
 
-    def __init__(self, plan: _ProcedurePlan, index: int, arrival: float):
-        procedure = plan.procedure
+    def __init__(self, plan: _ProcedurePlan, index: Any, key: Any, arrival: Any):
         self.plan = plan
-        self.procedure = procedure
-        self.draws = plan.draws
         self.index = index
-        self.case_id = f"{procedure.id}-{index + 1:06d}"
+        self.item = index
+        self.key = key
         self.arrival = arrival
         self.remaining = plan.waits.copy()
         self.unfinished = len(plan.steps)
         self.pending = 0
-        self.status = "running"
+        self.status = RUNNING
         self.revoked = False
-        self.priority = FAST_LANE if procedure.fast_lane else NORMAL
+        self.priority = FAST_LANE if plan.procedure.fast_lane else NORMAL
         self.steps = self.materials = self.certificates = self.send_backs = 0
         self.trips = self.fees = 0.0
         self.clock = []
@@ -361,8 +425,6 @@ class _Event(Event):
 # granted, its handling is done, the applicant resubmits, its waiting is over, a rework
 # is due; nothing, as its case stopped.
 GRANTED, RELEASE, RESUBMIT, FINISH, ACQUIRE, STOPPED = range(6)
-# The outcome of a row cut short when its case stopped.
-INTERRUPTED = "interrupted"
 
 
 class _StepRun(_Event):
@@ -379,7 +441,8 @@ class _StepRun(_Event):
         "effort",
         "booked",
         "minor",
-        "drawn",
+        "verdicts",
+        "place",
         "clocked",
         "slot",
     )
@@ -388,15 +451,18 @@ class _StepRun(_Event):
     case: _Case
     plan: _StepPlan
     attempt: int
-    # Times stay Python floats (Any): they go into rows and the queue as they are, where
-    # a typed float would be boxed again for every row.
+    # Times stay Python floats (Any): they go into rows as they are, where a typed float
+    # would be boxed again for every row.
     ready: Any
     start: Any
     handled: Any
-    effort: Any
+    effort: float
     booked: int
     minor: bool
-    drawn: tuple[list[float], list[int] | None]
+    # The verdicts of the round submitted (None: accepted whatever the materials), and
+    # the case's place in the round's draws.
+    verdicts: Any
+    place: Any
     # Where the waiting on the approval clock ends, when the step ends later (it waits
     # for a committed material).
     clocked: Any
@@ -428,7 +494,7 @@ class _StepRun(_Event):
         self.slot = len(active)
         active.append(self)
         if plan.marks:
-            mark(case.fired, plan.marks, case.index)
+            mark(case.fired, plan.marks, case.item)
         case.steps += 1
         case.materials += plan.materials
         case.certificates += plan.certificates
@@ -441,8 +507,14 @@ class _StepRun(_Event):
         plan = self.plan
         case.trips += plan.trips
         self.ready = plan.sim.now
-        drawn = self.drawn = plan.per_round[self.attempt] or plan.round(self.attempt)
-        self.effort = drawn[0][case.index]
+        attempt = self.attempt
+        if not plan.made[attempt]:
+            plan.make_round(attempt)
+        place = case.item if attempt == 0 else self.place
+        self.place = place
+        handling = plan.handling[attempt]
+        self.effort = plan.handling_fixed if handling is None else handling[place]
+        self.verdicts = plan.verdicts[attempt]
         staff = plan.staff
         if staff is not None:  # one agency with a staff limit: no loop
             if not staff.take():
@@ -475,10 +547,10 @@ class _StepRun(_Event):
 
     def hold(self) -> None:
         """Hold the booked staff for the handling effort."""
-        plan = self.plan
-        now = self.start = plan.sim.now
+        sim = self.sim
+        self.start = sim.now
         self.action = RELEASE
-        plan.sim.push(now + self.effort, self)
+        sim.push(sim.clock + self.effort, self)
 
     def release(self) -> None:
         plan = self.plan
@@ -492,38 +564,38 @@ class _StepRun(_Event):
             account.days += effort
         if plan.handling_on_clock:
             case.clock.append((self.ready, handled))
-        index = case.index
-        verdicts = self.drawn[1]
-        verdict = ACCEPTED if verdicts is None else verdicts[index]
+        item = case.item
+        verdicts = self.verdicts
+        verdict: int = ACCEPTED if verdicts is None else verdicts[self.place]
         self.minor = verdict == TOLERATED
         if verdict == SENT_BACK:
             case.send_backs += 1
             self.attempt = attempt = self.attempt + 1
-            outcome = "sent_back" if attempt < plan.rounds else "withdrawn"
-            sim.step_rows.append(
-                (
-                    case.procedure.id,
-                    case.case_id,
-                    plan.id,
-                    plan.agency,
-                    attempt,
-                    outcome,
-                    self.ready,
-                    self.start,
-                    handled,
-                    handled,
-                )
+            withdrawn = attempt >= plan.rounds
+            sim.step_row(
+                case,
+                plan.label,
+                attempt,
+                OUT_WITHDRAWN if withdrawn else OUT_SENT_BACK,
+                self.ready,
+                self.start,
+                handled,
+                handled,
             )
-            if outcome == "withdrawn":
+            if withdrawn:
                 case.active[self.slot] = None
-                sim.record_case(case, "withdrawn", handled)
+                sim.record_case(case, WITHDRAWN, handled)
                 sim.stop(case, handled)
                 return
             self.action = RESUBMIT
-            response = plan.draws.as_list("response", attempt - 1)[index]
-            sim.push(handled + response, self)
+            if not plan.made[attempt]:
+                plan.make_round(attempt)
+            place = self.place = bisect_left(plan.reached[attempt], item)
+            responses = plan.responses[attempt]
+            response: float = plan.response_fixed if responses is None else responses[place]
+            sim.push(sim.clock + response, self)
             return
-        waiting = plan.waiting[index]
+        waiting: float = plan.waiting_fixed if plan.waiting is None else plan.waiting[item]
         calendar = plan.calendar
         if calendar is not None and waiting > 0:
             # Calendar days from the handling's end, through weekends and holidays.
@@ -536,11 +608,11 @@ class _StepRun(_Event):
             # Accepted, but decided only once the committed material is in.
             self.clocked = handled + waiting
             for delays in plan.holds:
-                if delays[index] > waiting:
-                    waiting = delays[index]
+                if delays[item] > waiting:
+                    waiting = delays[item]
         if waiting > 0:
             self.action = FINISH
-            sim.push(handled + waiting, self)
+            sim.push(sim.clock + waiting, self)
             return
         self.finish()
 
@@ -548,23 +620,19 @@ class _StepRun(_Event):
         sim = self.sim
         plan = self.plan
         case = self.case
-        now = self.sim.now
+        now = sim.now
         if plan.waiting_on_clock:
             case.clock.append((self.handled, self.clocked if self.minor and plan.holds else now))
         case.active[self.slot] = None
-        sim.step_rows.append(
-            (
-                case.procedure.id,
-                case.case_id,
-                plan.id,
-                plan.agency,
-                self.attempt + 1,
-                "tolerated" if self.minor else "accepted",
-                self.ready,
-                self.start,
-                self.handled,
-                now,
-            )
+        sim.step_row(
+            case,
+            plan.label,
+            self.attempt + 1,
+            OUT_TOLERATED if self.minor else OUT_ACCEPTED,
+            self.ready,
+            self.start,
+            self.handled,
+            now,
         )
         if plan.follow_ups:
             sim.follow_ups(case, plan, self.minor)
@@ -600,21 +668,15 @@ class _StepRun(_Event):
                 resource.release()
 
     def interrupted(self, handled: Any, end: Any) -> None:
-        case = self.case
-        plan = self.plan
-        self.sim.step_rows.append(
-            (
-                case.procedure.id,
-                case.case_id,
-                plan.id,
-                plan.agency,
-                self.attempt + 1,
-                INTERRUPTED,
-                self.ready,
-                self.start,
-                handled,
-                end,
-            )
+        self.sim.step_row(
+            self.case,
+            self.plan.label,
+            self.attempt + 1,
+            OUT_INTERRUPTED,
+            self.ready,
+            self.start,
+            handled,
+            end,
         )
 
 
@@ -627,6 +689,7 @@ class _Rework(_Event):
         "plan",
         "position",
         "agency",
+        "label",
         "resource",
         "ready",
         "start",
@@ -640,10 +703,11 @@ class _Rework(_Event):
     position: int
     slot: int
     agency: str
+    label: int
     resource: _Staff | None
     ready: Any
     start: Any
-    effort: Any
+    effort: float
 
     def __init__(self, sim: Simulation, case: _Case, plan: _StepPlan, position: int):
         self.sim = sim
@@ -652,6 +716,7 @@ class _Rework(_Event):
         self.position = position
         follow_up = plan.follow_ups[position]
         self.agency = follow_up.consequence.agency or plan.step.agency
+        self.label = sim.label(case.plan.procedure.id, plan.id, self.agency)
 
     def fire(self) -> None:
         """Run the rework's next action (`ACQUIRE`, `GRANTED` or `RELEASE`)."""
@@ -691,7 +756,7 @@ class _Rework(_Event):
         sim = self.sim
         self.start = sim.now
         self.action = RELEASE
-        sim.schedule(self, self.effort)
+        sim.push(sim.clock + self.effort, self)
 
     def release(self) -> None:
         sim = self.sim
@@ -704,20 +769,7 @@ class _Rework(_Event):
         case.clock.append((self.ready, now))
         case.steps += 1
         case.trips += self.plan.trips
-        sim.step_rows.append(
-            (
-                case.procedure.id,
-                case.case_id,
-                self.plan.id,
-                self.agency,
-                1,
-                "rework",
-                self.ready,
-                self.start,
-                now,
-                now,
-            )
-        )
+        sim.step_row(case, self.label, 1, OUT_REWORK, self.ready, self.start, now, now)
         case.pending -= 1
         sim.maybe_complete(case)
 
@@ -730,22 +782,10 @@ class _Rework(_Event):
             if resource is not None:
                 resource.release()
             self.sim.accounts[self.agency].days += now - self.start
-            case = self.case
             if now == self.start:
                 return
-            self.sim.step_rows.append(
-                (
-                    case.procedure.id,
-                    case.case_id,
-                    self.plan.id,
-                    self.agency,
-                    1,
-                    INTERRUPTED,
-                    self.ready,
-                    self.start,
-                    now,
-                    now,
-                )
+            self.sim.step_row(
+                self.case, self.label, 1, OUT_INTERRUPTED, self.ready, self.start, now, now
             )
         elif action == GRANTED and resource is not None and not resource.cancel(self):
             resource.release()  # granted, the grant pending: the member goes on at once
@@ -759,28 +799,35 @@ class _Arrivals(_Event):
         "demand",
         "draws",
         "times",
+        "count",
         "masks",
         "plans",
         "index",
+        "offset",
     )
 
     sim: Simulation
     demand: Demand
     draws: ProcedureDraws
-    times: list[float]
-    masks: list[list[bool]]
+    times: Any
+    count: int
+    masks: list[Any]
     plans: dict[tuple[bool, ...], _ProcedurePlan]
     index: int
+    # The run's number of this procedure's first case (a case's number: offset + index).
+    offset: int
 
-    def __init__(self, sim: Simulation, demand, draws: ProcedureDraws):
+    def __init__(self, sim: Simulation, demand, draws: ProcedureDraws, offset: int):
         self.sim = sim
         self.demand = demand
         self.draws = draws
-        self.times = draws.arrivals.tolist()
-        self.masks = [draws.meets_list(condition) for condition in demand.conditions]
+        self.times = view(draws.arrivals)
+        self.count = draws.cases
+        self.masks = [draws.meets_view(condition) for condition in demand.conditions]
         self.plans = {}
         self.index = 0
-        if self.times:
+        self.offset = offset
+        if self.count:
             sim.schedule(self, self.times[0] - 0.0)
 
     def fire(self) -> None:
@@ -790,8 +837,9 @@ class _Arrivals(_Event):
     def arrive(self) -> None:
         sim = self.sim
         index = self.index
+        item: Any = index
         masks = self.masks
-        signature = tuple([mask[index] for mask in masks]) if masks else ()
+        signature = tuple([mask[item] for mask in masks]) if masks else ()
         plan = self.plans.get(signature)
         if plan is None:
             plan = sim.plan(self.demand.version(signature), self.draws)
@@ -800,9 +848,10 @@ class _Arrivals(_Event):
         # they started only after this event.
         following = self.index = index + 1
         times = self.times
-        if following < len(times):
-            sim.schedule(self, times[following] - times[index])
-        sim.start(plan, index)
+        if following < self.count:
+            following_item: Any = following
+            sim.schedule(self, times[following_item] - times[item])
+        sim.start(plan, item, self.offset + index)
 
 
 class Simulation(Kernel):
@@ -812,13 +861,40 @@ class Simulation(Kernel):
     seed_sequence: np.random.SeedSequence
     replication: int
     shared: SharedDraws | None
-    step_rows: list[tuple]
-    case_rows: list[tuple]
     staff: dict[str, _Staff | None]
-    records: Records
     accounts: dict[str, _Account]
-    live: dict[str, _Case]
+    live: dict[Any, _Case]
     plans: dict[tuple[int, int], _ProcedurePlan]
+    versions: list[_ProcedurePlan]
+    blocks: list[ProcedureDraws]
+    labels: dict[tuple[str, str, str], int]
+    trails: dict[str, int]
+    # Step rows, field by field (`sim.engines.records.STEP_FIELDS` as codes), until
+    # `step_chunks` takes them.
+    s_case: list[Any]
+    s_label: list[int]
+    s_attempt: list[int]
+    s_outcome: list[int]
+    s_ready: list[Any]
+    s_start: list[Any]
+    s_handled: list[Any]
+    s_end: list[Any]
+    step_chunks: RowChunks
+    # Case rows, likewise (`sim.engines.records.engine_columns` names the fields).
+    c_key: list[Any]
+    c_version: list[int]
+    c_status: list[int]
+    c_arrival: list[Any]
+    c_end: list[Any]
+    c_clock: list[float]
+    c_steps: list[int]
+    c_materials: list[int]
+    c_certificates: list[int]
+    c_send_backs: list[int]
+    c_trips: list[float]
+    c_fees: list[float]
+    c_trail: list[int]
+    case_chunks: RowChunks
 
     def __init__(
         self,
@@ -843,26 +919,47 @@ class Simulation(Kernel):
             agency.id: None if agency.staff is None else _Staff(self, agency.staff)
             for agency in self.model.agencies
         }
-        self.records = Records(self.replication, self.model.variant)
-        self.step_rows = self.records.steps
-        self.case_rows = self.records.cases
         self.accounts = {agency: _Account() for agency in self.staff}
         self.live = {}
         self.plans = {}
+        self.versions = []
+        self.blocks = []
+        self.labels = {}
+        self.trails = {"": 0}
+        self.s_case, self.s_label, self.s_attempt, self.s_outcome = [], [], [], []
+        self.s_ready, self.s_start, self.s_handled, self.s_end = [], [], [], []
+        self.step_chunks = RowChunks(STEP_KINDS)
+        self.c_key, self.c_version, self.c_status, self.c_arrival = [], [], [], []
+        self.c_end, self.c_clock, self.c_steps, self.c_materials = [], [], [], []
+        self.c_certificates, self.c_send_backs, self.c_trips, self.c_fees = [], [], [], []
+        self.c_trail = []
+        self.case_chunks = RowChunks(CASE_KINDS)
         shared = shared_draws(self.shared, self.seed_sequence)
         horizon = self.model.horizon
+        offset = 0
         for demand in self.model.demands:
             draws = shared.draws(demand.procedure, demand.arrivals_per_day, horizon.arrival_days)
-            _Arrivals(self, demand, draws)
+            _Arrivals(self, demand, draws, offset)
+            self.blocks.append(draws)
+            offset += draws.cases
         self.run_until(horizon.end)
         for case in list(self.live.values()):
-            self.record_case(case, "open", math.nan)
+            self.record_case(case, OPEN, math.nan)
             self.stop(case, horizon.end)
-        self.records.agency_busy = {
-            agency: account.days for agency, account in self.accounts.items()
-        }
+        self.take_steps()
+        self.take_cases()
+        records = Records(self.replication, self.model.variant)
+        records.case_columns, records.step_columns = engine_columns(
+            self.case_chunks,
+            self.step_chunks,
+            [version.procedure for version in self.versions],
+            self.blocks,
+            list(self.labels),
+            list(self.trails),
+        )
+        records.agency_busy = {agency: account.days for agency, account in self.accounts.items()}
         self._drop_undone()
-        return self.records
+        return records
 
     def _drop_undone(self) -> None:
         """Drop what refers back to the simulation: events, staff and plans.
@@ -873,34 +970,49 @@ class Simulation(Kernel):
         cycle collector.
         """
         self.queue.clear()
+        self.soon.clear()
         for staff in self.staff.values():
             if staff is not None:
                 staff.fast.clear()
                 staff.normal.clear()
         self.staff.clear()
         self.plans.clear()
+        self.versions.clear()
 
     def plan(self, procedure: Procedure, draws: ProcedureDraws) -> _ProcedurePlan:
         """The plan of a procedure version (made once)."""
         key = (id(procedure), id(draws))
         found = self.plans.get(key)
         if found is None:
-            found = self.plans[key] = _ProcedurePlan(self, procedure, draws)
+            # Case ids are the procedure's, whatever the version (`engine_columns`).
+            if procedure.id != draws.procedure.id:
+                raise ValueError(f"version '{procedure.id}' of '{draws.procedure.id}'")
+            found = _ProcedurePlan(self, procedure, draws, len(self.versions))
+            self.plans[key] = found
+            self.versions.append(found)
         return found
 
-    def start(self, plan: _ProcedurePlan, index: int) -> None:
+    def label(self, procedure: str, step: str, agency: str) -> int:
+        """The code of a step row's (procedure, step, agency), given on first use."""
+        key = (procedure, step, agency)
+        found = self.labels.get(key)
+        if found is None:
+            found = self.labels[key] = len(self.labels)
+        return found
+
+    def start(self, plan: _ProcedurePlan, index: Any, key: Any) -> None:
         """Start a case: ready the steps that wait on nothing."""
-        case = _Case(plan, index, self.now)
-        self.live[case.case_id] = case
+        case = _Case(plan, index, key, self.now)
+        self.live[key] = case
         for step in plan.roots:
             self.ready(case, step)
         self.maybe_complete(case)
 
     def ready(self, case: _Case, plan: _StepPlan) -> None:
         """Start a step (or skip it if it does not apply)."""
-        if case.status != "running":
+        if case.status != RUNNING:
             return
-        if plan.when is not None and not plan.when[case.index]:
+        if plan.when is not None and not plan.when[case.item]:
             self.finish(case, plan)
             return
         _StepRun(self, case, plan).begin()
@@ -916,8 +1028,8 @@ class Simulation(Kernel):
 
     def maybe_complete(self, case: _Case) -> None:
         """Record the case when nothing is left to do."""
-        if case.status == "running" and case.unfinished == 0 and case.pending == 0:
-            self.record_case(case, "revoked" if case.revoked else "completed", self.now)
+        if case.status == RUNNING and case.unfinished == 0 and case.pending == 0:
+            self.record_case(case, REVOKED if case.revoked else COMPLETED, self.now)
 
     def follow_ups(self, case: _Case, plan: _StepPlan, tolerated_now: bool) -> None:
         """Fire a step's commitments and post-checks after it is accepted."""
@@ -931,9 +1043,8 @@ class Simulation(Kernel):
             if follow_up.consequence.kind == "revoke":
                 case.revoked = True
                 now = self.now
-                self.step_rows.append(
-                    (case.procedure.id, case.case_id, plan.id, "", 1, "revoked", now, now, now, now)
-                )
+                label = self.label(case.plan.procedure.id, plan.id, "")
+                self.step_row(case, label, 1, OUT_REVOKED, now, now, now, now)
             else:
                 case.pending += 1
                 _Rework(self, case, plan, position).begin()
@@ -945,42 +1056,98 @@ class Simulation(Kernel):
                 run.stop(now)
         case.active.clear()
 
-    def record_case(self, case: _Case, status: str, end: float) -> None:
+    def step_row(
+        self,
+        case: _Case,
+        label: int,
+        attempt: int,
+        outcome: int,
+        ready: Any,
+        start: Any,
+        handled: Any,
+        end: Any,
+    ) -> None:
+        """Append a step row (`sim.engines.records.STEP_FIELDS`, text as codes)."""
+        self.s_case.append(case.key)
+        self.s_label.append(label)
+        self.s_attempt.append(attempt)
+        self.s_outcome.append(outcome)
+        self.s_ready.append(ready)
+        self.s_start.append(start)
+        self.s_handled.append(handled)
+        self.s_end.append(end)
+        if len(self.s_case) >= CHUNK_ROWS:
+            self.take_steps()
+
+    def take_steps(self) -> None:
+        """Move the step rows so far into typed arrays."""
+        self.step_chunks.take(
+            [
+                self.s_case,
+                self.s_label,
+                self.s_attempt,
+                self.s_outcome,
+                self.s_ready,
+                self.s_start,
+                self.s_handled,
+                self.s_end,
+            ]
+        )
+
+    def record_case(self, case: _Case, status: int, end: Any) -> None:
         """Append the case's row and take it off the live list."""
         case.status = status
-        self.live.pop(case.case_id, None)
-        procedure = case.procedure
-        self.case_rows.append(
-            (
-                procedure.id,
-                case.case_id,
-                status,
-                case.arrival,
-                end,
-                clock_days(case.clock),
-                procedure.target_days,
-                procedure.target_unit,
-                case.steps,
-                case.materials,
-                case.certificates,
-                case.trips,
-                case.fees,
-                case.send_backs,
-                audit_trail(case.fired, case.plan.order) if case.fired else "",
-                case.plan.json[case.index],
-            )
+        self.live.pop(case.key, None)
+        trail = audit_trail(case.fired, case.plan.order) if case.fired else ""
+        code = self.trails.get(trail)
+        if code is None:
+            code = self.trails[trail] = len(self.trails)
+        self.c_key.append(case.key)
+        self.c_version.append(case.plan.code)
+        self.c_status.append(status)
+        self.c_arrival.append(case.arrival)
+        self.c_end.append(end)
+        self.c_clock.append(clock_days(case.clock))
+        self.c_steps.append(case.steps)
+        self.c_materials.append(case.materials)
+        self.c_certificates.append(case.certificates)
+        self.c_send_backs.append(case.send_backs)
+        self.c_trips.append(case.trips)
+        self.c_fees.append(case.fees)
+        self.c_trail.append(code)
+        if len(self.c_key) >= CHUNK_ROWS:
+            self.take_cases()
+
+    def take_cases(self) -> None:
+        """Move the case rows so far into typed arrays."""
+        self.case_chunks.take(
+            [
+                self.c_key,
+                self.c_version,
+                self.c_status,
+                self.c_arrival,
+                self.c_end,
+                self.c_clock,
+                self.c_steps,
+                self.c_materials,
+                self.c_certificates,
+                self.c_send_backs,
+                self.c_trips,
+                self.c_fees,
+                self.c_trail,
+            ]
         )
 
 
-def marks_of(marks: tuple[Any, ...], draws: ProcedureDraws) -> list[tuple[str, list[bool] | None]]:
+def marks_of(marks: tuple[Any, ...], draws: ProcedureDraws) -> list[tuple[str, Any]]:
     """Reform marks as (label, per case whether it concerns the case; None: every case)."""
     return [
-        (found.label, None if found.when is None else draws.meets_list(found.when))
+        (found.label, None if found.when is None else draws.meets_view(found.when))
         for found in marks
     ]
 
 
-def mark(fired: dict[str, None], marks: list[tuple[str, list[bool] | None]], index: int) -> None:
+def mark(fired: dict[str, None], marks: list[tuple[str, Any]], index: Any) -> None:
     """Add the labels of the marks that concern case ``index`` to its audit trail."""
     for label, meets in marks:
         if meets is None or meets[index]:

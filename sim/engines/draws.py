@@ -24,6 +24,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,30 @@ class _Rounds(Sequence):
         return item
 
 
+# What the materials of a submission lead to (`StepDraws.verdicts`).
+ACCEPTED, TOLERATED, SENT_BACK = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Resubmissions:
+    """The draws of one resubmission round for the cases that can reach it.
+
+    Attributes:
+        cases: The cases, in order (those sent back in every round before).
+        handling: Their handling effort (None: fixed, `StepDraws.fixed`).
+        verdicts: Their verdicts on the materials (`StepDraws.verdicts`; None: none can
+            be defective).
+        response: The applicant's time before the round (None: fixed).
+        defective: Per material that can be defective, whether it is (for the next round).
+    """
+
+    cases: np.ndarray
+    handling: np.ndarray | None
+    verdicts: np.ndarray | None
+    response: np.ndarray | None
+    defective: dict[str, np.ndarray]
+
+
 class StepDraws:
     """Per-case draws of one step; index ``[round][case]`` for per-round arrays.
 
@@ -89,7 +114,6 @@ class StepDraws:
         )
         self.defective = _Rounds(rounds, self._defective)
         self._defects = _Rounds(rounds, self._combined_defects)
-        self.waiting = self._quantile(step.waiting, "waiting")
         self.follow_up_delay: list[np.ndarray] = []
         self.follow_up_failed: list[np.ndarray] = []
         self.follow_up_handling: list[np.ndarray] = []
@@ -105,7 +129,13 @@ class StepDraws:
                 if rework is not None
                 else np.zeros(n)
             )
-        self._lists: dict[tuple, list] = {}
+        self._views: dict[tuple, Any] = {}
+        self._resubmissions: dict[int, Resubmissions] = {}
+
+    @cached_property
+    def waiting(self) -> np.ndarray:
+        """Elapsed waiting after acceptance, for every case (made on first use)."""
+        return self._quantile(self.step.waiting, "waiting")
 
     def uniforms(self, *purpose: str | int) -> np.ndarray:
         """The step's uniforms for one purpose, for every case (kept once asked for)."""
@@ -127,15 +157,23 @@ class StepDraws:
         return distribution.quantile(found if found is not None else self._draw(*purpose))
 
     def material_uniforms(self, material: Material, round_: int) -> np.ndarray:
-        """A material's uniforms in a round, for every case (kept once asked for)."""
+        """A material's uniforms in a round, for every case.
+
+        Kept until used: a helper thread may draw them before they are needed.
+        """
         key = ("material", material.id, round_)
         found = self._uniform_cache.get(key)
         if found is None:
-            found = self._uniform_cache[key] = self._streams.uniforms(
-                self._procedure_id,
-                material.stream or self.step.random_key,
-                *key,
-                shape=self.cases,
+            found = self._uniform_cache[key] = self._material_draw(material, round_)
+        return found
+
+    def _material_draw(self, material: Material, round_: int) -> np.ndarray:
+        """A material's uniforms in a round: the kept ones (no longer kept), or drawn."""
+        key = ("material", material.id, round_)
+        found = self._uniform_cache.pop(key, None)
+        if found is None:
+            found = self._streams.uniforms(
+                self._procedure_id, material.stream or self.step.random_key, *key, shape=self.cases
             )
         return found
 
@@ -148,7 +186,7 @@ class StepDraws:
         for material in self.step.materials:
             if material.probability_defective <= 0:
                 continue
-            uniforms = self.material_uniforms(material, round_)
+            uniforms = self._material_draw(material, round_)
             if round_ == 0:
                 found[material.id] = uniforms < material.probability_defective
             else:
@@ -157,9 +195,13 @@ class StepDraws:
         return found
 
     def _combined_defects(self, round_: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+        return self._combined(self.defective[round_])
+
+    def _combined(self, defective: dict[str, np.ndarray]) -> tuple[Any, Any]:
+        """Any main and any minor material defective, from the materials' flags."""
         main = minor = None
         for material in self.step.materials:
-            flags = self.defective[round_].get(material.id)
+            flags = defective.get(material.id)
             if flags is None:
                 continue
             if material.kind == "main":
@@ -167,6 +209,57 @@ class StepDraws:
             else:
                 minor = flags if minor is None else minor | flags
         return main, minor
+
+    def resubmissions(self, round_: int) -> Resubmissions:
+        """The draws of resubmission round ``round_`` (1 and up) for the cases reaching it.
+
+        Those are the cases sent back in every round before (which the draws alone decide).
+
+        The same numbers as ``handling[round_][cases]``, ``verdicts(round_)[cases]`` and
+        ``response[round_ - 1][cases]``, for a few cases, without keeping arrays of every
+        case for each round (the uniforms are drawn whole, as the streams give them, and
+        let go).
+        """
+        found = self._resubmissions.get(round_)
+        if found is not None:
+            return found
+        if round_ == 1:
+            verdicts = self.verdicts(0)
+            sent = np.zeros(self.cases, bool) if verdicts is None else verdicts == SENT_BACK
+            cases = np.flatnonzero(sent)
+            listed = {name: flags[cases] for name, flags in self.defective[0].items()}
+        else:
+            previous = self.resubmissions(round_ - 1)
+            sent = (
+                np.zeros(len(previous.cases), bool)
+                if previous.verdicts is None
+                else previous.verdicts == SENT_BACK
+            )
+            cases = previous.cases[sent]
+            listed = {name: flags[sent] for name, flags in previous.defective.items()}
+        defective = {}
+        for material in self.step.materials:
+            if material.probability_defective > 0:
+                uniforms = self._material_draw(material, round_)[cases]
+                defective[material.id] = listed[material.id] & (
+                    uniforms < material.probability_again
+                )
+        step = self.step
+        found = self._resubmissions[round_] = Resubmissions(
+            cases=cases,
+            handling=self._quantile_at(step.handling, cases, "handling", round_),
+            verdicts=self._verdicts_of(*self._combined(defective), len(cases)),
+            response=self._quantile_at(step.send_back.response, cases, "response", round_ - 1),
+            defective=defective,
+        )
+        return found
+
+    def _quantile_at(self, distribution: Distribution, cases: np.ndarray, *purpose) -> Any:
+        """A distribution's draws for some cases (None if fixed), its uniforms let go."""
+        if type(distribution) is Fixed:
+            return None
+        found = self._uniform_cache.get(purpose)
+        return distribution.quantile((found if found is not None else self._draw(*purpose))[cases])
 
     def defects(self, round_: int) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Whether any main, and any minor, material is defective in a round (None: never)."""
@@ -201,32 +294,61 @@ class StepDraws:
             None if minor is None else minor[cases],
         )
 
-    def as_list(self, name: str, round_: int = 0) -> list:
-        """A per-case array as a Python list, made once.
+    def fixed(self, name: str) -> float | None:
+        """The value of ``handling``, ``response`` or ``waiting`` if fixed (the same for all)."""
+        step = self.step
+        distribution = (
+            step.handling
+            if name == "handling"
+            else step.waiting
+            if name == "waiting"
+            else step.send_back.response
+        )
+        return distribution.value if type(distribution) is Fixed else None
+
+    def verdicts(self, round_: int) -> np.ndarray | None:
+        """What each case's materials lead to in a round (None: none can be defective).
+
+        0 accepted, 1 accepted on a commitment (a minor defect where a tolerance applies),
+        2 sent back (a main defect, or a minor one where none applies).
+        """
+        return self._verdicts_of(*self.defects(round_), self.cases)
+
+    def _verdicts_of(self, main: Any, minor: Any, n: int) -> np.ndarray | None:
+        if main is None and minor is None:
+            return None
+        minor = np.zeros(n, bool) if minor is None else minor
+        refused = minor & (self.step.tolerance is None)
+        main = refused if main is None else main | refused
+        return np.where(main, SENT_BACK, np.where(minor, TOLERATED, ACCEPTED)).astype(np.int8)
+
+    def view(self, name: str, round_: int = 0) -> Any:
+        """A per-case array as a typed view (`view`), made once; None where there is none.
 
         Args:
-            name: ``handling``, ``response``, ``waiting``, ``main`` or ``minor`` (the
-                last two: whether a main or minor material is defective; None if none
-                can be).
+            name: ``handling``, ``response``, ``waiting`` or ``verdicts``.
             round_: The submission round.
-
-        Returns:
-            The list (or None).
         """
         key = (name, round_)
-        found = self._lists.get(key, _MISSING)
+        found = self._views.get(key, _MISSING)
         if found is _MISSING:
-            if name == "handling":
-                found = self.handling[round_].tolist()
-            elif name == "response":
-                found = self.response[round_].tolist()
+            if name == "verdicts":
+                array = self.verdicts(round_)
             elif name == "waiting":
-                found = self.waiting.tolist()
+                array = self.waiting
             else:
-                flags = self.defects(round_)[0 if name == "main" else 1]
-                found = None if flags is None else flags.tolist()
-            self._lists[key] = found
+                array = (self.handling if name == "handling" else self.response)[round_]
+            found = self._views[key] = None if array is None else view(array)
         return found
+
+
+def view(array: np.ndarray) -> memoryview:
+    """A 1-d array as a memoryview, whose items read as Python floats, ints or bools.
+
+    An engine reads one item a case from it: 8 bytes a float where a list of Python
+    floats took 40, and no NumPy scalar made on each read.
+    """
+    return memoryview(np.ascontiguousarray(array))
 
 
 @dataclass
@@ -246,7 +368,7 @@ class ProcedureDraws:
     _steps: dict[int, tuple[Step, StepDraws]] = field(default_factory=dict)
     _attributes: list[dict[str, Any]] | None = None
     _conditions: dict[str, np.ndarray] = field(default_factory=dict)
-    _condition_lists: dict[str, list[bool]] = field(default_factory=dict)
+    _condition_views: dict[str, memoryview] = field(default_factory=dict)
     _json: list[str] | None = None
     _texts: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -282,18 +404,18 @@ class ProcedureDraws:
             self._conditions[condition.text] = found
         return found
 
-    def meets_list(self, condition: Any) -> list[bool]:
-        """Whether each case meets a condition, as a Python list (evaluated once)."""
-        found = self._condition_lists.get(condition.text)
+    def meets_view(self, condition: Any) -> memoryview:
+        """Whether each case meets a condition, as a typed view of booleans (`view`)."""
+        found = self._condition_views.get(condition.text)
         if found is None:
-            found = self._condition_lists[condition.text] = self.mask(condition).tolist()
+            found = self._condition_views[condition.text] = view(self.mask(condition))
         return found
 
     def meets(self, condition: Any, case: int) -> bool:
         """Whether a case meets a condition (None: always), evaluated once per case."""
         if condition is None:
             return True
-        return self.meets_list(condition)[case]
+        return self.meets_view(condition)[case]
 
     def attribute_json(self) -> list[str]:
         """Each case's attributes as JSON text (``json.dumps(..., ensure_ascii=False)``)."""

@@ -1,9 +1,11 @@
 """The fixed record schema of a run: one row a case, one row a step execution.
 
-Engines append plain tuples in the column order below, or (the vectorised engine) hand
-over whole columns in ``case_columns`` / ``step_columns`` (numpy arrays, `Coded` text,
-or `Pieces`); `Records.frames` turns either into the same pandas DataFrames and adds
-calendar dates from the working-day calendar. The schema is documented here and
+Engines append plain tuples in the column order below (the SimPy reference model, the
+fixed-time engine), or hand over whole columns in ``case_columns`` / ``step_columns``
+(NumPy arrays, `Coded` text, `Pieces`, or `Deferred` columns made on demand: the
+vectorised engine's arrays; the discrete-event engine's `RowChunks`, its rows kept as
+typed arrays, text as codes); `Records.frames` turns either into the same pandas
+DataFrames and adds calendar dates from the working-day calendar. The schema is documented here and
 asserted by a test; change it only with a note in the README.
 
 Case table (``cases.csv``):
@@ -127,24 +129,39 @@ QUEUE_FRAME_COLUMNS = ("replication", "variant", "agency", "outcome", "ready_day
 STEP_FIELDS = STEP_COLUMNS[STEP_COLUMNS.index("procedure") : STEP_COLUMNS.index("end_day") + 1]
 
 
+# A row's outcome and a case's status as engines code them (the column is the text).
+OUTCOMES = np.array(
+    ["accepted", "tolerated", "sent_back", "withdrawn", "rework", "revoked", "interrupted"],
+    dtype=object,
+)
+OUTCOME_CODES = {name: code for code, name in enumerate(OUTCOMES.tolist())}
+STATUSES = np.array(["completed", "withdrawn", "revoked", "open"], dtype=object)
+STATUS_CODES = {name: code for code, name in enumerate(STATUSES.tolist())}
+# Rows an engine appends to Python lists before they move into NumPy arrays
+# (`RowChunks`): enough to make each move cheap, few enough to hold little as objects.
+CHUNK_ROWS = 4_096
+
+
 @dataclass(frozen=True, eq=False)
 class Coded:
-    """A text column given as codes into labels: the column is ``labels[codes]``.
+    """A column given as codes into labels: the column is ``labels[codes]``.
 
     Lets an engine hand over, say, a million step names without making a million
-    references; `Records.frames` expands it.
+    references; `Records.frames` expands it. Labels are text (an object array) or, for
+    a number that depends on a code (a version's target), numbers.
     """
 
-    codes: np.ndarray
-    labels: np.ndarray
+    codes: np.ndarray | Pieces | Deferred
+    labels: np.ndarray | Deferred
 
     def __len__(self) -> int:
         return len(self.codes)
 
     def expand(self) -> np.ndarray:
-        """The column as an object array of text."""
-        codes = self.codes.join(np.intp) if isinstance(self.codes, Pieces) else self.codes
-        return np.asarray(self.labels, dtype=object)[codes]
+        """The column as an array of the labels' type (object for text)."""
+        codes = column_array(self.codes, np.intp)
+        labels = self.labels.make() if isinstance(self.labels, Deferred) else self.labels
+        return np.asarray(labels)[codes]
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,6 +198,212 @@ class Pieces:
 
     def __add__(self, other: Pieces) -> Pieces:
         return Pieces(self.parts + other.parts, self.sizes + other.sizes)
+
+
+# How `RowChunks` keeps a field: whole numbers, or floats; a float field may name
+# another that it mostly equals (a step's start its ready time, its end its handling's
+# end), and keeps only the values that differ.
+INTEGER = -1
+FLOAT = -2
+
+
+class RowChunks:
+    """Rows an engine appends field by field, kept compact in NumPy arrays.
+
+    The engine appends each field to a Python list (fast, even compiled) and hands the
+    lists over every `CHUNK_ROWS` rows (`take`), which moves them into arrays and
+    empties them: a row then takes a few bytes a field, not a tuple of Python objects,
+    and the cycle collector has nothing of them to walk. Whole numbers are kept as the
+    difference from the chunk's least, in the smallest unsigned type that holds them; a
+    float field that mostly equals another keeps a bit a row and the values that differ.
+    `column` gives a field back whole, as it was appended.
+
+    Args:
+        kinds: Per field, `INTEGER`, `FLOAT`, or the index of the (earlier, float)
+            field it mostly equals.
+    """
+
+    def __init__(self, kinds: tuple[int, ...]) -> None:
+        self.kinds = kinds
+        self.parts: list[list[tuple]] = [[] for _ in kinds]
+        self.sizes: list[int] = []
+
+    def take(self, lists: list[list]) -> None:
+        """Move the rows in ``lists`` (one list a field, in order) into arrays; empty them."""
+        size = len(lists[0])
+        if not size:
+            return
+        self.sizes.append(size)
+        floats: dict[int, np.ndarray] = {}
+        for number, (kind, values) in enumerate(zip(self.kinds, lists, strict=True)):
+            if kind == INTEGER:
+                array = np.array(values, dtype=np.int64)
+                least = int(array.min())
+                array -= least
+                stored: tuple = (least, array.astype(np.min_scalar_type(int(array.max()))))
+            else:
+                array = floats[number] = np.array(values, dtype=np.float64)
+                if kind == FLOAT:
+                    stored = (array,)
+                else:
+                    # Compared bit for bit: -0.0 is kept apart from 0.0, NaN equals NaN.
+                    differs = array.view(np.int64) != floats[kind].view(np.int64)
+                    stored = (np.packbits(differs), array[differs])
+            self.parts[number].append(stored)
+            values.clear()
+
+    def __len__(self) -> int:
+        return sum(self.sizes)
+
+    def column(self, field: int) -> np.ndarray:
+        """One field of every row, as appended (int64 or float64)."""
+        kind = self.kinds[field]
+        if not self.sizes:
+            return np.empty(0, dtype=np.int64 if kind == INTEGER else np.float64)
+        if kind == INTEGER:
+            return np.concatenate(
+                [array.astype(np.int64) + least for least, array in self.parts[field]]
+            )
+        if kind == FLOAT:
+            return np.concatenate([array for (array,) in self.parts[field]])
+        column = self.column(kind)
+        start = 0
+        for size, (bits, values) in zip(self.sizes, self.parts[field], strict=True):
+            differs = np.unpackbits(bits, count=size).view(bool)
+            column[start : start + size][differs] = values
+            start += size
+        return column
+
+    def deferred(self, field: int) -> Deferred:
+        """`column` of a field, made when a table needs it."""
+        return Deferred(lambda: self.column(field), len(self))
+
+
+@dataclass(frozen=True, eq=False)
+class Deferred:
+    """A column made only when a table needs it (an engine's compact rows, case ids)."""
+
+    make: Any
+    size: int
+
+    def __len__(self) -> int:
+        return self.size
+
+
+_CASE_IDS: dict[str, np.ndarray] = {}
+
+
+def case_ids(procedure_id: str, n: int) -> np.ndarray:
+    """``<procedure>-000001`` ... as the engines name cases (kept for the next run).
+
+    Made with some room to spare, and extended by the ids missing, as the next
+    replication's count of cases differs a little.
+    """
+    ids = _CASE_IDS.get(procedure_id)
+    have = 0 if ids is None else len(ids)
+    if ids is None or have < n:
+        size = n + max(1_000, n // 20)
+        more = np.array(
+            [f"{procedure_id}-{index:06d}" for index in range(have + 1, size + 1)], dtype=object
+        )
+        ids = more if ids is None else np.concatenate([ids, more])
+        ids.flags.writeable = False
+        if len(_CASE_IDS) > 64:
+            _CASE_IDS.clear()
+        _CASE_IDS[procedure_id] = ids
+    return ids[:n]
+
+
+def engine_columns(
+    case_chunks: RowChunks,
+    step_chunks: RowChunks,
+    versions: list,
+    blocks: list,
+    labels: list[tuple[str, str, str]],
+    trails: list[str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The case and step columns of the discrete-event engine's coded rows.
+
+    A case is its number in the run (its procedure's first number, in the order of the
+    blocks, plus its index); a step row's text is one code for its (procedure, step,
+    agency); a case row names its procedure version and its audit trail by code. The
+    columns are made when a table needs them (`Deferred`), case ids and attribute texts
+    too: until then the records hold the compact rows.
+
+    Args:
+        case_chunks: Case rows: number, version, status code, arrival, end, approval
+            clock, steps, materials, certificates, send-backs, trips, fees, trail code.
+        step_chunks: Step rows: case number, label, attempt, outcome code, ready, start,
+            handled, end.
+        versions: The procedure versions, by code.
+        blocks: Each procedure's draws (`sim.engines.draws.ProcedureDraws`), in order.
+        labels: (procedure, step, agency) by label code.
+        trails: Audit trails by code.
+
+    Returns:
+        ``case_columns`` and ``step_columns`` for `Records`.
+    """
+    cases = len(case_chunks)
+    ids = Deferred(lambda: _case_ids_of(blocks), sum(draws.cases for draws in blocks))
+    version = case_chunks.deferred(1)
+
+    def of_version(values: list, dtype=object) -> np.ndarray:
+        return np.array(values, dtype=dtype) if values else np.empty(0, dtype)
+
+    case_columns = {
+        "procedure": Coded(version, of_version([v.id for v in versions])),
+        "case_id": Coded(case_chunks.deferred(0), ids),
+        "status": Coded(case_chunks.deferred(2), STATUSES),
+        "arrival_day": case_chunks.deferred(3),
+        "end_day": case_chunks.deferred(4),
+        "approval_clock_days": case_chunks.deferred(5),
+        "target_days": Coded(version, of_version([v.target_days for v in versions], float)),
+        "target_unit": Coded(version, of_version([v.target_unit for v in versions])),
+        "steps": case_chunks.deferred(6),
+        "materials": case_chunks.deferred(7),
+        "certificates": case_chunks.deferred(8),
+        "send_backs": case_chunks.deferred(9),
+        "trips": case_chunks.deferred(10),
+        "fees_cny": case_chunks.deferred(11),
+        "reforms_fired": Coded(case_chunks.deferred(12), np.array(trails, dtype=object)),
+        "attributes": Deferred(lambda: _attributes_of(blocks, case_chunks.column(0)), cases),
+    }
+    label = step_chunks.deferred(1)
+    by_label = [np.array(part, dtype=object) for part in zip(*labels, strict=True)] or [
+        np.empty(0, dtype=object)
+    ] * 3
+    step_columns = {
+        "procedure": Coded(label, by_label[0]),
+        "case_id": Coded(step_chunks.deferred(0), ids),
+        "step": Coded(label, by_label[1]),
+        "agency": Coded(label, by_label[2]),
+        "attempt": step_chunks.deferred(2),
+        "outcome": Coded(step_chunks.deferred(3), OUTCOMES),
+        "ready_day": step_chunks.deferred(4),
+        "start_day": step_chunks.deferred(5),
+        "handled_day": step_chunks.deferred(6),
+        "end_day": step_chunks.deferred(7),
+    }
+    return case_columns, step_columns
+
+
+def _case_ids_of(blocks: list) -> np.ndarray:
+    """The case ids of every procedure's cases, in the order of the blocks."""
+    ids = [case_ids(draws.procedure.id, draws.cases) for draws in blocks]
+    return np.concatenate(ids) if ids else np.empty(0, dtype=object)
+
+
+def _attributes_of(blocks: list, numbers: np.ndarray) -> np.ndarray:
+    """The attributes (JSON text) of the cases of these numbers."""
+    codes, texts, start = [], [], 0
+    for draws in blocks:
+        block_codes, block_texts = draws.attribute_texts()
+        codes.append(np.asarray(block_codes, dtype=np.intp) + start)
+        texts.append(np.asarray(block_texts, dtype=object))
+        start += len(block_texts)
+    if not blocks:
+        return np.empty(0, dtype=object)
+    return np.concatenate(texts)[np.concatenate(codes)[numbers]]
 
 
 # Column types of the raw fields when given as arrays (what the tuple rows give).
@@ -222,7 +445,7 @@ class Records:
         steps: Step rows, tuples in `STEP_FIELDS` order.
         agency_busy: Staff-days of handling per agency.
         case_columns: Further case rows as columns (field name to array, `Coded` for
-            text, or `Pieces`), after ``cases``.
+            text, `Pieces` or `Deferred`), after ``cases``.
         step_columns: Further step rows as columns, after ``steps``.
         calendar_days: The elapsed calendar days of the tuple rows' cases, when the
             engine counts them itself (the deterministic methods: a Doing Business path
@@ -234,14 +457,22 @@ class Records:
     cases: list[tuple] = field(default_factory=list)
     steps: list[tuple] = field(default_factory=list)
     agency_busy: dict[str, float] = field(default_factory=dict)
-    case_columns: dict[str, np.ndarray | Coded | Pieces] | None = None
-    step_columns: dict[str, np.ndarray | Coded | Pieces] | None = None
+    case_columns: dict[str, Any] | None = None
+    step_columns: dict[str, Any] | None = None
     calendar_days: list[float] | None = None
 
     @property
     def case_count(self) -> int:
         """How many case rows there are."""
         return len(self.cases) + _length(self.case_columns, "case_id")
+
+    def case_rows(self) -> list[tuple]:
+        """The case rows as tuples in `CASE_FIELDS` order, whichever way they were given."""
+        return self.cases + _tuples(self.case_columns, CASE_FIELDS)
+
+    def step_rows(self) -> list[tuple]:
+        """The step rows as tuples in `STEP_FIELDS` order, whichever way they were given."""
+        return self.steps + _tuples(self.step_columns, STEP_FIELDS)
 
     def frames(self, calendar) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The case and step tables, with dates from ``calendar``."""
@@ -255,14 +486,21 @@ class Records:
         give the same figures as the whole table at a fraction of the cost (no dates, no
         frame, text left as Python objects, the run's replication and variant given once).
         """
-        if self.step_columns is not None or not self.steps:
+        if self.step_columns is not None and not self.steps:
+            columns = self.step_columns
+            agency, outcome, ready, start = (
+                column_array(columns[name], _FIELD_TYPES[name])
+                for name in ("agency", "outcome", "ready_day", "start_day")
+            )
+        elif self.step_columns is not None or not self.steps:
             frame = step_frame(self, calendar)
             return {name: frame[name].to_numpy() for name in QUEUE_FRAME_COLUMNS}
-        agency, outcome, ready, start = (
-            list(map(itemgetter(STEP_FIELDS.index(name)), self.steps))
-            for name in ("agency", "outcome", "ready_day", "start_day")
-        )
-        ready, start = np.array(ready, dtype=np.float64), np.array(start, dtype=np.float64)
+        else:
+            agency, outcome, ready, start = (
+                list(map(itemgetter(STEP_FIELDS.index(name)), self.steps))
+                for name in ("agency", "outcome", "ready_day", "start_day")
+            )
+            ready, start = np.array(ready, dtype=np.float64), np.array(start, dtype=np.float64)
         return {
             "replication": self.replication,
             "variant": self.variant,
@@ -273,6 +511,13 @@ class Records:
         }
 
 
+def _tuples(columns: dict[str, Any] | None, fields) -> list[tuple]:
+    if columns is None:
+        return []
+    values = [column_array(columns[name], _FIELD_TYPES[name]).tolist() for name in fields]
+    return list(zip(*values, strict=True))
+
+
 def _length(columns: dict[str, np.ndarray] | None, name: str) -> int:
     return 0 if columns is None else len(columns[name])
 
@@ -281,7 +526,9 @@ def _raw(rows: list[tuple], columns: dict[str, np.ndarray] | None, fields) -> pd
     """The raw fields as a frame, from tuple rows and/or columns, with the same dtypes."""
     if columns is None or len(columns[fields[1]]) == 0:
         return _rows_frame(rows, fields)
-    frame = pd.DataFrame({name: column_array(columns[name], _FIELD_TYPES[name]) for name in fields})
+    frame = pd.DataFrame(
+        {name: _frame_column(columns[name], _FIELD_TYPES[name]) for name in fields}
+    )
     if rows:
         frame = pd.concat([_rows_frame(rows, fields), frame], ignore_index=True)
     return frame
@@ -307,7 +554,26 @@ def column_array(column: np.ndarray | Coded | Pieces, dtype) -> np.ndarray:
         return column.expand()
     if isinstance(column, Pieces):
         return column.join(dtype)
+    if isinstance(column, Deferred):
+        column = column.make()
     return np.asarray(column, dtype=dtype)
+
+
+def _frame_column(column: Any, dtype) -> Any:
+    """A handed-over column for a frame (`column_array`), coded text taken as pandas text.
+
+    Coded text becomes the frame's text type from its labels, each converted once, then
+    taken by code: the same column as from the expanded Python strings, without
+    converting a million of them (with pyarrow, pandas' text is Arrow).
+    """
+    if isinstance(column, Coded):
+        labels = column.labels.make() if isinstance(column.labels, Deferred) else column.labels
+        labels = np.asarray(labels)
+        if labels.dtype == object and len(labels):
+            text = pd.Series(labels, copy=False).array
+            if isinstance(text.dtype, pd.StringDtype):
+                return text.take(column_array(column.codes, np.intp))
+    return column_array(column, dtype)
 
 
 def case_frame(records: Records, calendar) -> pd.DataFrame:

@@ -40,14 +40,18 @@ from sim.domain.distributions import Fixed
 from sim.domain.errors import InputError
 from sim.domain.model import CALENDAR_DAYS, Model, Procedure
 from sim.engines.draws import ProcedureDraws, SharedDraws, StepDraws, shared_draws
-from sim.engines.records import Coded, Pieces, Records, audit_order, column_array
-
-OUTCOMES = np.array(
-    ["accepted", "tolerated", "sent_back", "withdrawn", "rework", "revoked", "interrupted"],
-    dtype=object,
+from sim.engines.records import (
+    OUTCOMES,
+    STATUSES,
+    Coded,
+    Pieces,
+    Records,
+    audit_order,
+    case_ids,
+    column_array,
 )
+
 ACCEPTED, TOLERATED, SENT_BACK, WITHDRAWN, REWORK, REVOKED, INTERRUPTED = range(7)
-STATUSES = np.array(["completed", "withdrawn", "revoked", "open"], dtype=object)
 COMPLETED, WITHDRAWN_CASE, REVOKED_CASE, OPEN = range(4)
 INF = np.inf
 # Helper threads that draw the steps' random numbers while this thread computes (the
@@ -95,30 +99,6 @@ def check_unlimited(model: Model, procedures: list[Procedure] | None = None) -> 
             "`staff: unlimited`",
             file=model.file or None,
         )
-
-
-_CASE_IDS: dict[str, np.ndarray] = {}
-
-
-def _case_ids(procedure_id: str, n: int) -> np.ndarray:
-    """``<procedure>-000001`` ... as the event engine names cases (kept for the next run).
-
-    Made with some room to spare, and extended by the ids missing, as the next
-    replication's count of cases differs a little.
-    """
-    ids = _CASE_IDS.get(procedure_id)
-    have = 0 if ids is None else len(ids)
-    if have < n:
-        size = n + max(1_000, n // 20)
-        more = np.array(
-            [f"{procedure_id}-{index:06d}" for index in range(have + 1, size + 1)], dtype=object
-        )
-        ids = more if ids is None else np.concatenate([ids, more])
-        ids.flags.writeable = False
-        if len(_CASE_IDS) > 64:
-            _CASE_IDS.clear()
-        _CASE_IDS[procedure_id] = ids
-    return ids[:n]
 
 
 def _groups(demand, draws: ProcedureDraws) -> list[tuple[Procedure, np.ndarray | None]]:
@@ -839,7 +819,7 @@ class _VersionRun:
             if result.step.trips:
                 trips[positions[counted]] += result.step.trips
             clock.add(positions, ready, handled, counted)
-        ids = _case_ids(procedure.id, self.draws.cases)
+        ids = case_ids(procedure.id, self.draws.cases)
         attribute_codes, attribute_texts = self.draws.attribute_texts()
         global_cases = everyone if self.cases is None else self.cases
         case_columns = {

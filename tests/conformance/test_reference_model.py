@@ -68,8 +68,8 @@ def assert_same_tables(runs, calendar=None, label: str = "") -> None:
     """The two engines' records agree: as tables (with a calendar) or row by row."""
     fast, reference = runs["des"], runs["simpy"]
     if calendar is None:
-        assert comparable(fast.cases) == comparable(reference.cases), f"{label}: case rows differ"
-        assert fast.steps == reference.steps, f"{label}: step rows differ"
+        assert comparable(fast.case_rows()) == comparable(reference.case_rows()), f"{label}: case rows differ"
+        assert fast.step_rows() == reference.step_rows(), f"{label}: step rows differ"
     else:
         fast_cases, fast_steps = fast.frames(calendar)
         cases, steps = reference.frames(calendar)
@@ -170,7 +170,8 @@ def traces(chosen_model: Model, arrivals, attributes=None):
     """Each engine's step rows (without the procedure) and case rows, for chosen arrivals."""
     runs = run(chosen_model, shared=lambda: ChosenArrivals(arrivals, attributes))
     return {
-        name: ([row[1:] for row in records.steps], records.cases) for name, records in runs.items()
+        name: ([row[1:] for row in records.step_rows()], records.case_rows())
+        for name, records in runs.items()
     }
 
 
@@ -427,11 +428,11 @@ def test_a_case_withdrawn_as_its_next_step_is_readied_counts_that_step():
     chosen = model([chain], {"office": None, "desk": 1})
     runs = run(chosen, shared=lambda: ChosenArrivals({"p": [0.0]}))
     for records in runs.values():
-        assert [row[1:] for row in records.steps] == [
+        assert [row[1:] for row in records.step_rows()] == [
             ("p-000001", "a", "office", 1, "accepted", 0.0, 0.0, 1.0, 1.0),
             ("p-000001", "c", "office", 1, "withdrawn", 0.0, 0.0, 1.0, 1.0),
         ]
-        (case,) = records.cases
+        (case,) = records.case_rows()
         assert fields(case, "status", "end_day", "steps", "trips", "send_backs") == (
             "withdrawn",
             1.0,

@@ -77,7 +77,7 @@ def test_a_run_leaves_no_cycles_of_engine_objects(which):
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
         records = core.simulate(model, np.random.SeedSequence(5))
-        assert records.cases
+        assert records.case_count
         del records
         gc.collect()
         left = {type(item).__name__ for item in gc.garbage}

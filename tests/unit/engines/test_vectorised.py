@@ -1,4 +1,4 @@
-"""The NumPy engine's own rules: unlimited staff only, agencies in use, case ids."""
+"""The NumPy engine's own rules: unlimited staff only, agencies in use."""
 
 import dataclasses
 
@@ -29,12 +29,3 @@ def test_only_agencies_in_use_count():
     model = dataclasses.replace(model, agencies=(*model.agencies, idle))
     records = engine_numpy.simulate(model, np.random.SeedSequence(4))
     assert records.agency_busy["idle"] == 0.0
-
-
-def test_case_ids_kept_and_extended():
-    """Case ids are named as the event engine names them, also after the cache grows."""
-    first = engine_numpy._case_ids("grow_check", 10)
-    longer = engine_numpy._case_ids("grow_check", 5_000)
-    assert list(longer) == [f"grow_check-{index:06d}" for index in range(1, 5_001)]
-    assert list(first) == list(longer[:10])
-    assert len(engine_numpy._case_ids("grow_check", 7)) == 7
