@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/outputs.py --only report   # the two reports, about 10 min
     .venv/bin/python benchmarks/outputs.py --only tour     # the README tour's commands
 
-``report``: the demo (its 5 replications) and baoji_2022 with the reform contributions
+``report``: the demo (its 5 replications) and jingmen_2024 with the reform contributions
 (``--contributions-replications``, default 5): each run is simulated once, then the
 report is made from the finished run (the median cases and slow tails, the saved data,
 the workbook and the two pages: what ``approvalsim run`` adds after simulating) three
@@ -39,7 +39,8 @@ TOUR = (
     "approvalsim clean",
     # Heavier ones, marked with their cost in the README.
     "approvalsim run scenarios/baoji_2022.yaml -r 10",
-    "approvalsim run scenarios/baoji_2022.yaml -r 2 --contributions --lang en -o results/baoji_en",
+    "approvalsim run scenarios/jingmen_2024.yaml -r 2 --contributions --lang en "
+    "-o results/jingmen_en",
     "approvalsim run scenarios/demo.yaml -r 2 --eventlog xes -o results/demo_log",
     "approvalsim run scenarios/demo.yaml --keep all --format parquet -o results/demo_all",
 )
@@ -129,7 +130,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.only in (None, "report"):
         measure_report("demo", None)
-        measure_report("baoji_2022", args.contributions_replications)
+        measure_report("jingmen_2024", args.contributions_replications)
     if args.only in (None, "tour"):
         tour()
 

@@ -501,10 +501,26 @@ def leftovers(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
 
 
-def shortened(path: Path, arrival_days: float) -> Scenario:
-    """A bundled scenario with fewer days of arrivals (the same drain), for speed."""
+def shortened(
+    path: Path,
+    arrival_days: float,
+    cases: float | None = None,
+    drain_days: float | None = None,
+) -> Scenario:
+    """A bundled scenario with fewer days of arrivals, for speed, resolved again.
+
+    ``arrival_days`` is lengthened so that about ``cases`` cases arrive, if given (a
+    scenario with few arrivals a day: the complaint scenario's half a case); the drain is
+    the scenario's unless ``drain_days`` is given (the calendar must hold it). The
+    resolved models carry the horizon, so the scenario is resolved after the change.
+    """
     scenario = load_scenario(path)
+    if cases is not None:
+        per_day = sum(demand.arrivals_per_day for demand in scenario.model("baseline").demands)
+        arrival_days = max(arrival_days, math.ceil(cases / per_day)) if per_day else arrival_days
     horizon = dataclasses.replace(scenario.horizon, arrival_days=arrival_days)
+    if drain_days is not None:
+        horizon = dataclasses.replace(horizon, drain_days=drain_days)
     return resolve(dataclasses.replace(scenario, horizon=horizon, models=()))
 
 

@@ -76,8 +76,8 @@ print("horizon:   ", scenario.horizon)
 # external works) and a 60-working-day arrival period (about three months) with 60 more
 # working days for the last cases to finish. The variant `parallel_utilities` runs the
 # permits for the external works (planning, road, traffic, greening) side by side instead
-# of one after another (seed 002, items 22 and 74); it only names these three procedures,
-# so we run it alone (the other variants name procedures we dropped).
+# of one after another (宝政办函〔2022〕21号 二、22 and 二、74); it only names these three
+# procedures, so we run it alone (the other variants name procedures we dropped).
 
 # %%
 keep = ("power_low_voltage", "water_connection", "gas_small_external")

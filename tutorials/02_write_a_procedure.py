@@ -66,8 +66,8 @@ print("working in", folder)
 #
 # What our (simplified) map says and where each number comes from:
 #
-# * the target, 10 working days including the approvals for the works: seed 002, item 21;
-# * the permits for the external pipe in parallel, online: seed 002, item 22;
+# * the target, 10 working days including the approvals for the works: 宝政办函〔2022〕21号 二、21;
+# * the permits for the external pipe in parallel, online: 宝政办函〔2022〕21号 二、22;
 # * every duration and defect rate: assumptions of the right order, marked as such.
 
 # %%
@@ -82,7 +82,7 @@ notes: >-
   works, and finally inspection and connection.
 target:
   working_days: 10
-  source: "002_d5d8383e446d6948.txt item 21 (用水报装时限(含施工审批)压缩至10个工作日以内)"
+  source: "宝政办函〔2022〕21号 二、21 (用水报装时限(含施工审批)压缩至10个工作日以内)"
 attributes:
   - id: needs_pipe_works
     kind: boolean
@@ -138,7 +138,7 @@ steps:
       response: {type: triangular, min: 1, mode: 2, max: 3}
       max_resubmissions: 2
     online: true
-    source: "002_d5d8383e446d6948.txt item 22 (全程在线并联办理); times assumed"
+    source: "宝政办函〔2022〕21号 二、22 (全程在线并联办理); times assumed"
 
   - id: road_permit
     name: {zh: 涉路施工许可, en: Road works permit}
@@ -155,7 +155,7 @@ steps:
       response: {type: triangular, min: 1, mode: 2, max: 3}
       max_resubmissions: 2
     online: true
-    source: "002_d5d8383e446d6948.txt item 22 (全程在线并联办理); times assumed"
+    source: "宝政办函〔2022〕21号 二、22 (全程在线并联办理); times assumed"
 
   - id: external_works
     name: {zh: 外线工程施工, en: External pipe works}

@@ -14,13 +14,13 @@
 # %% [markdown]
 # # 3. Design a reform package and compare it with the baseline
 #
-# City action plans announce reforms by name. Baoji's 2022 plan (seed 002) says, for
+# City action plans announce reforms by name. Baoji's 2022 plan (宝政办函〔2022〕21号) says, for
 # connecting a business to gas when a short pipe must be laid on public land (小型外线用气
-# 报装, target 15 working days, item 21): run the permits for the external works — planning,
-# road excavation, traffic, greening — **in parallel** (并联办理, item 22), and for pipes up
+# 报装, target 15 working days, 二、21): run the permits for the external works — planning,
+# road excavation, traffic, greening — **in parallel** (并联办理, 二、22), and for pipes up
 # to 150 m accept the file on a **written commitment** when only minor materials are
-# missing (容缺受理, item 23) instead of sending it back. For construction projects it asks
-# for **joint completion acceptance** (联合验收, item 8): one joint inspection instead of
+# missing (容缺受理, 二、23) instead of sending it back. For construction projects it asks
+# for **joint completion acceptance** (联合验收, 二、8): one joint inspection instead of
 # separate planning and fire inspections.
 #
 # In `approvalsim` a reform is a rule that changes a procedure; a *variant* of a scenario
@@ -77,7 +77,7 @@ PARALLEL = """
         label: gas_permits_parallel
         procedure: gas_small_external
         steps: [planning_permit_external, road_excavation_permit, traffic_permit, greening_permit]
-        source: "002_d5d8383e446d6948.txt item 22 (供水、供气...涉路施工许可等实行全程在线并联办理)"
+        source: "宝政办函〔2022〕21号 二、22 (供水、供气...涉路施工许可等实行全程在线并联办理)"
 """
 TOLERATED = """
       - type: tolerated_deficiency
@@ -88,7 +88,7 @@ TOLERATED = """
         commitment_delay: {type: triangular, min: 5, mode: 10, max: 20}   # assumption
         failure_share: 0.05                                                # assumption
         on_failure: {kind: rework, handling: {type: triangular, min: 0.1, mode: 0.2, max: 0.5}}
-        source: "002_d5d8383e446d6948.txt item 23 (150米内的燃气外线工程实行容缺受理和承诺备案)"
+        source: "宝政办函〔2022〕21号 二、23 (150米内的燃气外线工程实行容缺受理和承诺备案)"
 """
 JOINT = """
       - type: joint_acceptance
@@ -99,7 +99,7 @@ JOINT = """
         name: {zh: 联合竣工验收, en: Joint completion inspection}
         handling: {type: triangular, min: 0.2, mode: 0.3, max: 0.6}   # assumption: hours on site
         trips: 2                                                        # assumption
-        source: "002_d5d8383e446d6948.txt item 8 (推进工程建设项目联合验收); times assumed"
+        source: "宝政办函〔2022〕21号 二、8 (推进工程建设项目联合验收); times assumed"
 """
 
 

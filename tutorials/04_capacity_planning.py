@@ -143,7 +143,7 @@ variants:
         label: registrations_parallel
         procedure: construction_permit_stage
         steps: [quality_supervision, safety_supervision]
-        source: "002_d5d8383e446d6948.txt item 1(2) (在线并联审批); the steps are our choice"
+        source: "宝政办函〔2022〕21号 一(一)(2) (在线并联审批); the steps are our choice"
 """
 
 (folder / "construction_permit_stage.yaml").write_text(PROCEDURE, encoding="utf-8")

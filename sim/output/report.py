@@ -54,7 +54,9 @@ from sim.output.sections import (
     measure_table,
     share_with_interval,
     signed,
+    step_facts,
     tail_tables,
+    target_gap,
 )
 from sim.output.text import BASIS, FIGURES, REPORT, unit_label
 from sim.run.experiment import RunResult
@@ -206,12 +208,24 @@ def _procedure(saved, names, procedure, variants, level, comparison, text):
     chosen = best[2] if best else (variants[1] if len(variants) > 1 else variants[0])
     tails = saved.tails
     tail_rows = tails[tails["procedure"] == procedure] if len(tails) else tails
+    # Why a variant misses the target: those that change the procedure, else the baseline.
+    explained = [v for v in variants[1:] if names.touches(v, procedure)] or variants[:1]
     tail_sections = []
     for variant in variants:
         drivers = tail_rows[tail_rows["variant"] == variant] if len(tail_rows) else tail_rows
         if len(drivers):
+            found = lookup(level, (variant, procedure))
+            gap = None
+            if found is not None and variant in explained:
+                facts = step_facts(names, variant, procedure)
+                gap = target_gap(drivers, found, facts, lang)
             tail_sections.append(
-                {"variant": variant, "title": names.variant(variant), **tail_tables(drivers, lang)}
+                {
+                    "variant": variant,
+                    "title": names.variant(variant),
+                    **tail_tables(drivers, lang),
+                    "gap": gap,
+                }
             )
     gantts, gantt_chart = _gantts(saved.timelines, procedure, variants, names)
     section = {

@@ -7,7 +7,7 @@ procedure's section.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -15,7 +15,7 @@ import pandas as pd
 from sim.analysis import summarize_run
 from sim.analysis.intervals import BASIS_FIXED
 from sim.domain.model import Name
-from sim.output.text import REPORT, has_cjk, unit_label
+from sim.output.text import GAP, REPORT, has_cjk, unit_label
 from sim.run.experiment import RunResult
 
 MEASURE_ROWS = (
@@ -497,6 +497,177 @@ def tail_tables(drivers: pd.DataFrame, lang: str, top: int = 6) -> dict[str, Any
         ],
         "threshold": fmt(drivers["threshold_days"].iloc[0]),
         "cases": int(drivers["tail_cases"].iloc[0]),
+    }
+
+
+# Parts of the critical path that no agency's clock counts: the applicant's corrections and
+# the wait before a rework (as in the engine's approval clock).
+OFF_CLOCK_KINDS = ("correction", "delay")
+PART_KINDS = ("queue", "handling", "waiting", "correction", "delay")
+
+
+def step_facts(names: Names, variant: str, procedure: str) -> dict[str, dict[str, Any]]:
+    """What `target_gap` needs of each step of a variant's procedure, from the saved scenario.
+
+    Its source, its clock flags and its committed limit, as the variant ran it (a
+    variant that leaves the procedure as the baseline's has the baseline's steps).
+    """
+    models = names.data.get("models", {})
+    demand = models.get(variant, {}).get("procedures", {}).get(procedure)
+    if not isinstance(demand, dict):  # the baseline's, said once
+        demand = models.get("baseline", {}).get("procedures", {}).get(procedure)
+    steps = demand.get("procedure", {}).get("steps", []) if isinstance(demand, dict) else []
+    return {
+        str(step["id"]): {
+            "source": step.get("source") or "",
+            "handling_on_clock": bool(step.get("handling_on_clock", True)),
+            "waiting_on_clock": bool(step.get("waiting_on_clock", False)),
+            "limit": (step.get("time_limit") or {}).get("days"),
+        }
+        for step in steps
+    }
+
+
+def _counts_on_clock(kind: str, facts: Mapping[str, Any] | None) -> bool:
+    if kind in OFF_CLOCK_KINDS:
+        return False
+    if kind == "waiting":
+        return bool(facts and facts.get("waiting_on_clock"))
+    return bool(facts.get("handling_on_clock", True)) if facts else True
+
+
+def target_gap(
+    drivers: pd.DataFrame,
+    row: pd.Series,
+    facts: Mapping[str, Mapping[str, Any]],
+    lang: str,
+    top: int = 5,
+) -> dict[str, Any] | None:
+    """Why a variant's mean misses its procedure's target, from its critical paths.
+
+    The mean time of completed cases on the critical path (``all_days`` of
+    `sim.analysis.casepath.tail_drivers`) is split into time on the approval clock (the
+    agencies' queue, handling and sign-off) and time off it (the applicant's
+    corrections, third parties, expert reviews, public notice: the steps' clock flags).
+    When the time on the clock is within the target, the gap is time off the clock and
+    the steps with the most of it are named; otherwise the steps with the most time of
+    either kind. Steps are added, largest first, until they cover the gap (at most
+    ``top``), each with its agency, its parts, its committed limit and its source, so
+    that the reader sees which assumptions carry the gap.
+
+    Args:
+        drivers: The variant's rows of `tail_drivers` for the procedure.
+        row: The variant's summary row for the procedure (mean, target and its unit).
+        facts: Step id to its source, clock flags and limit (`step_facts`).
+        lang: ``zh`` or ``en``.
+        top: The most steps named.
+
+    Returns:
+        ``heading``, ``summary``, ``lead``, ``reasons`` (``text``, ``source``) and ``rest``;
+        None when the mean meets the target or nothing is known of the path.
+    """
+    text = GAP[lang]
+    unit = str(row.get("target_unit", "working_days"))
+    mean = row["mean_calendar_days"] if unit == "calendar_days" else row["mean_days"]
+    target = row["target_days"]
+    if len(drivers) == 0 or not (finite(mean) and finite(target) and finite(row["mean_days"])):
+        return None
+    mean, target = float(mean), float(target)
+    if mean <= target or mean <= 0:
+        return None
+    # The path's parts are working days: the target and the gap in working days too.
+    per_working_day = float(row["mean_days"]) / mean
+    target_working, gap_working = target * per_working_day, (mean - target) * per_working_day
+    steps: dict[tuple[str, str], dict[str, Any]] = {}
+    for part in drivers.itertuples(index=False):
+        days = float(part.all_days)
+        if not days > 0:
+            continue
+        entry = steps.setdefault(
+            (str(part.step), str(part.agency)),
+            {
+                "name": Name(part.step_zh, part.step_en),
+                "agency": Name(part.agency_zh, part.agency_en),
+                "on": {},
+                "off": {},
+            },
+        )
+        side = "on" if _counts_on_clock(str(part.kind), facts.get(str(part.step))) else "off"
+        entry[side][str(part.kind)] = entry[side].get(str(part.kind), 0.0) + days
+    on_total = sum(sum(e["on"].values()) for e in steps.values())
+    off_total = sum(sum(e["off"].values()) for e in steps.values())
+    clock_met = on_total <= target_working
+    sides = ("off",) if clock_met else ("on", "off")
+    ranked = sorted(
+        ((sum(sum(e[s].values()) for s in sides), key) for key, e in steps.items()),
+        key=lambda pair: -pair[0],
+    )
+    items, covered = [], 0.0
+    for days, key in ranked:
+        if covered >= gap_working - 1e-9 or len(items) >= top or days <= 0:
+            break
+        covered += days
+        items.append(_gap_item(steps[key], key[0], sides, days, facts.get(key[0]), lang))
+    unit_text = unit_label(unit, lang)
+    return {
+        "heading": text["heading"],
+        "separator": text["separator"],
+        "summary": text["summary"].format(
+            mean=fmt(mean),
+            target=f"{target:g}",
+            unit=unit_text,
+            gap=f"{fmt(mean - target)} {unit_text}",
+            on=fmt(on_total),
+            off=fmt(off_total),
+        ),
+        "lead": text["clock_met" if clock_met else "clock_missed"],
+        "reasons": items,
+        "rest": text["rest"].format(rest=fmt(gap_working - covered))
+        if gap_working - covered >= 0.05
+        else "",
+    }
+
+
+def _gap_item(
+    entry: dict[str, Any],
+    step: str,
+    sides: tuple[str, ...],
+    days: float,
+    facts: Mapping[str, Any] | None,
+    lang: str,
+) -> dict[str, str]:
+    """One step of `target_gap`: its time by kind, on or off the clock, and its source."""
+    text, labels = GAP[lang], REPORT[lang]
+    parts: dict[str, float] = {}
+    for side in sides:
+        for kind, value in entry[side].items():
+            parts[kind] = parts.get(kind, 0.0) + value
+    separator = "、" if lang == "zh" else ", "
+    kinds = separator.join(
+        f"{labels[f'{kind}_kind']} {fmt(parts[kind])}"
+        for kind in PART_KINDS
+        if parts.get(kind, 0.0) >= 0.05
+    )
+    shown = [side for side in sides if entry[side]]
+    if len(shown) == 2:
+        clock = text["both_clocks"].format(
+            on=fmt(sum(entry["on"].values())), off=fmt(sum(entry["off"].values()))
+        )
+    else:
+        clock = text["on_clock" if shown == ["on"] else "off_clock"]
+    limit = facts.get("limit") if facts else None
+    if finite(limit):
+        clock += separator + text["limit"].format(cap=f"{float(limit):g}")
+    source = str(facts.get("source", "")) if facts else ""
+    return {
+        "text": text["item"].format(
+            step=entry["name"].label(lang) or step,
+            agency=entry["agency"].label(lang) or "–",
+            days=fmt(days),
+            kinds=kinds or "–",
+            clock=clock,
+        ),
+        "source": text["source"].format(source=source or "–"),
     }
 
 

@@ -702,6 +702,50 @@ def wrap(label: str, columns: int = 28, lines: int = 3) -> str:
     return "\n".join(out) or str(label)
 
 
+GAP = {
+    "zh": {
+        "heading": "未达目标的原因：",
+        "separator": "；",
+        "summary": (
+            "平均用时 {mean} {unit}，比目标 {target} {unit}多 {gap}。关键路径上平均 {on} "
+            "个工作日计入审批时限（各部门的时间），{off} 个工作日不计入（申请人、银行、刻章店、"
+            "中介、专家评审、公示等）。"
+        ),
+        "clock_met": "计入审批时限的部分在目标之内，差距来自不计入审批时限的时间：",
+        "clock_missed": "计入审批时限的部分也超出目标，差距来自：",
+        "item": "{step}（{agency}）：平均 {days} 个工作日（{kinds}；{clock}）",
+        "limit": "承诺时限 {cap} 个工作日",
+        "source": "依据：{source}",
+        "rest": "其余 {rest} 个工作日分散在其他环节。",
+        "on_clock": "计入审批时限",
+        "off_clock": "不计入审批时限",
+        "both_clocks": "计入审批时限 {on}、不计入 {off}",
+    },
+    "en": {
+        "heading": "Why the target is missed.",
+        "separator": "; ",
+        "summary": (
+            "The mean, {mean} {unit}, is {gap} over the target of {target} {unit}. On the "
+            "critical path {on} working days on average are on the approval clock (the "
+            "agencies' time) and {off} off it (the applicant, banks, engraving shops, "
+            "consultants, expert reviews, public notice)."
+        ),
+        "clock_met": (
+            "The time on the approval clock is within the target; the gap is time off the clock:"
+        ),
+        "clock_missed": "The time on the approval clock exceeds the target too; the gap is:",
+        "item": "{step} ({agency}): {days} working days on average ({kinds}; {clock})",
+        "limit": "committed limit {cap} working days",
+        "source": "source: {source}",
+        "rest": "The remaining {rest} working days are spread over other steps.",
+        "on_clock": "on the approval clock",
+        "off_clock": "off the approval clock",
+        "both_clocks": "{on} on the approval clock, {off} off it",
+    },
+}
+"""The report's explanation of a missed target (`sim.output.sections.target_gap`)."""
+
+
 WORKBOOK = {
     "zh": {
         "summary": "摘要",

@@ -23,16 +23,13 @@ Without such coincidences (every bundled scenario, the random models) nothing di
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import load_scenario
 from sim.domain.conditions import compile_condition
 from sim.domain.distributions import Exponential, Fixed, Triangular
 from sim.domain.model import (
@@ -53,9 +50,8 @@ from sim.domain.model import (
 from sim.engines import ENGINES
 from sim.engines.draws import ProcedureDraws, SharedDraws
 from sim.engines.records import CASE_FIELDS
-from sim.reforms import resolve
+from tests.factories import PROJECT_ROOT, shortened
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((PROJECT_ROOT / "scenarios").glob("*.yaml"))
 ENGINE_NAMES = ("des", "simpy")
 
@@ -98,19 +94,9 @@ def comparable(rows: list[tuple]) -> list[tuple]:
 # --------------------------------------------------------------------------- bundled scenarios
 
 
-def shortened(path: Path, arrival_days: float):
-    """A bundled scenario with fewer days of arrivals (the same drain), resolved again.
-
-    The resolved models carry the horizon, so the scenario is resolved after the change.
-    """
-    scenario = load_scenario(path)
-    horizon = dataclasses.replace(scenario.horizon, arrival_days=arrival_days)
-    return resolve(dataclasses.replace(scenario, horizon=horizon, models=()))
-
-
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda path: path.stem)
 def test_every_bundled_variant_gives_the_same_tables(path):
-    scenario = shortened(path, arrival_days=12)
+    scenario = shortened(path, arrival_days=12, cases=120)
     for model in scenario.models:
         runs = run(model)
         assert runs["des"].case_count > 100, "too few cases to compare"
@@ -120,7 +106,7 @@ def test_every_bundled_variant_gives_the_same_tables(path):
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda path: path.stem)
 def test_every_bundled_variant_gives_the_same_tables_over_more_days_and_seeds(path):
-    scenario = shortened(path, arrival_days=40)
+    scenario = shortened(path, arrival_days=40, cases=120)
     for model in scenario.models:
         for seed in (1, 2):
             runs = run(model, seed)
