@@ -660,12 +660,21 @@ class _StepRun(_Event):
         elif action == FINISH:
             self.interrupted(self.handled, now)
         elif action == GRANTED:
-            resources = plan.resources
-            waiting_at = resources[self.booked - 1]
-            # Queued at the last agency booked, or granted it already (the grant pending).
-            held = self.booked - 1 if waiting_at.cancel(self) else self.booked
-            for resource in resources[:held]:
+            # `leave_queue` has dealt with the last agency booked; release the ones before.
+            for resource in plan.resources[: self.booked - 1]:
                 resource.release()
+
+    def leave_queue(self) -> None:
+        """Give up a place in a queue, or pass on a member granted but not yet taken up.
+
+        A stop does this for all its case's work before any of it frees staff: in the
+        reference model a freed member is handed over in an event of its own, so a grant
+        still pending goes to the next in the queue before the members the stop frees.
+        """
+        if self.action == GRANTED:
+            waiting_at = self.plan.resources[self.booked - 1]
+            if not waiting_at.cancel(self):
+                waiting_at.release()
 
     def interrupted(self, handled: Any, end: Any) -> None:
         self.sim.step_row(
@@ -787,8 +796,13 @@ class _Rework(_Event):
             self.sim.step_row(
                 self.case, self.label, 1, OUT_INTERRUPTED, self.ready, self.start, now, now
             )
-        elif action == GRANTED and resource is not None and not resource.cancel(self):
-            resource.release()  # granted, the grant pending: the member goes on at once
+
+    def leave_queue(self) -> None:
+        """Give up a place in a queue, or pass on a pending grant (`_StepRun.leave_queue`)."""
+        if self.action == GRANTED:
+            resource = self.resource
+            if resource is not None and not resource.cancel(self):
+                resource.release()
 
 
 class _Arrivals(_Event):
@@ -1051,6 +1065,9 @@ class Simulation(Kernel):
 
     def stop(self, case: _Case, now: Any) -> None:
         """Cut short what a stopped case (withdrawn, or open at the end) still has under way."""
+        for run in case.active:
+            if run is not None:
+                run.leave_queue()
         for run in case.active:
             if run is not None:
                 run.stop(now)
