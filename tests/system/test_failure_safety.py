@@ -402,7 +402,7 @@ def test_ctrl_c_while_tables_are_written_keeps_the_earlier_run(scenario_path, tm
 
 def test_a_second_run_into_a_folder_being_written_refuses(scenario_path, tmp_path):
     output = tmp_path / "out"
-    process = _start(scenario_path, output, "--replications", "400", "--executor", "serial")
+    process = _start(scenario_path, output, "--replications", "20000", "--executor", "serial")
     try:
         _wait_for(lambda: bool(list(output.glob("runs/*/replication_*.npz"))))
         second = subprocess.run(
