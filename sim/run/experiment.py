@@ -27,7 +27,7 @@ from sim.engines.draws import SharedDraws
 from sim.engines.records import case_frame, step_frame
 from sim.reforms import resolve
 from sim.run.cache import BUSY_COLUMNS, keeps_steps, load_finished, save_finished
-from sim.run.executors import SerialExecutor, make_executor, worker_count
+from sim.run.executors import SerialExecutor, make_executor, planned_workers, worker_count
 from sim.run.limits import check_run, check_scenario
 from sim.run.reduce import queue_totals
 
@@ -236,7 +236,7 @@ def run_experiment(
     for name in names:
         chosen.check(scenario.model(name))
     check_scenario(scenario)
-    check_run(scenario, names, replications, steps)
+    check_run(scenario, names, replications, steps, running=planned_workers(executor, workers))
     run_id = scenario_digest(scenario, seed, names, engine)
     folder = cache / run_id if cache is not None else None
     kept, refused = load_finished(folder, replications, steps, run_id)
