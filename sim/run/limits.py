@@ -18,14 +18,13 @@ from sim.inputs.schema import MAX_REPLICATIONS, MAX_STAFF
 
 # Bytes a row of a kept table takes in memory (pandas, measured on the demo scenario and
 # the standard model: 240 B a case row, 215-234 B a step row), with a margin; the kept
-# tables are copied once when replications are put together and again by the summary.
-CASE_ROW_BYTES = 300
-STEP_ROW_BYTES = 300
+# tables are copied once when the replications are put together.
+CASE_ROW_BYTES = 280
+STEP_ROW_BYTES = 250
 COPIES = 2
-# Bytes a case takes while its replication runs (the engine's columns and draws, and
-# the case table being made: 1,606 B traced at 100k cases, 1,7xx B as the process's
-# peak at 1M), with a margin; step rows being made count apart (`STEP_ROW_BYTES`).
-RUNNING_CASE_BYTES = 2_000
+# Bytes a case takes while its replication runs, beside the rows it keeps (the engine's
+# columns and draws, its case table being made: 1,606 B traced at 100k cases).
+RUNNING_CASE_BYTES = 1_700
 # Share of the machine's memory a run may plan to use.
 MEMORY_SHARE = 0.8
 
@@ -92,8 +91,10 @@ def run_memory(
     """Bytes a run needs in memory at its peak (an estimate, made before it runs).
 
     The replications running at once (each: its cases in the engine, and its step rows
-    if it keeps them), and the tables the run keeps: case rows of the replications that
-    keep them (the first, or all), step rows likewise, copied when put together.
+    if every replication keeps them), and the tables the run keeps: case rows of the
+    replications that keep them (the first, or all), step rows likewise, copied when
+    put together. Measured against it (benchmarks/README.md, "Scale"): one replication
+    of 1M cases of the standard model, estimated 8.3 GB, peaked at 5.3 GB.
 
     Args:
         scenario: The resolved scenario.
@@ -112,7 +113,11 @@ def run_memory(
             for d in model.demands
         )
     running = max(1, min(running, replications))
-    one_running = case_rows * RUNNING_CASE_BYTES + step_rows * STEP_ROW_BYTES
+    # A running replication's step rows count apart only when every replication keeps
+    # them (with ``first``, replication 0's are the kept ones, counted below).
+    one_running = case_rows * RUNNING_CASE_BYTES
+    if steps == "all":
+        one_running += step_rows * STEP_ROW_BYTES
     kept_cases = replications if cases == "all" else 1
     kept_steps = replications if steps == "all" else 1
     kept = case_rows * kept_cases * CASE_ROW_BYTES + step_rows * kept_steps * STEP_ROW_BYTES
