@@ -2,7 +2,9 @@
 
 The summary and the comparison read the same subsets of the case table and the same
 figures per replication (counts, mean, median and 90th percentile of the elapsed
-working days, the target shares, the six measures); `CaseSplit` makes each once. Cases
+working days, the target shares, the six measures); `CaseSplit` makes each once, with
+`sim.run.figures` (the one implementation), or reads them from a run's figures, made
+where each replication ran (the case rows are then the kept replications'). Cases
 arriving before the warm-up are dropped; open cases (still running when the run
 stopped) count as arrived but not as meeting the target. A target in calendar days is
 met on the calendar days elapsed; the approval clock (working days) is held against a
