@@ -63,12 +63,14 @@ def run(
         variants: Variant names (default: all).
         executor: ``serial`` (default here), ``process``, ``dask`` or an Executor.
         **options: Further options of `sim.run.experiment.run_experiment` (``workers``,
-            ``scheduler``, ``engine``, ``cache``, ``steps``).
+            ``scheduler``, ``engine``, ``cache``, ``steps``, ``cases``).
 
     Returns:
-        The run, whose ``cases``, ``steps`` (the first replication's, or every one's
-        with ``steps="all"``), ``queues``, ``summary``, ``comparison`` and ``agencies``
-        are pandas DataFrames.
+        The run, whose ``cases`` (every replication's, or the first's with
+        ``cases="first"``: the summary and comparison are the same either way, made
+        from every replication's ``figures``), ``steps`` (the first replication's, or
+        every one's with ``steps="all"``), ``queues``, ``figures``, ``summary``,
+        ``comparison`` and ``agencies`` are pandas DataFrames.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)

@@ -257,6 +257,9 @@ def run(
             replications = 1  # one fixed path: replications would only repeat it
         if eventlog:
             _warn_eventlog_size(scenario, variant, replications, steps, eventlog)
+        # Case rows of the first replication only, unless every one's is written: the
+        # summary and comparison read every replication's figures (`sim.run.figures`).
+        cases = "all" if "cases" in kept or (eventlog and steps == "all") else "first"
         with ResultsFolder(folder) as results:
             holder.append(results)
             with _progress(not quiet and progress_enabled()) as progress:
@@ -272,6 +275,7 @@ def run(
                     cache=folder / "runs",
                     progress=progress,
                     steps=steps,
+                    cases=cases,
                 )
             result = summarize_run(result, workers=side_by_side)
             staging = results.staging

@@ -30,7 +30,7 @@ def summarize_run(result: RunResult, workers: int | None = None) -> RunResult:
     agencies = {name: scenario.model(name).agencies for name in result.variants}
     fixed = not engine(result.engine).random
     with collector_paused():
-        split = split_cases(result.cases, scenario) if len(result.cases) else None
+        split = split_cases(result.cases, scenario, result.figures) if len(result.cases) else None
         if split is not None:
             split.make_figures(workers)
         load = agency_load(

@@ -232,11 +232,18 @@ def reform_contributions(
         workers=workers,
         cache=cache,
         progress=progress,
+        cases="first",  # every replication's figures are kept; its case rows need not be
     )
-    return contributions_table(result.cases, changed, variant, plan)
+    return contributions_table(result.cases, changed, variant, plan, result.figures)
 
 
-def contributions_table(cases: pd.DataFrame, changed: Scenario, variant: str, plan):
+def contributions_table(
+    cases: pd.DataFrame,
+    changed: Scenario,
+    variant: str,
+    plan,
+    figures: pd.DataFrame | None = None,
+):
     """The tidy table of `reform_contributions` from the cases of the synthetic variants.
 
     Args:
@@ -244,11 +251,13 @@ def contributions_table(cases: pd.DataFrame, changed: Scenario, variant: str, pl
         changed: The scenario copy of `contribution_variants`.
         variant: The package's name.
         plan: The plan of `contribution_variants`.
+        figures: The run's figures of every replication (`sim.run.figures`), when
+            ``cases`` holds the kept replications' rows only.
 
     Returns:
         The frame (columns `CONTRIBUTION_COLUMNS`).
     """
-    split = split_cases(cases, changed) if len(cases) else None
+    split = split_cases(cases, changed, figures) if len(cases) else None
     summary = summarize(cases, changed, split=split)
     comparison = compare(cases, changed, split=split)
     procedures = list(dict.fromkeys(summary["procedure"]))
@@ -256,7 +265,7 @@ def contributions_table(cases: pd.DataFrame, changed: Scenario, variant: str, pl
     change = comparison[comparison["metric"].isin(_METRICS)].set_index(
         ["variant", "procedure", "metric"]
     )
-    steps = _prefix_steps(cases, changed, plan)
+    steps = _prefix_steps(cases, changed, plan, figures)
     rows = []
     for procedure in procedures:
         base = (
@@ -315,7 +324,7 @@ def contributions_table(cases: pd.DataFrame, changed: Scenario, variant: str, pl
     return frame
 
 
-def _prefix_steps(cases: pd.DataFrame, changed: Scenario, plan) -> dict:
+def _prefix_steps(cases: pd.DataFrame, changed: Scenario, plan, figures=None) -> dict:
     """Paired differences between consecutive prefixes (the waterfall's bars)."""
     found: dict[tuple, tuple[float, float, float]] = {}
     previous = "baseline"
@@ -329,7 +338,11 @@ def _prefix_steps(cases: pd.DataFrame, changed: Scenario, plan) -> dict:
             changed,
             variants=tuple(v for v in changed.variants if v.name in (previous, current)),
         )
-        compared = compare(pair, ordered, baseline=previous)
+        pair_figures = None
+        if figures is not None and len(figures):
+            pair_figures = figures[figures["variant"].isin([previous, current])]
+        split = split_cases(pair, ordered, pair_figures) if len(pair) else None
+        compared = compare(pair, ordered, baseline=previous, split=split)
         for row in compared[compared["metric"].isin(_METRICS)].itertuples(index=False):
             found[("cumulative", entry["position"], row.procedure, row.metric)] = (
                 float(row.difference),

@@ -49,9 +49,11 @@ from sim.inputs.yaml import field_path, line_of, read_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SCENARIO = PROJECT_ROOT / "scenarios" / "demo.yaml"
-# Expected arrivals per replication and variant (arrivals a day times arrival days): a
-# run this large takes many minutes and gigabytes of memory per replication.
-MAX_CASES = 1_000_000
+# Expected arrivals per replication and variant (arrivals a day times arrival days) past
+# which the number is a unit mistake (a yearly count written as a daily one): no machine
+# holds such a run. Below it, a run is refused only when it would not fit in the
+# machine's memory (`sim.run.limits.check_run`, estimated before it runs).
+MAX_CASES = 1_000_000_000
 
 
 def _distribution(spec: Any, data: Any, path: Path, loc: tuple[Any, ...]):
@@ -353,9 +355,9 @@ def scenario_from_data(
         busiest = max(range(len(demands)), key=lambda i: demands[i].arrivals_per_day)
         raise fail(
             f"arrivals a day times {horizon.arrival_days:g} arrival days make about "
-            f"{expected:,.0f} cases a replication, more than the limit of {MAX_CASES:,} (such "
-            "a run takes hours and gigabytes of memory): check the unit of "
-            "`arrivals_per_day:`, or shorten the horizon",
+            f"{expected:,.0f} cases a replication, more than the sanity limit of "
+            f"{MAX_CASES:,} (no machine holds such a run): check the unit of "
+            "`arrivals_per_day:`",
             ("procedures", busiest, "arrivals_per_day"),
         )
     if len(calendar) < horizon.end + 1:

@@ -186,8 +186,10 @@ def report_tables(
 
     Returns:
         ``distributions`` (cycle-time quantiles of completed cases after the warm-up,
-        every replication), ``timelines`` (the median case of the first replication,
-        `sim.analysis.casepath.case_timeline`, with the case's figures) and ``tails``
+        pooled over the replications whose case rows the run kept: the command line
+        keeps the first, every one with ``--keep cases``), ``timelines`` (the median
+        case of the first replication, `sim.analysis.casepath.case_timeline`, with the
+        case's figures) and ``tails``
         (`sim.analysis.casepath.tail_drivers`).
     """
     scenario = result.scenario

@@ -28,18 +28,22 @@ import numpy as np
 import pandas as pd
 
 from sim.engines.records import CASE_COLUMNS, STEP_COLUMNS
+from sim.run.figures import FIGURE_COLUMNS
 from sim.run.files import write_atomically
 from sim.run.reduce import QUEUE_COLUMNS
 
-FORMAT = 1
+FORMAT = 2
 BUSY_COLUMNS = ("replication", "variant", "agency", "busy_days")
-# Each table's columns; a table of step rows may also be empty (not kept).
+# Each table's columns; a table of case or step rows may also be empty (not kept).
 SCHEMAS: dict[str, tuple[str, ...]] = {
     "cases": CASE_COLUMNS,
     "steps": STEP_COLUMNS,
     "busy": BUSY_COLUMNS,
     "queues": QUEUE_COLUMNS,
+    "figures": FIGURE_COLUMNS,
 }
+# The tables a replication may leave out (no columns): rows it was not asked to keep.
+OPTIONAL = ("cases", "steps")
 NUMBERS = ("int64", "float64", "bool", "datetime64[s]", "datetime64[ms]", "datetime64[us]")
 # Text comes back as pandas' default text type (kept in Arrow when pyarrow is there), the
 # type a fresh run's tables have.
@@ -60,14 +64,19 @@ def keeps_steps(steps: str, replication: int) -> bool:
     return steps == "all" or replication == 0
 
 
+def keeps_cases(cases: str, replication: int) -> bool:
+    """Whether a replication keeps its case rows (``cases``: ``first`` or ``all``)."""
+    return cases == "all" or replication == 0
+
+
 def load_finished(
-    folder: Path | None, replications: int, steps: str, run_id: str
+    folder: Path | None, replications: int, steps: str, run_id: str, cases: str = "all"
 ) -> tuple[dict[int, dict[str, pd.DataFrame]], list[str]]:
     """The replications finished by an earlier run that this run can use, by number.
 
     Returns:
-        The usable replications' tables (``cases``, ``steps``, ``busy``, ``queues``) by
-        number, and why each file that was there could not be used.
+        The usable replications' tables (``cases``, ``steps``, ``busy``, ``queues``,
+        ``figures``) by number, and why each file that was there could not be used.
     """
     finished: dict[int, dict[str, pd.DataFrame]] = {}
     refused: list[str] = []
@@ -83,13 +92,14 @@ def load_finished(
             refused.append(f"{path}: {error}; computed again")
             continue
         lacks_steps = keeps_steps(steps, replication) and not len(tables["steps"].columns)
-        if not lacks_steps:
+        lacks_cases = keeps_cases(cases, replication) and not len(tables["cases"].columns)
+        if not (lacks_steps or lacks_cases):
             finished[replication] = tables
     return finished, refused
 
 
 def save_finished(folder: Path, run_id: str, replication: int, tables: Mapping[str, Any]) -> None:
-    """Keep a finished replication's tables (``cases``, ``steps``, ``busy``, ``queues``)."""
+    """Keep a finished replication's tables (cases, steps, busy, queues, figures)."""
     arrays: dict[str, np.ndarray] = {}
     header: dict[str, Any] = {
         "format": FORMAT,
@@ -185,11 +195,11 @@ def _table(stored: Any, name: str, spec: Any) -> tuple[pd.DataFrame, set[str]]:
     if not isinstance(rows, int) or rows < 0 or not isinstance(columns, list):
         raise CacheError(f"table {name}: no row count or columns")
     names = tuple(c[0] for c in columns if isinstance(c, list) and len(c) == 2)
-    empty_steps = name == "steps" and not names  # step rows not kept
-    if len(names) != len(columns) or (names != SCHEMAS[name] and not empty_steps):
+    not_kept = name in OPTIONAL and not names  # rows not kept
+    if len(names) != len(columns) or (names != SCHEMAS[name] and not not_kept):
         raise CacheError(f"table {name}: columns {list(names)} are not the schema's")
-    if name == "steps" and not names and rows:
-        raise CacheError("table steps: rows without columns")
+    if not_kept and rows:
+        raise CacheError(f"table {name}: rows without columns")
     data: dict[str, Any] = {}
     keys: set[str] = set()
     for index, (column, dtype) in enumerate(columns):

@@ -149,6 +149,13 @@ def _join(client_type: Any, address: str) -> Any:
         ) from None
 
 
+def planned_workers(executor: str | Executor, workers: int | None) -> int:
+    """How many tasks will run at once, before the pool is made (for the memory check)."""
+    if executor == "serial" or isinstance(executor, SerialExecutor):
+        return 1
+    return workers or getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+
+
 def worker_count(pool: Executor, workers: int | None) -> int:
     """How many tasks run at once (a guess for an executor given ready-made)."""
     if isinstance(pool, SerialExecutor):

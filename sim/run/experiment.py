@@ -26,21 +26,27 @@ from sim.engines.collector import collector_paused
 from sim.engines.draws import SharedDraws
 from sim.engines.records import case_frame, step_frame
 from sim.reforms import resolve
-from sim.run.cache import BUSY_COLUMNS, keeps_steps, load_finished, save_finished
-from sim.run.executors import SerialExecutor, make_executor, worker_count
+from sim.run.cache import BUSY_COLUMNS, keeps_cases, keeps_steps, load_finished, save_finished
+from sim.run.executors import SerialExecutor, make_executor, planned_workers, worker_count
+from sim.run.figures import empty_figures, replication_figures
 from sim.run.limits import check_run, check_scenario
 from sim.run.reduce import queue_totals
 
 
 @dataclass
 class ReplicationResult:
-    """Tables of one replication, every variant."""
+    """Tables of one replication, every variant.
+
+    ``cases`` and ``steps`` have no columns when the replication does not keep them;
+    ``queues`` and ``figures`` are what every replication is reduced to where it runs.
+    """
 
     replication: int
     cases: pd.DataFrame
     steps: pd.DataFrame
     busy: pd.DataFrame
     queues: pd.DataFrame | None = None
+    figures: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, repr=False)
@@ -49,7 +55,10 @@ class RunResult:
 
     The tables are pandas DataFrames (schemas in `sim.engines.records`); ``summary``,
     ``comparison`` and ``agencies`` are empty until `sim.analysis.summarize_run` adds
-    them (`sim.run` does). Its repr is one line; a notebook shows a few summary rows.
+    them (`sim.run` does). ``cases`` holds the case rows of the kept replications
+    (``cases="all"``: every one; ``"first"``: replication 0), ``figures`` every
+    replication's per-(variant, procedure) figures (`sim.run.figures`). Its repr is one
+    line; a notebook shows a few summary rows.
     """
 
     scenario: Scenario
@@ -61,6 +70,7 @@ class RunResult:
     steps: pd.DataFrame
     busy: pd.DataFrame
     queues: pd.DataFrame = field(default_factory=pd.DataFrame)
+    figures: pd.DataFrame = field(default_factory=pd.DataFrame)
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
     agencies: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -108,11 +118,14 @@ def run_replication(
     variants: Sequence[str],
     engine: str = "des",
     keep_steps: bool = True,
+    keep_cases: bool = True,
 ) -> ReplicationResult:
     """Run every variant once on replication ``replication``'s random numbers.
 
     The step rows are large (several per case): with ``keep_steps`` False only their
-    queue totals (`sim.run.reduce.queue_totals`) are kept.
+    queue totals (`sim.run.reduce.queue_totals`) are kept; likewise, with
+    ``keep_cases`` False, of the case rows only their figures
+    (`sim.run.figures.replication_figures`).
     """
     simulate = engines.engine(engine).simulate
 
@@ -125,6 +138,9 @@ def run_replication(
         for variant in variants:
             records = simulate(scenario.model(variant), seed_sequence, replication, shared)
             cases = case_frame(records, scenario.calendar)
+            figures = replication_figures(cases, scenario)
+            if not keep_cases:
+                cases = pd.DataFrame()
             steps = step_frame(records, scenario.calendar) if keep_steps else pd.DataFrame()
             queue_rows = steps if keep_steps else records.queue_columns(scenario.calendar)
             busy = [
@@ -138,6 +154,7 @@ def run_replication(
                     steps=steps,
                     busy=pd.DataFrame(busy, columns=list(BUSY_COLUMNS)),
                     queues=queue_totals(queue_rows, scenario.horizon),
+                    figures=figures,
                 )
             )
         return combine(parts)
@@ -145,16 +162,24 @@ def run_replication(
 
 def combine(parts: Sequence[ReplicationResult]) -> ReplicationResult:
     """One replication's results from those of its variants, in the order given."""
-    # Step rows kept (with their columns, even when no case took a step) or not kept.
-    kept = [part.steps for part in parts if len(part.steps.columns)]
-    with_steps = [steps for steps in kept if len(steps)] or kept[:1]
     return ReplicationResult(
         replication=parts[0].replication,
-        cases=pd.concat([part.cases for part in parts], ignore_index=True),
-        steps=pd.concat(with_steps, ignore_index=True) if with_steps else pd.DataFrame(),
+        cases=kept_rows([part.cases for part in parts]),
+        steps=kept_rows([part.steps for part in parts]),
         busy=pd.concat([part.busy for part in parts], ignore_index=True),
         queues=pd.concat([part.queues for part in parts], ignore_index=True),
+        figures=pd.concat([part.figures for part in parts], ignore_index=True),
     )
+
+
+def kept_rows(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The rows of the frames that were kept, one frame (no columns if none was kept).
+
+    A kept frame has its columns even when it has no rows; one not kept has none.
+    """
+    kept = [frame for frame in frames if len(frame.columns)]
+    with_rows = [frame for frame in kept if len(frame)] or kept[:1]
+    return pd.concat(with_rows, ignore_index=True) if with_rows else pd.DataFrame()
 
 
 def scenario_digest(scenario: Scenario, seed: int, variants: Sequence[str], engine: str) -> str:
@@ -193,6 +218,7 @@ def run_experiment(
     cache: Path | str | bool | None = None,
     progress: Callable[[int, int], None] | None = None,
     steps: str = "first",
+    cases: str = "all",
 ) -> RunResult:
     """Run ``replications`` replications of the chosen variants.
 
@@ -210,6 +236,9 @@ def run_experiment(
         progress: Called with (finished, total) as replications finish.
         steps: Step rows to keep: ``first`` (replication 0's, the default: they are
             several per case) or ``all``. Queue figures are kept for every replication.
+        cases: Case rows to keep: ``all`` (the default) or ``first`` (replication 0's:
+            the parent then does not grow with the replications). The figures the
+            summary and comparison need are kept for every replication either way.
 
     Returns:
         The combined tables (`sim.analysis.summarize_run` adds the summary tables).
@@ -232,14 +261,17 @@ def run_experiment(
     chosen = engines.engine(engine)
     if steps not in ("first", "all"):
         raise InputError(f"steps takes 'first' or 'all', not '{steps}'")
+    if cases not in ("first", "all"):
+        raise InputError(f"cases takes 'first' or 'all', not '{cases}'")
     names = ("baseline", *(n for n in names if n != "baseline"))
     for name in names:
         chosen.check(scenario.model(name))
     check_scenario(scenario)
-    check_run(scenario, names, replications, steps)
+    running = planned_workers(executor, workers)
+    check_run(scenario, names, replications, steps, cases=cases, running=running)
     run_id = scenario_digest(scenario, seed, names, engine)
     folder = cache / run_id if cache is not None else None
-    kept, refused = load_finished(folder, replications, steps, run_id)
+    kept, refused = load_finished(folder, replications, steps, run_id, cases)
     finished = {r: ReplicationResult(r, **tables) for r, tables in kept.items()}
     missing = [r for r in range(replications) if r not in finished]
     done = len(finished)
@@ -260,8 +292,8 @@ def run_experiment(
 
             def submit(task: tuple[int, tuple[str, ...]]) -> Future:
                 r, some = task
-                keep = keeps_steps(steps, r)
-                return pool.submit(run_replication, scenario, r, seed, some, engine, keep)
+                keep = keeps_steps(steps, r), keeps_cases(cases, r)
+                return pool.submit(run_replication, scenario, r, seed, some, engine, *keep)
 
             # A serial executor runs a task as it is submitted: take them one at a time,
             # each saved as soon as it is done (submitting all first would compute every
@@ -301,10 +333,13 @@ def run_experiment(
         replications=replications,
         seed=seed,
         run_id=run_id,
-        cases=pd.concat([r.cases for r in ordered], ignore_index=True),
+        cases=kept_rows([r.cases for r in ordered]),
         steps=pd.concat([r.steps for r in ordered], ignore_index=True),
         busy=pd.concat([r.busy for r in ordered], ignore_index=True),
         queues=pd.concat([r.queues for r in ordered], ignore_index=True),
+        figures=pd.concat([r.figures for r in ordered], ignore_index=True)
+        if ordered
+        else empty_figures(),
         computed=len(missing),
         notes=tuple(refused),
         engine=engine,

@@ -1,9 +1,10 @@
 """Limits a run must keep, checked on the resolved variants before anything runs.
 
-Every source of arrivals counts against the cases a replication may have (a `bundle`
-reform brings arrivals of its own), staff after reforms against the staff cap, and the
-tables a run keeps in memory against the machine's memory: `run_memory` estimates
-them, in one place, so that a run that streams its results can change the estimate.
+Every source of arrivals counts against a sanity limit on the cases of a replication (a
+unit mistake; a `bundle` reform brings arrivals of its own), staff after reforms against
+the staff cap, and the memory a run needs (the replications running at once and the
+tables it keeps) against the machine's: `run_memory` estimates it, in one place, so
+that there is no fixed cap on the cases a replication may have.
 """
 
 from __future__ import annotations
@@ -16,11 +17,16 @@ from sim.domain.model import Model, Scenario
 from sim.inputs.loader import MAX_CASES
 from sim.inputs.schema import MAX_REPLICATIONS, MAX_STAFF
 
-# Bytes a row takes in memory (pandas, measured on the demo scenario: 535 and 527 bytes),
-# with a margin; tables are copied once when replications are put together.
-CASE_ROW_BYTES = 600
-STEP_ROW_BYTES = 600
+# Bytes a row of a kept table takes in memory (pandas, measured on the demo scenario and
+# the standard model: 240 B a case row, 215-234 B a step row), with a margin; the kept
+# tables are copied once when the replications are put together.
+CASE_ROW_BYTES = 280
+STEP_ROW_BYTES = 250
 COPIES = 2
+# Bytes a case takes while its replication runs, beside the rows it keeps (the engine's
+# columns and draws, its case table being made: 1,606 B traced at 100k cases; a 1M-case
+# replication without step rows peaked at 2,114 MiB resident, its case table included).
+RUNNING_CASE_BYTES = 1_700
 # Share of the machine's memory a run may plan to use.
 MEMORY_SHARE = 0.8
 
@@ -47,8 +53,8 @@ def check_scenario(scenario: Scenario) -> None:
                 "arrivals_per_day",
                 f"variant '{model.variant}' has about {cases:,.0f} cases a replication (every "
                 f"procedure's and bundle's arrivals a day times {model.horizon.arrival_days:g} "
-                f"arrival days), more than the limit of {MAX_CASES:,}: check the unit of "
-                "`arrivals_per_day:`, or shorten the horizon",
+                f"arrival days), more than the sanity limit of {MAX_CASES:,} (no machine "
+                "holds such a run): check the unit of `arrivals_per_day:`",
             )
         for agency in model.agencies:
             if agency.staff is not None and agency.staff > MAX_STAFF:
@@ -76,11 +82,29 @@ def _at_reform(scenario: Scenario, variant: str, kind: str, key: str, message: s
     return InputError(message, file=scenario.file)
 
 
-def run_memory(scenario: Scenario, variants: Sequence[str], replications: int, steps: str) -> int:
-    """Bytes of tables a run keeps in memory (an estimate, made before it runs).
+def run_memory(
+    scenario: Scenario,
+    variants: Sequence[str],
+    replications: int,
+    steps: str,
+    cases: str = "all",
+    running: int = 1,
+) -> int:
+    """Bytes a run needs in memory at its peak (an estimate, made before it runs).
 
-    Case rows of every replication and variant, step rows of the replications that keep
-    them (the first, or all), copied once when the replications are put together.
+    The replications running at once (each: its cases in the engine, and its step rows
+    if every replication keeps them), and the tables the run keeps: case rows of the
+    replications that keep them (the first, or all), step rows likewise, copied when
+    put together. Measured against it (benchmarks/README.md, "Scale"): one replication
+    of 1M cases of the standard model, estimated 8.3 GB, peaked at 5.3 GB.
+
+    Args:
+        scenario: The resolved scenario.
+        variants: The variants to run.
+        replications: How many replications.
+        steps: Which replications keep their step rows: ``first`` or ``all``.
+        cases: Which replications keep their case rows: ``first`` or ``all``.
+        running: Replications running at once (workers).
     """
     case_rows = step_rows = 0.0
     for name in variants:
@@ -90,9 +114,16 @@ def run_memory(scenario: Scenario, variants: Sequence[str], replications: int, s
             d.arrivals_per_day * model.horizon.arrival_days * len(d.procedure.steps)
             for d in model.demands
         )
-    kept = replications if steps == "all" else 1
-    total = case_rows * replications * CASE_ROW_BYTES + step_rows * kept * STEP_ROW_BYTES
-    return int(total * COPIES)
+    running = max(1, min(running, replications))
+    # A running replication's step rows count apart only when every replication keeps
+    # them (with ``first``, replication 0's are the kept ones, counted below).
+    one_running = case_rows * RUNNING_CASE_BYTES
+    if steps == "all":
+        one_running += step_rows * STEP_ROW_BYTES
+    kept_cases = replications if cases == "all" else 1
+    kept_steps = replications if steps == "all" else 1
+    kept = case_rows * kept_cases * CASE_ROW_BYTES + step_rows * kept_steps * STEP_ROW_BYTES
+    return int(running * one_running + kept * COPIES)
 
 
 def machine_memory() -> int | None:
@@ -109,8 +140,14 @@ def check_run(
     replications: int,
     steps: str,
     memory: int | None = None,
+    cases: str = "all",
+    running: int = 1,
 ) -> None:
     """A run within the replication limit and the machine's memory, or an `InputError`.
+
+    There is no fixed limit on the cases of a replication (beyond the loader's sanity
+    limit for unit mistakes): a run is refused only when `run_memory` says it would not
+    fit in `MEMORY_SHARE` of the machine's memory.
 
     Args:
         scenario: The resolved scenario.
@@ -118,6 +155,8 @@ def check_run(
         replications: How many replications.
         steps: ``first`` or ``all`` (which replications keep their step rows).
         memory: Bytes the machine has (default: `machine_memory`).
+        cases: ``first`` or ``all`` (which replications keep their case rows).
+        running: Replications running at once (workers).
     """
     if replications > MAX_REPLICATIONS:
         raise InputError(
@@ -125,15 +164,28 @@ def check_run(
             field="--replications",
         )
     memory = machine_memory() if memory is None else memory
-    needed = run_memory(scenario, variants, replications, steps)
-    if memory is not None and needed > MEMORY_SHARE * memory:
-        kept = "every replication's" if steps == "all" else "the first replication's"
-        raise InputError(
-            f"this run would keep about {needed / 1e9:,.1f} GB of tables in memory "
-            f"({len(variants)} variant(s) x {replications:,} replication(s) of about "
-            f"{max(expected_cases(scenario.model(v)) for v in variants):,.0f} cases, and "
-            f"{kept} step rows); this machine has {memory / 1e9:,.1f} GB: run fewer "
-            "replications or variants (--replications, --variant), or keep the step rows "
-            "of the first replication only (--steps first)",
-            file=scenario.file,
-        )
+    needed = run_memory(scenario, variants, replications, steps, cases, running)
+    if memory is None or needed <= MEMORY_SHARE * memory:
+        return
+    largest = max(expected_cases(scenario.model(v)) for v in variants)
+    changes = []
+    if steps == "all" and replications > 1:
+        changes.append("keep the step rows of the first replication only (--steps first)")
+    if cases == "all" and replications > 1:
+        changes.append("keep the case rows of the first replication only (no --keep cases)")
+    if running > 1:
+        changes.append("run fewer replications at once (--workers 1, or --executor serial)")
+    if len(variants) > 1:
+        changes.append("run fewer variants (--variant)")
+    changes.append(
+        "shorten the horizon (`horizon: working_days:`) or lower `arrivals_per_day:` in "
+        f"{os.path.basename(scenario.file) or 'the scenario file'}"
+    )
+    raise InputError(
+        f"this run would need about {needed / 1e9:,.1f} GB of memory ({len(variants)} "
+        f"variant(s) of about {largest:,.0f} cases a replication, {running} replication(s) "
+        f"running at once, {replications:,} replication(s)); this machine has "
+        f"{memory / 1e9:,.1f} GB, of which a run may plan to use "
+        f"{MEMORY_SHARE:.0%}: " + "; or ".join(changes),
+        file=scenario.file,
+    )

@@ -3,10 +3,17 @@ alone."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from sim import load_scenario
-from sim.analysis.contributions import contribution_variants
+from sim.analysis.contributions import (
+    contribution_variants,
+    contributions_table,
+    reform_contributions,
+)
+from sim.run.experiment import run_experiment
+from tests.conftest import PACKAGE
 from tests.factories import four_step_scenario
 
 
@@ -37,3 +44,18 @@ variants:
     second = [e for e in plan if e["mode"] == "alone" and e["position"] == 2][0]
     assert second["synthetic"] is None and "joint_review" in second["note"]
     assert [v.name for v in changed.variants] == ["merged__alone_1", "merged__upto_2"]
+
+
+def test_contributions_from_the_figures_are_those_from_every_case_row(tmp_path):
+    # reform_contributions keeps replication 0's case rows and every replication's
+    # figures: the same table, value for value, as from every replication's case rows.
+    scenario = load_scenario(four_step_scenario(tmp_path, PACKAGE, rate=2.0, days=20))
+    changed, plan = contribution_variants(scenario, "package")
+    names = ["baseline", *(v.name for v in changed.variants)]
+    every = run_experiment(changed, replications=3, seed=5, variants=names)
+    first = run_experiment(changed, replications=3, seed=5, variants=names, cases="first")
+    assert set(first.cases["replication"]) == {0} and len(first.figures)
+    old = contributions_table(every.cases, changed, "package", plan)
+    new = contributions_table(first.cases, changed, "package", plan, first.figures)
+    pd.testing.assert_frame_equal(new, old, check_exact=True)
+    assert new.equals(reform_contributions(scenario, "package", replications=3, seed=5))

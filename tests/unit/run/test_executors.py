@@ -15,9 +15,13 @@ def test_serial_process_and_dask_give_the_same_bytes(scenario_path):
     pool = run_experiment(scenario, replications=4, seed=9, executor="process", workers=2)
     single = run_experiment(scenario, replications=4, seed=9, executor="process", workers=1)
     assert table_bytes(serial) == table_bytes(pool) == table_bytes(single)
+    # The figures each replication is reduced to where it runs, too.
+    figures = serial.figures.to_csv(index=False)
+    assert figures == pool.figures.to_csv(index=False) == single.figures.to_csv(index=False)
     pytest.importorskip("distributed")
     dask = run_experiment(scenario, replications=4, seed=9, executor="dask", workers=2)
     assert table_bytes(serial) == table_bytes(dask)
+    assert figures == dask.figures.to_csv(index=False)
 
 
 def test_whole_replications_from_a_pool_are_saved_and_resumed(scenario_path, tmp_path):
