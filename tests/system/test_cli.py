@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from tests.factories import TWO_STEPS as GOOD
 from tests.factories import scenario_text, write_case
 
@@ -35,6 +37,7 @@ def test_validate_command(tmp_path):
     assert "is valid" in done.stdout
 
 
+@pytest.mark.slow
 def test_the_counting_method_and_its_rules_from_the_command_line(tmp_path):
     # Two steps of 0.25 working days from Monday 2025-03-03: cn counts 0.5 working days;
     # db at least a day each on consecutive days, 2 calendar days; without the minimum, 0.5.

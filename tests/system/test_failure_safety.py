@@ -58,6 +58,7 @@ def variant_scenario_path(tmp_path):
     [(signal.SIGTERM, "serial"), (signal.SIGINT, "process")],
     ids=["SIGTERM serial", "SIGINT process pool"],
 )
+@pytest.mark.slow
 def test_a_killed_run_keeps_complete_replications_and_resumes(
     scenario_path, tmp_path, sign, executor
 ):
@@ -112,6 +113,7 @@ def test_a_killed_run_keeps_complete_replications_and_resumes(
     assert leftovers(output) == []
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_without_losing_or_doubling(variant_scenario_path, tmp_path):
     scenario_path = variant_scenario_path
     output = tmp_path / "out"

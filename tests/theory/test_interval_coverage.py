@@ -88,6 +88,7 @@ def covered(table: pd.DataFrame, column: str, truth: float) -> int:
     return int(((table[f"{column}_low"] <= truth) & (truth <= table[f"{column}_high"])).sum())
 
 
+@pytest.mark.slow
 def test_replication_intervals_cover_at_the_nominal_rate(coverage_runs):
     # 120 experiments of 5 replications (~32 cases each); the 90% t intervals of the
     # mean elapsed time (true mean 1 + 2 = 3) and of the share within the 3-day target
@@ -130,6 +131,7 @@ variants:
 PAIRS = 100
 
 
+@pytest.mark.slow
 def test_one_replications_paired_difference_covers_the_queueing_difference(tmp_path):
     # M/M/1 against M/M/2 (arrival 5 a day, mean handling 0.1 day): the true difference
     # of the mean time taken is the difference of the Erlang C waits. 100 pairs of one

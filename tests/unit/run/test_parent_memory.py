@@ -12,6 +12,8 @@ from __future__ import annotations
 import gc
 import tracemalloc
 
+import pytest
+
 from sim import load_scenario
 from sim.analysis import summarize_run
 from sim.run.experiment import run_experiment
@@ -35,6 +37,7 @@ def _peak(scenario, replications: int, cases: str) -> tuple[int, int]:
     return peak, len(result.cases)
 
 
+@pytest.mark.slow
 def test_parent_memory_does_not_grow_with_the_replications_case_rows(tmp_path):
     text = scenario_text(agencies=agencies(desk=6, review=6), extra=FASTER_REVIEW, **BUSY)
     scenario = load_scenario(write_case(tmp_path, INTAKE_REVIEW, text))
