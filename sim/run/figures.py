@@ -59,10 +59,9 @@ def targets(scenario: Scenario) -> dict[str, Target]:
     found: dict[str, Target] = {}
     for model in scenario.models:
         for procedure_id, procedure in model.procedure_index.items():
-            target = Target(
-                float(procedure.target_days), getattr(procedure, "target_unit", WORKING_DAYS)
+            found.setdefault(
+                procedure_id, Target(float(procedure.target_days), procedure.target_unit)
             )
-            found.setdefault(procedure_id, target)
     return found
 
 
