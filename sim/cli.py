@@ -260,6 +260,8 @@ def run(
         # Case rows of the first replication only, unless every one's is written: the
         # summary and comparison read every replication's figures (`sim.run.figures`).
         cases = "all" if "cases" in kept or (eventlog and steps == "all") else "first"
+        # Step rows are several a case: none are made when nothing reads them.
+        made = steps if report or eventlog or "steps" in kept or steps == "all" else "none"
         with ResultsFolder(folder) as results:
             holder.append(results)
             with _progress(not quiet and progress_enabled()) as progress:
@@ -274,7 +276,7 @@ def run(
                     engine=engine,
                     cache=folder / "runs",
                     progress=progress,
-                    steps=steps,
+                    steps=made,
                     cases=cases,
                 )
             result = summarize_run(result, workers=side_by_side)

@@ -14,11 +14,10 @@ from sim.analysis.intervals import (
     BASIS_BATCHES,
     BASIS_FIXED,
     BASIS_REPLICATIONS,
-    BATCHES,
-    batch_means_interval,
+    batch_interval,
     t_interval,
 )
-from sim.run.reduce import queue_totals, queued
+from sim.run.reduce import BATCH_COLUMNS, BATCHES, queue_totals
 
 AGENCY_COLUMNS = (
     "variant",
@@ -65,11 +64,11 @@ def agency_load(
 
     Intervals (utilisation and mean queue): t over replications when R >= 2; with one
     replication, batch means of the queue in order of arrival (no interval for the
-    utilisation).
+    utilisation), which `queue_totals` made where the replication ran.
 
     Args:
         steps: The step table (may be empty, or hold only some replications, when
-            ``queues`` is given; one replication's batch means need its rows).
+            ``queues`` is given).
         busy: Columns ``replication``, ``variant``, ``agency``, ``busy_days``.
         scenario: The scenario (horizon, agencies, variant order).
         agencies: Each variant's agencies (their staff may differ by variant); default
@@ -97,25 +96,19 @@ def agency_load(
     for frame in (busy, queues):
         for variant, found in replications_by_variant(frame).items():
             reps_of.setdefault(variant, set()).update(found)
-    one_run_rows: dict | None = None
     rows = []
     for variant in variants:
         listed = tuple((agencies or {}).get(variant, scenario.agencies))
         replications = sorted(reps_of.get(variant, ()))
         variant_busy = busy_of.get(variant, none_of(busy))
         variant_queues = groups_by(queues_of.get(variant, none_of(queues)), "agency")
-        if len(replications) < 2 and one_run_rows is None:
-            raw_rows = _agency_queue_rows(steps, horizon.warmup_days)
-            one_run_rows = groups_by(raw_rows, "variant", "agency")
         for agency in listed:
-            raw = (one_run_rows or {}).get((variant, agency.id)) if len(replications) < 2 else None
             rows.append(
                 _agency_row(
                     variant,
                     agency,
                     variant_busy,
                     variant_queues.get(agency.id, none_of(queues)),
-                    raw,
                     replications,
                     horizon,
                     confidence,
@@ -127,16 +120,7 @@ def agency_load(
     return frame
 
 
-def _agency_queue_rows(steps: pd.DataFrame, warmup: float) -> pd.DataFrame:
-    """Step rows ready after the warm-up, one per agency held (joint steps split)."""
-    columns = ["replication", "variant", "agency", "ready_day", "queue_days"]
-    if len(steps) == 0 or not set(columns) <= set(steps.columns):
-        return pd.DataFrame({name: [] for name in columns})
-    codes, names, rows = queued(steps, warmup)
-    return steps.iloc[rows][columns].assign(agency=names[codes])
-
-
-def _agency_row(variant, agency, busy, queue, raw, replications, horizon, confidence):
+def _agency_row(variant, agency, busy, queue, replications, horizon, confidence):
     staff = agency.staff
     count = len(replications)
     row: dict[str, Any] = {
@@ -163,13 +147,15 @@ def _agency_row(variant, agency, busy, queue, raw, replications, horizon, confid
     if count >= 2:
         # The mean of the replications' mean queues, so that it is the interval's centre.
         mean_queue = t_interval(totals / counts, confidence)
-    else:
-        ordered = (
-            raw.sort_values("ready_day", kind="stable")["queue_days"]
-            if raw is not None
-            else pd.Series([], dtype=float)
+    elif len(queue):
+        # One replication: its batch means, made where it ran (`queue_totals`).
+        mean_queue = batch_interval(
+            float(queue["finite_mean_queue_days"].iloc[0]),
+            queue[list(BATCH_COLUMNS)].iloc[0].to_numpy(float),
+            confidence,
         )
-        mean_queue = batch_means_interval(ordered, confidence)
+    else:
+        mean_queue = (_NAN, _NAN, _NAN)
     row["mean_queue_days"], row["mean_queue_days_low"], row["mean_queue_days_high"] = mean_queue
     p90 = queue["p90_queue_days"].to_numpy(float)
     row["p90_queue_days"] = float(p90.mean()) if len(p90) else _NAN

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from sim.run.reduce import BATCHES, batch_means
+
 # What the intervals of a table rest on (its ``interval_basis`` column).
 BASIS_REPLICATIONS = "replications"
 BASIS_ONE_RUN = (
@@ -22,8 +24,6 @@ BASIS_ONE_RUN = (
 BASIS_BATCHES = "batch means (one replication; {batches} batches in order of arrival)"
 BASIS_FIXED = "fixed times: one path, no interval"
 
-# Batches of the batch-means interval of one replication's series.
-BATCHES = 20
 # Resamples of the paired bootstrap of a quantile difference (one replication).
 BOOTSTRAP_RESAMPLES = 1000
 _NAN = float("nan")
@@ -150,11 +150,23 @@ def batch_means_interval(
     data = finite(values)
     if len(data) == 0:
         return _NAN, _NAN, _NAN
-    mean = float(data.mean())
-    size = len(data) // batches
-    if batches < 2 or size < 2:
+    return batch_interval(float(data.mean()), batch_means(data, batches), confidence)
+
+
+def batch_interval(mean: float, means, confidence: float = 0.95) -> tuple[float, float, float]:
+    """A batch-means t interval around ``mean`` from the batch means (`batch_means`).
+
+    Args:
+        mean: The series' mean (the interval's centre).
+        means: The batch means; None, or any NaN among them, when the series was too
+            short for batches.
+        confidence: Two-sided confidence level.
+
+    Returns:
+        ``(mean, low, high)``; the interval is NaN without batch means.
+    """
+    if means is None or np.isnan(means).any():
         return mean, _NAN, _NAN
-    means = data[: size * batches].reshape(batches, size).mean(axis=1)
     _, low, high = t_interval(means, confidence)
     half = (high - low) / 2
     return mean, mean - half, mean + half

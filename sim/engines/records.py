@@ -293,11 +293,16 @@ class Deferred:
 _CASE_IDS: dict[str, np.ndarray] = {}
 
 
+# Case ids kept for the next run up to this many a procedure: beyond, a run's ids
+# (Python strings, about 180 bytes a case) would outweigh the time they save.
+KEPT_CASE_IDS = 250_000
+
+
 def case_ids(procedure_id: str, n: int) -> np.ndarray:
     """``<procedure>-000001`` ... as the engines name cases (kept for the next run).
 
     Made with some room to spare, and extended by the ids missing, as the next
-    replication's count of cases differs a little.
+    replication's count of cases differs a little; not kept beyond `KEPT_CASE_IDS`.
     """
     ids = _CASE_IDS.get(procedure_id)
     have = 0 if ids is None else len(ids)
@@ -310,7 +315,10 @@ def case_ids(procedure_id: str, n: int) -> np.ndarray:
         ids.flags.writeable = False
         if len(_CASE_IDS) > 64:
             _CASE_IDS.clear()
-        _CASE_IDS[procedure_id] = ids
+        if size <= KEPT_CASE_IDS:
+            _CASE_IDS[procedure_id] = ids
+        else:
+            _CASE_IDS.pop(procedure_id, None)
     return ids[:n]
 
 
@@ -484,13 +492,24 @@ class Records:
         When the step rows are not kept, only their queue figures are
         (`sim.run.reduce.queue_totals`): these columns, made straight from the tuple rows,
         give the same figures as the whole table at a fraction of the cost (no dates, no
-        frame, text left as Python objects, the run's replication and variant given once).
+        frame, text left as codes or Python objects, the run's replication and variant
+        given once).
         """
         if self.step_columns is not None and not self.steps:
             columns = self.step_columns
-            agency, outcome, ready, start = (
-                column_array(columns[name], _FIELD_TYPES[name])
-                for name in ("agency", "outcome", "ready_day", "start_day")
+            # Coded text stays coded (`sim.run.reduce.queued` reads the codes), the codes
+            # made now, in their smallest type, so that the rows can be freed.
+            agency, outcome = (
+                Coded(
+                    _compact(column_array(column.codes, np.intp)),
+                    column_array(column.labels, object),
+                )
+                if isinstance(column := columns[name], Coded)
+                else column_array(column, _FIELD_TYPES[name])
+                for name in ("agency", "outcome")
+            )
+            ready, start = (
+                column_array(columns[name], np.float64) for name in ("ready_day", "start_day")
             )
         elif self.step_columns is not None or not self.steps:
             frame = step_frame(self, calendar)
@@ -509,6 +528,11 @@ class Records:
             "ready_day": ready,
             "queue_days": start - ready,
         }
+
+
+def _compact(codes: np.ndarray) -> np.ndarray:
+    """Non-negative codes in the smallest unsigned type that holds them."""
+    return codes.astype(np.min_scalar_type(int(codes.max(initial=0))))
 
 
 def _tuples(columns: dict[str, Any] | None, fields) -> list[tuple]:

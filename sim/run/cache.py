@@ -32,7 +32,7 @@ from sim.run.figures import FIGURE_COLUMNS
 from sim.run.files import write_atomically
 from sim.run.reduce import QUEUE_COLUMNS
 
-FORMAT = 2
+FORMAT = 3
 BUSY_COLUMNS = ("replication", "variant", "agency", "busy_days")
 # Each table's columns; a table of case or step rows may also be empty (not kept).
 SCHEMAS: dict[str, tuple[str, ...]] = {
@@ -60,8 +60,8 @@ def replication_file(folder: Path, replication: int) -> Path:
 
 
 def keeps_steps(steps: str, replication: int) -> bool:
-    """Whether a replication keeps its step rows (``steps``: ``first`` or ``all``)."""
-    return steps == "all" or replication == 0
+    """Whether a replication keeps its step rows (``steps``: ``first``, ``all`` or ``none``)."""
+    return steps == "all" or (steps == "first" and replication == 0)
 
 
 def keeps_cases(cases: str, replication: int) -> bool:

@@ -22,7 +22,7 @@ import pandas as pd
 from sim import engines
 from sim.domain.errors import InputError
 from sim.domain.model import Scenario
-from sim.engines.collector import collector_paused
+from sim.engines.collector import collector_paused, release_freed_memory
 from sim.engines.draws import SharedDraws
 from sim.engines.records import case_frame, step_frame
 from sim.reforms import resolve
@@ -146,14 +146,18 @@ def run_replication(
             busy = [
                 (replication, variant, agency, days) for agency, days in records.agency_busy.items()
             ]
-            del records
+            del records  # before the queue totals, which need memory of their own
+            release_freed_memory()
+            queues = queue_totals(queue_rows, scenario.horizon)
+            del queue_rows
+            release_freed_memory()
             parts.append(
                 ReplicationResult(
                     replication=replication,
                     cases=cases,
                     steps=steps,
                     busy=pd.DataFrame(busy, columns=list(BUSY_COLUMNS)),
-                    queues=queue_totals(queue_rows, scenario.horizon),
+                    queues=queues,
                     figures=figures,
                 )
             )
@@ -235,7 +239,8 @@ def run_experiment(
             on disk.
         progress: Called with (finished, total) as replications finish.
         steps: Step rows to keep: ``first`` (replication 0's, the default: they are
-            several per case) or ``all``. Queue figures are kept for every replication.
+            several per case), ``all``, or ``none`` (when nothing reads them: no report,
+            no event log, no step table). Queue figures are kept for every replication.
         cases: Case rows to keep: ``all`` (the default) or ``first`` (replication 0's:
             the parent then does not grow with the replications). The figures the
             summary and comparison need are kept for every replication either way.
@@ -259,8 +264,8 @@ def run_experiment(
             file=scenario.file,
         )
     chosen = engines.engine(engine)
-    if steps not in ("first", "all"):
-        raise InputError(f"steps takes 'first' or 'all', not '{steps}'")
+    if steps not in ("first", "all", "none"):
+        raise InputError(f"steps takes 'first', 'all' or 'none', not '{steps}'")
     if cases not in ("first", "all"):
         raise InputError(f"cases takes 'first' or 'all', not '{cases}'")
     names = ("baseline", *(n for n in names if n != "baseline"))
@@ -334,7 +339,7 @@ def run_experiment(
         seed=seed,
         run_id=run_id,
         cases=kept_rows([r.cases for r in ordered]),
-        steps=pd.concat([r.steps for r in ordered], ignore_index=True),
+        steps=kept_rows([r.steps for r in ordered]),
         busy=pd.concat([r.busy for r in ordered], ignore_index=True),
         queues=pd.concat([r.queues for r in ordered], ignore_index=True),
         figures=pd.concat([r.figures for r in ordered], ignore_index=True)

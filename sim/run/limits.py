@@ -102,7 +102,7 @@ def run_memory(
         scenario: The resolved scenario.
         variants: The variants to run.
         replications: How many replications.
-        steps: Which replications keep their step rows: ``first`` or ``all``.
+        steps: Which replications keep their step rows: ``first``, ``all`` or ``none``.
         cases: Which replications keep their case rows: ``first`` or ``all``.
         running: Replications running at once (workers).
     """
@@ -121,7 +121,7 @@ def run_memory(
     if steps == "all":
         one_running += step_rows * STEP_ROW_BYTES
     kept_cases = replications if cases == "all" else 1
-    kept_steps = replications if steps == "all" else 1
+    kept_steps = {"all": replications, "first": 1}.get(steps, 0)
     kept = case_rows * kept_cases * CASE_ROW_BYTES + step_rows * kept_steps * STEP_ROW_BYTES
     return int(running * one_running + kept * COPIES)
 
@@ -153,7 +153,7 @@ def check_run(
         scenario: The resolved scenario.
         variants: The variants to run.
         replications: How many replications.
-        steps: ``first`` or ``all`` (which replications keep their step rows).
+        steps: ``first``, ``all`` or ``none`` (which replications keep their step rows).
         memory: Bytes the machine has (default: `machine_memory`).
         cases: ``first`` or ``all`` (which replications keep their case rows).
         running: Replications running at once (workers).

@@ -1,18 +1,26 @@
 """What a replication is reduced to where it runs: queue totals per agency.
 
 The step rows of a run are large (several a case); the agency table needs only these
-totals, small enough to keep for every replication when the rows themselves are not.
+totals, small enough to keep for every replication when the rows themselves are not:
+counts, sums and the 90th percentile of the queues, and the batch means that one
+replication's interval rests on.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.engines.records import QUEUE_FRAME_COLUMNS
+from sim.engines.records import QUEUE_FRAME_COLUMNS, Coded, column_array
+
+# Batches of the batch-means interval of one replication's series.
+BATCHES = 20
+BATCH_COLUMNS = tuple(f"queue_batch_{number:02d}" for number in range(1, BATCHES + 1))
+"""Columns of `queue_totals` holding the batch means of the queues, in order of ready time."""
 
 QUEUE_COLUMNS = (
     "replication",
@@ -25,6 +33,9 @@ QUEUE_COLUMNS = (
     "early_queue_days_total",
     "late_steps",
     "late_queue_days_total",
+    "finite_steps",
+    "finite_mean_queue_days",
+    *BATCH_COLUMNS,
 )
 """Columns of `queue_totals`: one row per (replication, variant, agency) with queued steps."""
 
@@ -71,48 +82,144 @@ def queue_totals(steps: pd.DataFrame | Mapping[str, Any], horizon) -> pd.DataFra
         values[rows[first]] if values.ndim else np.full(count, values[()], values.dtype)
         for values in keys
     )
+    agencies = names[agency[first]]
+    del agency, rows
     sizes = np.bincount(group, minlength=count)
     start, end = horizon.warmup_days, horizon.arrival_days
     middle = (start + end) / 2
     early = (ready >= start) & (ready < middle)
     late = (ready >= middle) & (ready < end)
+    sums = {
+        "queue_days_total": np.bincount(group, weights=waits, minlength=count),
+        "early_steps": np.bincount(group, weights=early, minlength=count).astype(np.int64),
+        "early_queue_days_total": np.bincount(group, weights=waits * early, minlength=count),
+        "late_steps": np.bincount(group, weights=late, minlength=count).astype(np.int64),
+        "late_queue_days_total": np.bincount(group, weights=waits * late, minlength=count),
+    }
+    del early, late
+    # Each group's queues in order of ready time (ties in row order): one sort serves
+    # the percentiles and the batch means.
+    series = waits[np.lexsort((ready, group))]
+    del ready, waits, group
+    by_group = _by_group(series, sizes)
     return pd.DataFrame(
         {
             "replication": replication,
             "variant": variant,
-            "agency": names[agency[first]],
+            "agency": agencies,
             "steps": sizes.astype(np.int64),
-            "queue_days_total": np.bincount(group, weights=waits, minlength=count),
-            "p90_queue_days": _group_quantiles(group, waits, sizes, 0.9),
-            "early_steps": np.bincount(group, weights=early, minlength=count).astype(np.int64),
-            "early_queue_days_total": np.bincount(group, weights=waits * early, minlength=count),
-            "late_steps": np.bincount(group, weights=late, minlength=count).astype(np.int64),
-            "late_queue_days_total": np.bincount(group, weights=waits * late, minlength=count),
+            "queue_days_total": sums["queue_days_total"],
+            "p90_queue_days": _quantiles(by_group, 0.9),
+            **{name: sums[name] for name in list(sums)[1:]},
+            **_batch_figures(by_group),
         }
     )
+
+
+def batch_means(data: np.ndarray, batches: int = BATCHES) -> np.ndarray | None:
+    """The means of ``batches`` contiguous batches of equal size of a series.
+
+    Args:
+        data: The series in time order, finite values only; the last ``len(data) %
+            batches`` values are left out.
+        batches: How many batches.
+
+    Returns:
+        The batch means, or None for fewer than two values a batch (or two batches).
+    """
+    size = len(data) // batches
+    if batches < 2 or size < 2:
+        return None
+    return data[: size * batches].reshape(batches, size).mean(axis=1)
+
+
+def _by_group(series: np.ndarray, sizes: np.ndarray) -> list[np.ndarray]:
+    """The series cut into consecutive groups of the given sizes (views, no copies)."""
+    bounds = np.cumsum(sizes).tolist()
+    return [series[stop - size : stop] for stop, size in zip(bounds, sizes.tolist(), strict=True)]
+
+
+def _quantiles(groups: list[np.ndarray], q: float) -> np.ndarray:
+    """The ``q`` quantile of each group's values (linear interpolation, as numpy's).
+
+    Each group needs only its two order statistics around the quantile: a partition,
+    not a sort.
+    """
+    found = np.full(len(groups), np.nan)
+    for number, values in enumerate(groups):
+        position = q * (len(values) - 1)
+        low = math.floor(position)
+        high = min(low + 1, len(values) - 1)
+        part = np.partition(values, (low, high))
+        found[number] = part[low] + (part[high] - part[low]) * (position - low)
+    return found
+
+
+def _batch_figures(groups: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Per group's queues (in order of ready time): the finite ones' count, mean, batch means.
+
+    Batch means as `batch_means` (NaN for too few), each figure computed on that group's
+    series alone, so that it equals one made from the group's rows by themselves.
+    """
+    counts = np.zeros(len(groups), dtype=np.int64)
+    means = np.full(len(groups), np.nan)
+    batches = np.full((len(groups), BATCHES), np.nan)
+    for number, values in enumerate(groups):
+        data = values[np.isfinite(values)]
+        counts[number] = len(data)
+        if len(data):
+            means[number] = float(data.mean())
+        found = batch_means(data)
+        if found is not None:
+            batches[number] = found
+    return {
+        "finite_steps": counts,
+        "finite_mean_queue_days": means,
+        **dict(zip(BATCH_COLUMNS, batches.T, strict=True)),
+    }
 
 
 def queued(steps: pd.DataFrame | Mapping[str, Any], warmup: float):
     """The step rows ready after the warm-up that held staff, one per agency held.
 
     Revocation marks hold no staff; a joint step (``a+b``) counts for each of its agencies.
+    The text columns may be `sim.engines.records.Coded` (one run's, as the engine gave
+    them): they are then read by code, without making a Python string a row.
 
     Returns:
         Codes into the agency names, the names, and the source row of each.
     """
     ready = np.asarray(steps["ready_day"], dtype=float)
-    keep = (np.asarray(steps["outcome"], dtype=object) != "revoked") & (ready >= warmup)
-    rows = np.flatnonzero(keep)
-    return _split_agency_codes(np.asarray(steps["agency"], dtype=object)[rows], rows)
+    outcome, outcomes = _codes_of(steps["outcome"])
+    revoked = np.flatnonzero(outcomes == "revoked")
+    rows = np.flatnonzero(~np.isin(outcome, revoked) & (ready >= warmup))
+    del ready, outcome
+    agency, labels = _codes_of(steps["agency"])
+    return _split_agency_codes(agency[rows], labels, rows)
 
 
-def _split_agency_codes(labels: np.ndarray, rows: np.ndarray):
+def _codes_of(column) -> tuple[np.ndarray, np.ndarray]:
+    """A text column as codes into its distinct labels (an object array)."""
+    if isinstance(column, Coded):
+        labels = column_array(column.labels, object)
+        # Labels may repeat (one a step): codes into the distinct ones.
+        distinct_codes, distinct = pd.factorize(labels)
+        return distinct_codes[column_array(column.codes, np.intp)], np.asarray(distinct, object)
+    codes, distinct = pd.factorize(np.asarray(column, dtype=object))
+    return codes, np.asarray(distinct, dtype=object)
+
+
+def _split_agency_codes(codes: np.ndarray, distinct: np.ndarray, rows: np.ndarray):
     """One agency a row, joint steps (``a+b``) repeated for each.
+
+    Args:
+        codes: Each row's code into ``distinct``.
+        distinct: The agency labels (a joint step's ``a+b``).
+        rows: Each row's source row.
 
     Returns:
         Codes into the names, the names, and the source row of each.
     """
-    codes, distinct = pd.factorize(labels)
     # Split the few distinct labels, not every row.
     parts = [[name for name in str(label).split("+") if name] for label in distinct]
     names, number = pd.factorize(np.array([name for found in parts for name in found] or [""]))
@@ -129,6 +236,10 @@ def _split_agency_codes(labels: np.ndarray, rows: np.ndarray):
     return table[codes[positions], within], np.asarray(number, dtype=object), rows[positions]
 
 
+# Up to this many distinct keys, groups are found by a pass over the rows for each.
+FEW_GROUPS = 64
+
+
 def _groups_in_order(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Group number of each row (numbered in order of first appearance) and first rows.
 
@@ -138,27 +249,17 @@ def _groups_in_order(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     combined = np.zeros(len(codes[0]), dtype=np.int64)
     for key in codes:
         combined = combined * (int(key.max(initial=0)) + 1) + key
+    distinct = int(combined.max(initial=0)) + 1
+    if distinct <= FEW_GROUPS:
+        # One run's groups are its agencies, a handful: a pass for each beats hashing
+        # every row.
+        present = np.flatnonzero(np.bincount(combined, minlength=distinct))
+        starts = np.array([np.argmax(combined == key) for key in present.tolist()], np.intp)
+        first = np.sort(starts)
+        number = np.zeros(distinct, dtype=np.int8)
+        number[present[np.argsort(starts)]] = np.arange(len(present))
+        return number[combined], first
     group, _ = pd.factorize(combined)  # numbered in order of first appearance
     highest = np.maximum.accumulate(group)
     first = np.flatnonzero(np.concatenate(([True], highest[1:] > highest[:-1])))
     return group, first
-
-
-def _group_quantiles(group: np.ndarray, values: np.ndarray, sizes: np.ndarray, q: float):
-    """The ``q`` quantile of each group's values (linear interpolation, as numpy's).
-
-    Each group needs only its two order statistics around the quantile: the rows are put
-    in group order (a radix sort of small codes) and each group partitioned, a fifth of
-    the time of sorting every value.
-    """
-    codes = group.astype(np.int16) if len(sizes) <= np.iinfo(np.int16).max else group
-    by_group = values[np.argsort(codes, kind="stable")]
-    starts = np.cumsum(sizes) - sizes
-    position = q * (sizes - 1)
-    low = np.floor(position).astype(np.intp)
-    high = np.minimum(low + 1, sizes - 1)
-    below, above = np.empty(len(sizes)), np.empty(len(sizes))
-    for index, (start, size) in enumerate(zip(starts.tolist(), sizes.tolist(), strict=True)):
-        part = np.partition(by_group[start : start + size], (low[index], high[index]))
-        below[index], above[index] = part[low[index]], part[high[index]]
-    return below + (above - below) * (position - low)

@@ -74,6 +74,18 @@ def test_step_rows_of_the_first_replication_by_default_queue_figures_of_all(scen
     assert row.mean_queue_days == pytest.approx(per_replication.mean())
 
 
+def test_no_step_rows_when_nothing_reads_them_the_same_agency_table():
+    """``steps="none"`` (a run without report, event log or step table) makes no step
+    rows; one replication's agency intervals come from the batch means its worker made."""
+    scenario = load_scenario(PROJECT_ROOT / "scenarios" / "demo.yaml")
+    kept = summarize_run(run_experiment(scenario, replications=1, seed=5))
+    none = summarize_run(run_experiment(scenario, replications=1, seed=5, steps="none"))
+    assert len(kept.steps) and none.steps.empty
+    assert none.agencies["mean_queue_days_low"].notna().any()
+    pd.testing.assert_frame_equal(kept.agencies, none.agencies)
+    pd.testing.assert_frame_equal(kept.summary, none.summary)
+
+
 def test_variants_sharing_a_replications_draws_give_the_same_tables(tmp_path):
     """Run together, variants share the draws of procedures they leave unchanged.
 

@@ -9,10 +9,11 @@ import pytest
 
 from sim import load_scenario
 from sim.analysis.agencies import agency_load
+from sim.analysis.intervals import batch_means_interval
 from sim.engines.compiled import simulate
-from sim.engines.records import step_frame
+from sim.engines.records import column_array, step_frame
 from sim.reforms import resolve_variant
-from sim.run.reduce import queue_totals
+from sim.run.reduce import BATCH_COLUMNS, BATCHES, queue_totals
 from tests.factories import (
     PROJECT_ROOT,
     TABLE_AGENCIES,
@@ -40,9 +41,11 @@ def test_queue_totals_split_joint_steps_and_keep_what_agency_load_needs():
     steps = step_rows(rows)
     table = queue_totals(steps, scenario.horizon)
     totals = table.set_index(["replication", "agency"])
-    assert tuple(table.columns) == (
+    # The schema, pinned: the cache and the agency table read these columns.
+    assert tuple(table.columns) == (  # fmt: skip
         "replication", "variant", "agency", "steps", "queue_days_total", "p90_queue_days",
         "early_steps", "early_queue_days_total", "late_steps", "late_queue_days_total",
+        "finite_steps", "finite_mean_queue_days", *BATCH_COLUMNS,
     )
     desk = totals.loc[(0, "desk")]
     assert desk["steps"] == 3  # the joint step counts here too; the revocation mark does not
@@ -85,9 +88,43 @@ def test_queue_figures_from_the_light_step_columns_equal_the_step_table_ones(tmp
         scenario = load_scenario(path)
         records = simulate(resolve_variant(scenario, variant), np.random.SeedSequence(3))
         light = records.queue_columns(scenario.calendar)
-        joint = {"+" for agency in light["agency"] if "+" in agency}
-        assert mark in set(light["outcome"]) | joint
+        joint = {"+" for agency in column_array(light["agency"], object) if "+" in agency}
+        assert mark in set(column_array(light["outcome"], object)) | joint
         pd.testing.assert_frame_equal(
             queue_totals(light, scenario.horizon),
             queue_totals(step_frame(records, scenario.calendar), scenario.horizon),
         )
+
+
+def test_one_replications_queue_interval_is_the_batch_means_of_its_rows_in_ready_order():
+    """The agency table's one-run interval, made where the replication ran from its totals,
+    equals batch means over the agency's queues in order of ready time (ties in row order),
+    a joint step counted for each agency, non-finite queues left out."""
+    scenario = table_scenario(variants=("baseline",), agencies=TABLE_AGENCIES, arrival_days=100.0)
+    generator = np.random.default_rng(5)
+    count = 7 * BATCHES + 3
+    agency = generator.choice(["desk", "review", "desk+review"], size=count)
+    ready = np.round(generator.uniform(0, 100, size=count), 0)  # many ties
+    queue = generator.exponential(2.0, size=count)
+    queue[[4, 40]] = np.nan
+    steps = step_rows(
+        [
+            {"agency": a, "ready_day": r, "queue_days": q}
+            for a, r, q in zip(agency.tolist(), ready.tolist(), queue.tolist(), strict=True)
+        ]
+    )
+    busy = pd.DataFrame(
+        {"replication": [0], "variant": "baseline", "agency": "desk", "busy_days": [90.0]}
+    )
+    table = agency_load(
+        pd.DataFrame(), busy, scenario, queues=queue_totals(steps, scenario.horizon)
+    ).set_index("agency")
+    for name in ("desk", "review"):
+        mine = steps[steps["agency"].str.split("+").map(lambda parts, n=name: n in parts)]
+        ordered = mine.sort_values("ready_day", kind="stable")["queue_days"]
+        expected = batch_means_interval(ordered)
+        assert not np.isnan(expected[1])
+        found = tuple(
+            table.loc[name, ["mean_queue_days", "mean_queue_days_low", "mean_queue_days_high"]]
+        )
+        assert found == expected  # the same numbers, not approximately
