@@ -24,9 +24,10 @@ CASE_ROW_BYTES = 280
 STEP_ROW_BYTES = 250
 COPIES = 2
 # Bytes a case takes while its replication runs, beside the rows it keeps (the engine's
-# columns and draws, its case table being made: 1,606 B traced at 100k cases; a 1M-case
-# replication without step rows peaked at 2,114 MiB resident, its case table included).
-RUNNING_CASE_BYTES = 1_700
+# columns and draws, its case table and queue totals being made): a 1M-case replication
+# through the command line, no step rows made, peaked at 1,288 MiB resident, 1,155 B a
+# case above the process's 133 MiB at start, its case table included.
+RUNNING_CASE_BYTES = 1_300
 # Share of the machine's memory a run may plan to use.
 MEMORY_SHARE = 0.8
 
@@ -96,7 +97,8 @@ def run_memory(
     if every replication keeps them), and the tables the run keeps: case rows of the
     replications that keep them (the first, or all), step rows likewise, copied when
     put together. Measured against it (benchmarks/README.md, "Scale"): one replication
-    of 1M cases of the standard model, estimated 8.3 GB, peaked at 5.3 GB.
+    of 1M cases of the standard model without step rows, estimated 1.9 GB, peaked at
+    1.35 GB (1,288 MiB).
 
     Args:
         scenario: The resolved scenario.
