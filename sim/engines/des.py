@@ -48,7 +48,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections import deque
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -68,26 +68,31 @@ from sim.engines.records import (
     engine_columns,
 )
 
-NORMAL, FAST_LANE = 1, 0
+NORMAL: Final = 1
+FAST_LANE: Final = 0
 # Whether this module runs compiled (loaded from a C extension, not from its source).
-COMPILED = not __file__.endswith(".py")
+COMPILED: Final = not __file__.endswith(".py")
 # What the materials of a submission lead to (`sim.engines.draws.StepDraws.verdicts`).
-ACCEPTED, TOLERATED, SENT_BACK = 0, 1, 2
+ACCEPTED: Final = 0
+TOLERATED: Final = 1
+SENT_BACK: Final = 2
 # Row outcomes and case statuses as codes (`sim.engines.records.OUTCOMES`, `STATUSES`).
-OUT_ACCEPTED = OUTCOME_CODES["accepted"]
-OUT_TOLERATED = OUTCOME_CODES["tolerated"]
-OUT_SENT_BACK = OUTCOME_CODES["sent_back"]
-OUT_WITHDRAWN = OUTCOME_CODES["withdrawn"]
-OUT_REWORK = OUTCOME_CODES["rework"]
-OUT_REVOKED = OUTCOME_CODES["revoked"]
-OUT_INTERRUPTED = OUTCOME_CODES["interrupted"]
-COMPLETED = STATUS_CODES["completed"]
-WITHDRAWN = STATUS_CODES["withdrawn"]
-REVOKED = STATUS_CODES["revoked"]
-OPEN = STATUS_CODES["open"]
-RUNNING = -1
+OUT_ACCEPTED: Final = OUTCOME_CODES["accepted"]
+OUT_TOLERATED: Final = OUTCOME_CODES["tolerated"]
+OUT_SENT_BACK: Final = OUTCOME_CODES["sent_back"]
+OUT_WITHDRAWN: Final = OUTCOME_CODES["withdrawn"]
+OUT_REWORK: Final = OUTCOME_CODES["rework"]
+OUT_REVOKED: Final = OUTCOME_CODES["revoked"]
+OUT_INTERRUPTED: Final = OUTCOME_CODES["interrupted"]
+COMPLETED: Final = STATUS_CODES["completed"]
+WITHDRAWN: Final = STATUS_CODES["withdrawn"]
+REVOKED: Final = STATUS_CODES["revoked"]
+OPEN: Final = STATUS_CODES["open"]
+RUNNING: Final = -1
 # How the rows are kept (`sim.engines.records.RowChunks`): a step row's start mostly
 # equals its ready time, its end its handling's end.
+# Rows kept in lists before they move into arrays (a static, not a lookup a row).
+ROWS_A_CHUNK: Final = CHUNK_ROWS
 STEP_KINDS = (INTEGER, INTEGER, INTEGER, INTEGER, FLOAT, 4, FLOAT, 6)
 CASE_KINDS = (*(INTEGER,) * 3, *(FLOAT,) * 3, *(INTEGER,) * 4, FLOAT, FLOAT, INTEGER)
 
@@ -424,7 +429,12 @@ class _Event(Event):
 # What an event does when it fires (`_Event.action`): a step's or rework's staff were
 # granted, its handling is done, the applicant resubmits, its waiting is over, a rework
 # is due; nothing, as its case stopped.
-GRANTED, RELEASE, RESUBMIT, FINISH, ACQUIRE, STOPPED = range(6)
+GRANTED: Final = 0
+RELEASE: Final = 1
+RESUBMIT: Final = 2
+FINISH: Final = 3
+ACQUIRE: Final = 4
+STOPPED: Final = 5
 
 
 class _StepRun(_Event):
@@ -1093,7 +1103,7 @@ class Simulation(Kernel):
         self.s_start.append(start)
         self.s_handled.append(handled)
         self.s_end.append(end)
-        if len(self.s_case) >= CHUNK_ROWS:
+        if len(self.s_case) >= ROWS_A_CHUNK:
             self.take_steps()
 
     def take_steps(self) -> None:
@@ -1132,7 +1142,7 @@ class Simulation(Kernel):
         self.c_trips.append(case.trips)
         self.c_fees.append(case.fees)
         self.c_trail.append(code)
-        if len(self.c_key) >= CHUNK_ROWS:
+        if len(self.c_key) >= ROWS_A_CHUNK:
             self.take_cases()
 
     def take_cases(self) -> None:

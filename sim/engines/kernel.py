@@ -14,10 +14,10 @@ the events' typed times and serial numbers itself; as Python it is `heapq`.
 from __future__ import annotations
 
 from heapq import heappop, heappush
-from typing import Any
+from typing import Any, Final
 
 # Whether this module runs compiled (loaded from a C extension, not from its source).
-COMPILED = not __file__.endswith(".py")
+COMPILED: Final = not __file__.endswith(".py")
 
 
 class Event:
