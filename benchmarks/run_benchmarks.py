@@ -119,6 +119,15 @@ def standard_text(cases: int, unlimited: bool = False, drain: int = 100, scale: 
     return text
 
 
+def write_standard(cases: int, scale: int, folder: Path) -> None:
+    """Write the standard model and its scenario for ``cases`` cases into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(HERE / "standard_model.yaml", folder / "standard_model.yaml")
+    scenario = folder / "standard_scenario.yaml"
+    scenario.write_text(standard_text(cases, scale=scale), encoding="utf-8")
+    print(f"wrote {scenario} (about {cases:,} cases a replication)")
+
+
 def cycle_stats(values) -> tuple[float, float]:
     values = np.asarray(values, dtype=float)
     return float(values.mean()), float(np.quantile(values, 0.9))
@@ -479,7 +488,19 @@ def main() -> None:
     parser.add_argument(
         "--no-reference", action="store_true", help="skip timing the SimPy reference model"
     )
+    parser.add_argument(
+        "--write-scenario",
+        nargs=3,
+        metavar=("CASES", "SCALE", "FOLDER"),
+        help="only write the standard model for about CASES cases a replication, its "
+        "arrivals and staff SCALE times the standard ones, into FOLDER (for the command "
+        "line's large runs: approvalsim run FOLDER/standard_scenario.yaml -r 1 --no-report)",
+    )
     arguments = parser.parse_args()
+    if arguments.write_scenario:
+        cases, scale, folder = arguments.write_scenario
+        write_standard(int(cases), int(scale), Path(folder))
+        return
     if arguments.profile:
         print("\n".join(profile()))
         return

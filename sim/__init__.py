@@ -69,8 +69,8 @@ def run(
         The run, whose ``cases`` (every replication's, or the first's with
         ``cases="first"``: the summary and comparison are the same either way, made
         from every replication's ``figures``), ``steps`` (the first replication's, or
-        every one's with ``steps="all"``), ``queues``, ``figures``, ``summary``,
-        ``comparison`` and ``agencies`` are pandas DataFrames.
+        every one's with ``steps="all"``, none with ``steps="none"``), ``queues``,
+        ``figures``, ``summary``, ``comparison`` and ``agencies`` are pandas DataFrames.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
