@@ -52,6 +52,9 @@ Step table (``steps.csv``), an event log:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -549,14 +552,25 @@ def _length(columns: dict[str, np.ndarray] | None, name: str) -> int:
     return 0 if columns is None else len(columns[name])
 
 
-def _raw(rows: list[tuple], columns: dict[str, Any] | None, fields) -> dict[str, Any]:
+def _raw(rows: list[tuple], columns: dict[str, Any] | None, fields, helper=None) -> _Made:
     """The raw fields as columns for a frame, from tuple rows and/or columns, with the same dtypes.
 
     Columns alone (what the array engines hand over) are taken as they are, each made
-    once (`_frame_column`); tuple rows go through a frame.
+    once (`_frame_column`), coded ones on the ``helper`` thread if one is given; tuple
+    rows go through a frame.
     """
     if columns is not None and len(columns[fields[1]]) and not rows:
-        return {name: _frame_column(columns[name], _FIELD_TYPES[name]) for name in fields}
+        return _Made(
+            {
+                name: _later(
+                    helper if isinstance(columns[name], Coded) else None,
+                    _frame_column,
+                    columns[name],
+                    _FIELD_TYPES[name],
+                )
+                for name in fields
+            }
+        )
     if columns is None or len(columns[fields[1]]) == 0:
         frame = _rows_frame(rows, fields)
     else:
@@ -564,7 +578,40 @@ def _raw(rows: list[tuple], columns: dict[str, Any] | None, fields) -> dict[str,
             {name: _frame_column(columns[name], _FIELD_TYPES[name]) for name in fields}
         )
         frame = pd.concat([_rows_frame(rows, fields), given], ignore_index=True)
-    return {name: frame[name].array for name in fields}
+    return _Made({name: frame[name].array for name in fields})
+
+
+class _Made(dict):
+    """Columns by name, some perhaps still being made on a helper thread: given when done."""
+
+    def __getitem__(self, name: str) -> Any:
+        return _done(super().__getitem__(name))
+
+
+def _done(value: Any) -> Any:
+    """A column, once the helper thread has made it if it makes it."""
+    return value.result() if isinstance(value, Future) else value
+
+
+# Rows from which a table's text is made on a helper thread while this thread makes its
+# numbers and dates (Arrow and NumPy release the GIL in their loops; the vectorised
+# engine draws on helper threads too). Smaller tables are not worth a thread.
+HELPER_ROWS = 50_000
+
+
+@contextmanager
+def _helper(rows: int) -> Iterator[ThreadPoolExecutor | None]:
+    """A helper thread for a table of ``rows`` rows, or None (`HELPER_ROWS`)."""
+    if rows < HELPER_ROWS:
+        yield None
+        return
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        yield helper
+
+
+def _later(helper: ThreadPoolExecutor | None, make, *args) -> Any:
+    """``make(*args)``, on the helper thread if there is one (then a `Future`)."""
+    return make(*args) if helper is None else helper.submit(make, *args)
 
 
 def _rows_frame(rows: list[tuple], fields) -> pd.DataFrame:
@@ -673,54 +720,56 @@ def _equals(values: Any, text: str) -> np.ndarray:
 
 def case_frame(records: Records, calendar) -> pd.DataFrame:
     """The case table of a run."""
-    raw = _raw(records.cases, records.case_columns, CASE_FIELDS)
-    arrival = np.asarray(raw["arrival_day"], dtype=float)
-    end = np.asarray(raw["end_day"], dtype=float)
-    elapsed = end - arrival
-    spans = calendar.calendar_span(arrival, end)
-    if records.calendar_days is not None:  # an engine that counts them itself
-        given = np.asarray(records.calendar_days, dtype=float)
-        spans = np.where(np.isnan(end), np.nan, np.where(np.isnan(given), spans, given))
-    target = np.asarray(raw["target_days"], dtype=float) + 1e-9
-    in_calendar_days = _equals(raw["target_unit"], "calendar_days")
-    within = np.where(in_calendar_days, spans <= target, elapsed <= target)
-    # Made once, in the table's order, from the columns as they are (no copies).
-    return pd.DataFrame(
-        {
-            "replication": records.replication,
-            "variant": _constant_text(records.variant, len(arrival)),
-            "procedure": raw["procedure"],
-            "case_id": raw["case_id"],
-            "status": raw["status"],
-            "arrival_day": arrival,
-            "end_day": end,
-            "arrival_date": calendar.dates_of(arrival, unit="s"),
-            "end_date": calendar.end_dates_of(end, arrival, unit="s"),
-            "elapsed_working_days": elapsed,
-            "elapsed_calendar_days": spans,
-            "approval_clock_days": np.asarray(raw["approval_clock_days"], dtype=float),
-            "within_target": _equals(raw["status"], "completed") & within,
-            **{name: raw[name] for name in CASE_COLUMNS[13:]},
-        },
-        copy=False,
-    )
+    with _helper(records.case_count) as helper:
+        raw = _raw(records.cases, records.case_columns, CASE_FIELDS, helper)
+        arrival = np.asarray(raw["arrival_day"], dtype=float)
+        variant = _later(helper, _constant_text, records.variant, len(arrival))
+        end = np.asarray(raw["end_day"], dtype=float)
+        elapsed = end - arrival
+        spans = calendar.calendar_span(arrival, end)
+        if records.calendar_days is not None:  # an engine that counts them itself
+            given = np.asarray(records.calendar_days, dtype=float)
+            spans = np.where(np.isnan(end), np.nan, np.where(np.isnan(given), spans, given))
+        arrival_dates = calendar.dates_of(arrival, unit="s")
+        end_dates = calendar.end_dates_of(end, arrival, unit="s")
+        target = np.asarray(raw["target_days"], dtype=float) + 1e-9
+        in_calendar_days = _equals(raw["target_unit"], "calendar_days")
+        within = np.where(in_calendar_days, spans <= target, elapsed <= target)
+        # Made once, in the table's order, from the columns as they are (no copies).
+        return pd.DataFrame(
+            {
+                "replication": records.replication,
+                "variant": _done(variant),
+                "procedure": raw["procedure"],
+                "case_id": raw["case_id"],
+                "status": raw["status"],
+                "arrival_day": arrival,
+                "end_day": end,
+                "arrival_date": arrival_dates,
+                "end_date": end_dates,
+                "elapsed_working_days": elapsed,
+                "elapsed_calendar_days": spans,
+                "approval_clock_days": np.asarray(raw["approval_clock_days"], dtype=float),
+                "within_target": _equals(raw["status"], "completed") & within,
+                **{name: raw[name] for name in CASE_COLUMNS[13:]},
+            },
+            copy=False,
+        )
 
 
 def step_frame(records: Records, calendar) -> pd.DataFrame:
     """The step table (event log) of a run."""
-    raw = _raw(records.steps, records.step_columns, STEP_FIELDS)
-    ready, start, handled, end = (
-        np.asarray(raw[name], dtype=float)
-        for name in ("ready_day", "start_day", "handled_day", "end_day")
-    )
-    ready_dates = calendar.dates_of(ready, unit="s")
-    # Without queues a step starts when ready: the same dates, copied, not looked up again.
-    same = np.array_equal(start, ready)
-    return pd.DataFrame(
-        {
-            "replication": records.replication,
-            "variant": _constant_text(records.variant, len(ready)),
-            **{name: raw[name] for name in STEP_FIELDS[:6]},
+    with _helper(len(records.steps) + _length(records.step_columns, "case_id")) as helper:
+        raw = _raw(records.steps, records.step_columns, STEP_FIELDS, helper)
+        ready, start, handled, end = (
+            np.asarray(raw[name], dtype=float)
+            for name in ("ready_day", "start_day", "handled_day", "end_day")
+        )
+        variant = _later(helper, _constant_text, records.variant, len(ready))
+        ready_dates = calendar.dates_of(ready, unit="s")
+        # Without queues a step starts when ready: the same dates, copied, not looked up again.
+        same = np.array_equal(start, ready)
+        columns = {
             "ready_day": ready,
             "start_day": start,
             "handled_day": handled,
@@ -731,9 +780,16 @@ def step_frame(records: Records, calendar) -> pd.DataFrame:
             "ready_date": ready_dates,
             "start_date": ready_dates.copy() if same else calendar.dates_of(start, unit="s"),
             "end_date": calendar.end_dates_of(end, start, unit="s"),
-        },
-        copy=False,
-    )
+        }
+        return pd.DataFrame(
+            {
+                "replication": records.replication,
+                "variant": _done(variant),
+                **{name: raw[name] for name in STEP_FIELDS[:6]},
+                **columns,
+            },
+            copy=False,
+        )
 
 
 def audit_trail(fired: dict[str, None] | set[str], order: dict[str, int]) -> str:

@@ -5,8 +5,10 @@ import datetime
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from sim.domain.calendar import WorkingCalendar
+from sim.engines import records as records_module
 from sim.engines.records import (
     FLOAT,
     INTEGER,
@@ -158,9 +160,12 @@ def pieces_records() -> Records:
     return Records(3, "reform", case_columns=case_columns, step_columns=step_columns)
 
 
-def test_tables_from_columns_equal_those_from_tuple_rows():
+@pytest.mark.parametrize("helper_rows", [0, 50_000])
+def test_tables_from_columns_equal_those_from_tuple_rows(monkeypatch, helper_rows):
     """Columns in pieces, runs, coded text and case-id text make the same case and step
-    tables, column order, types and values, as the same rows given as tuples."""
+    tables, column order, types and values, as the same rows given as tuples; also with
+    the text made on a helper thread (from 0 rows on)."""
+    monkeypatch.setattr(records_module, "HELPER_ROWS", helper_rows)
     records = pieces_records()
     rows = as_rows(records)
     assert rows.step_rows()[3][1] == "pieces_check-000004"  # expanded from case-id text
