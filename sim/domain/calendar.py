@@ -436,11 +436,20 @@ class WorkingCalendar:
         """
         clock = np.asarray(clock, dtype=float)
         if clock.size and clock.min() >= 0 and clock.max() < len(self):  # no NaN either
-            days = clock.astype(np.intp)  # floor, as the values are not negative
+            days = clock.astype(np.int64)  # floor, as the values are not negative
         else:
             days, nan = self._indices(clock)
             days[nan] = len(self)
-        return self._date_table(unit)[days]
+        return self._dates_by_day(days, unit)
+
+    def _dates_by_day(self, days: np.ndarray, unit: str) -> np.ndarray:
+        """The dates of working-day numbers (int64, `len(self)` for NaT), written over them.
+
+        One lookup a value, into the array of the numbers (a new one, made for this).
+        """
+        table = self._date_table(unit)
+        # In range already: "clip" changes nothing, and lets numpy write over the numbers.
+        return np.take(table, days, out=days.view(table.dtype), mode="clip")
 
     def _date_table(self, unit: str) -> np.ndarray:
         """The working days as datetime64[unit], and NaT after the last (the date of NaN).
@@ -504,14 +513,14 @@ class WorkingCalendar:
         ):
             # `_end_indices` in one array of whole numbers: ceil(end) - 1, not before
             # floor(start) (for a whole d and s >= 0, max(d, floor(s)) is max(d, s) truncated).
-            days = np.empty(end.shape, dtype=np.intp)
+            days = np.empty(end.shape, dtype=np.int64)
             np.ceil(end, out=days, casting="unsafe")
             days -= 1
             np.maximum(days, start, out=days, casting="unsafe")
         else:
             days, nan = self._end_indices(end, start)
             days[nan] = len(self)
-        return self._date_table(unit)[days]
+        return self._dates_by_day(days, unit)
 
     def calendar_span(self, start: np.ndarray | float, end: np.ndarray | float):
         """Calendar days from starts to ends (clock values).
