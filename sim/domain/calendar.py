@@ -420,21 +420,48 @@ class WorkingCalendar:
         index, _ = self._indices(np.asarray([clock], dtype=float))
         return self.workdays[index[0]].item()
 
-    def dates_of(self, clock: np.ndarray) -> np.ndarray:
+    def dates_of(self, clock: np.ndarray, unit: str = "D") -> np.ndarray:
         """Vectorised `date_of`: NaN becomes NaT.
 
         Args:
             clock: Simulation times in working days, any shape.
+            unit: The datetime64 unit of the result (``"s"``: the unit pandas keeps
+                dates in, so that a table takes them without converting).
 
         Returns:
-            datetime64[D] array of the same shape.
+            datetime64[unit] array of the same shape.
 
         Raises:
             CalendarError: A value is negative, infinite or past the last working day.
         """
         clock = np.asarray(clock, dtype=float)
-        index, nan = self._indices(clock)
-        return np.where(nan, _NAT, self.workdays[index])
+        if clock.size and clock.min() >= 0 and clock.max() < len(self):  # no NaN either
+            days = clock.astype(np.int64)  # floor, as the values are not negative
+        else:
+            days, nan = self._indices(clock)
+            days[nan] = len(self)
+        return self._dates_by_day(days, unit)
+
+    def _dates_by_day(self, days: np.ndarray, unit: str) -> np.ndarray:
+        """The dates of working-day numbers (int64, `len(self)` for NaT), written over them.
+
+        One lookup a value, into the array of the numbers (a new one, made for this).
+        """
+        table = self._date_table(unit)
+        # In range already: "clip" changes nothing, and lets numpy write over the numbers.
+        return np.take(table, days, out=days.view(table.dtype), mode="clip")
+
+    def _date_table(self, unit: str) -> np.ndarray:
+        """The working days as datetime64[unit], and NaT after the last (the date of NaN).
+
+        Dates are looked up by working-day number in it, one lookup a value.
+        """
+        table = self._dates_and_nat
+        return table if unit == "D" else table.astype(f"datetime64[{unit}]")
+
+    @functools.cached_property
+    def _dates_and_nat(self) -> np.ndarray:
+        return np.append(self.workdays, _NAT)
 
     def calendar_days(self, clock: np.ndarray | float) -> np.ndarray | float:
         """Continuous calendar-day position of clock values, counted from the first working day.
@@ -459,23 +486,41 @@ class WorkingCalendar:
             return float(position)
         return position
 
-    def end_dates_of(self, end: np.ndarray, start: np.ndarray) -> np.ndarray:
+    def end_dates_of(self, end: np.ndarray, start: np.ndarray, unit: str = "D") -> np.ndarray:
         """The dates of ends: an end at the end of a working day is dated that day.
 
         Args:
             end: Clock values of ends.
             start: Clock values of the matching starts (an end at its own start, a
                 whole number, is dated that day).
+            unit: The datetime64 unit of the result (as in `dates_of`).
 
         Returns:
-            datetime64[D] array; NaN ends give NaT.
+            datetime64[unit] array; NaN ends give NaT.
 
         Raises:
             CalendarError: A value is negative, infinite or past the last working day.
         """
         end = np.asarray(end, dtype=float)
-        index, nan = self._end_indices(end, np.asarray(start, dtype=float))
-        return np.where(nan, _NAT, self.workdays[index])
+        start = np.asarray(start, dtype=float)
+        if (
+            end.size
+            and start.size
+            and start.min() >= 0  # every start's day, and so every end's, not before day 0
+            and start.max() < len(self)
+            and end.min() >= 0
+            and end.max() <= len(self)  # NaN fails these, and takes the other way
+        ):
+            # `_end_indices` in one array of whole numbers: ceil(end) - 1, not before
+            # floor(start) (for a whole d and s >= 0, max(d, floor(s)) is max(d, s) truncated).
+            days = np.empty(end.shape, dtype=np.int64)
+            np.ceil(end, out=days, casting="unsafe")
+            days -= 1
+            np.maximum(days, start, out=days, casting="unsafe")
+        else:
+            days, nan = self._end_indices(end, start)
+            days[nan] = len(self)
+        return self._dates_by_day(days, unit)
 
     def calendar_span(self, start: np.ndarray | float, end: np.ndarray | float):
         """Calendar days from starts to ends (clock values).

@@ -52,12 +52,17 @@ Step table (``steps.csv``), an event log:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 CASE_COLUMNS = (
     "replication",
@@ -147,8 +152,9 @@ class Coded:
     """A column given as codes into labels: the column is ``labels[codes]``.
 
     Lets an engine hand over, say, a million step names without making a million
-    references; `Records.frames` expands it. Labels are text (an object array) or, for
-    a number that depends on a code (a version's target), numbers.
+    references; `Records.frames` expands it. Labels are text (an object array, or pandas
+    text: `case_id_texts`) or, for a number that depends on a code (a version's target),
+    numbers.
     """
 
     codes: np.ndarray | Pieces | Deferred
@@ -184,17 +190,13 @@ class Pieces:
         return sum(self.sizes)
 
     def join(self, dtype) -> np.ndarray:
-        """The column as one array of ``dtype``."""
-        if all(np.ndim(part) == 0 for part in self.parts):
-            return np.repeat(np.array(self.parts, dtype=dtype), self.sizes)
-        return np.concatenate(
-            [
-                np.full(size, part, dtype=dtype) if np.ndim(part) == 0 else part
-                for part, size in zip(self.parts, self.sizes, strict=True)
-            ],
-            dtype=dtype,
-            casting="unsafe",
-        )
+        """The column as one array of ``dtype`` (each piece cast as an assignment casts)."""
+        column = np.empty(sum(self.sizes), dtype=dtype)
+        start = 0
+        for part, size in zip(self.parts, self.sizes, strict=True):
+            column[start : start + size] = part
+            start += size
+        return column
 
     def __add__(self, other: Pieces) -> Pieces:
         return Pieces(self.parts + other.parts, self.sizes + other.sizes)
@@ -291,6 +293,8 @@ class Deferred:
 
 
 _CASE_IDS: dict[str, np.ndarray] = {}
+# The same ids as the tables' text, converted once (`case_id_texts`).
+_CASE_ID_TEXTS: dict[str, Any] = {}
 
 
 # Case ids kept for the next run up to this many a procedure: beyond, a run's ids
@@ -315,11 +319,41 @@ def case_ids(procedure_id: str, n: int) -> np.ndarray:
         ids.flags.writeable = False
         if len(_CASE_IDS) > 64:
             _CASE_IDS.clear()
+            _CASE_ID_TEXTS.clear()
         if size <= KEPT_CASE_IDS:
             _CASE_IDS[procedure_id] = ids
         else:
             _CASE_IDS.pop(procedure_id, None)
+            _CASE_ID_TEXTS.pop(procedure_id, None)
     return ids[:n]
+
+
+def case_id_texts(procedure_id: str, n: int) -> Any:
+    """`case_ids` as the tables' text (`Coded` labels), converted once and kept (as they are).
+
+    The object array itself when pandas keeps text as Python objects.
+    """
+    ids = case_ids(procedure_id, n)
+    whole = _CASE_IDS.get(procedure_id)
+    if whole is None:  # too many to keep (`KEPT_CASE_IDS`): converted for this table alone
+        text = _text(ids)
+        return ids if text is None else text
+    text = _CASE_ID_TEXTS.get(procedure_id)
+    if text is None or len(text) != len(whole):
+        text = _text(whole)
+        if text is None:
+            return ids
+        _CASE_ID_TEXTS[procedure_id] = text
+    return text[:n]
+
+
+def join_labels(labels: list) -> Any:
+    """Several `Coded` columns' labels as one, in order (text stays the tables' text)."""
+    if len(labels) == 1:
+        return labels[0]
+    if all(isinstance(part, pd.api.extensions.ExtensionArray) for part in labels):
+        return pd.concat([pd.Series(part, copy=False) for part in labels], ignore_index=True).array
+    return np.concatenate([np.asarray(part) for part in labels])
 
 
 def engine_columns(
@@ -395,10 +429,10 @@ def engine_columns(
     return case_columns, step_columns
 
 
-def _case_ids_of(blocks: list) -> np.ndarray:
+def _case_ids_of(blocks: list) -> Any:
     """The case ids of every procedure's cases, in the order of the blocks."""
-    ids = [case_ids(draws.procedure.id, draws.cases) for draws in blocks]
-    return np.concatenate(ids) if ids else np.empty(0, dtype=object)
+    ids = [case_id_texts(draws.procedure.id, draws.cases) for draws in blocks]
+    return join_labels(ids) if ids else np.empty(0, dtype=object)
 
 
 def _attributes_of(blocks: list, numbers: np.ndarray) -> np.ndarray:
@@ -546,16 +580,66 @@ def _length(columns: dict[str, np.ndarray] | None, name: str) -> int:
     return 0 if columns is None else len(columns[name])
 
 
-def _raw(rows: list[tuple], columns: dict[str, np.ndarray] | None, fields) -> pd.DataFrame:
-    """The raw fields as a frame, from tuple rows and/or columns, with the same dtypes."""
+def _raw(rows: list[tuple], columns: dict[str, Any] | None, fields, helper=None) -> _Made:
+    """The raw fields as columns for a frame, from tuple rows and/or columns, with the same dtypes.
+
+    Columns alone (what the array engines hand over) are taken as they are, each made
+    once (`_frame_column`), coded ones on the ``helper`` thread if one is given; tuple
+    rows go through a frame.
+    """
+    if columns is not None and len(columns[fields[1]]) and not rows:
+        return _Made(
+            {
+                name: _later(
+                    helper if isinstance(columns[name], Coded) else None,
+                    _frame_column,
+                    columns[name],
+                    _FIELD_TYPES[name],
+                )
+                for name in fields
+            }
+        )
     if columns is None or len(columns[fields[1]]) == 0:
-        return _rows_frame(rows, fields)
-    frame = pd.DataFrame(
-        {name: _frame_column(columns[name], _FIELD_TYPES[name]) for name in fields}
-    )
-    if rows:
-        frame = pd.concat([_rows_frame(rows, fields), frame], ignore_index=True)
-    return frame
+        frame = _rows_frame(rows, fields)
+    else:
+        given = pd.DataFrame(
+            {name: _frame_column(columns[name], _FIELD_TYPES[name]) for name in fields}
+        )
+        frame = pd.concat([_rows_frame(rows, fields), given], ignore_index=True)
+    return _Made({name: frame[name].array for name in fields})
+
+
+class _Made(dict):
+    """Columns by name, some perhaps still being made on a helper thread: given when done."""
+
+    def __getitem__(self, name: str) -> Any:
+        return _done(super().__getitem__(name))
+
+
+def _done(value: Any) -> Any:
+    """A column, once the helper thread has made it if it makes it."""
+    return value.result() if isinstance(value, Future) else value
+
+
+# Rows from which a table's text is made on a helper thread while this thread makes its
+# numbers and dates (Arrow and NumPy release the GIL in their loops; the vectorised
+# engine draws on helper threads too). Smaller tables are not worth a thread.
+HELPER_ROWS = 50_000
+
+
+@contextmanager
+def _helper(rows: int) -> Iterator[ThreadPoolExecutor | None]:
+    """A helper thread for a table of ``rows`` rows, or None (`HELPER_ROWS`)."""
+    if rows < HELPER_ROWS:
+        yield None
+        return
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        yield helper
+
+
+def _later(helper: ThreadPoolExecutor | None, make, *args) -> Any:
+    """``make(*args)``, on the helper thread if there is one (then a `Future`)."""
+    return make(*args) if helper is None else helper.submit(make, *args)
 
 
 def _rows_frame(rows: list[tuple], fields) -> pd.DataFrame:
@@ -588,69 +672,152 @@ def _frame_column(column: Any, dtype) -> Any:
 
     Coded text becomes the frame's text type from its labels, each converted once, then
     taken by code: the same column as from the expanded Python strings, without
-    converting a million of them (with pyarrow, pandas' text is Arrow).
+    converting a million of them (with pyarrow, pandas' text is Arrow). Text given in
+    pieces is made piece by piece (`_pieces_text`), without joining the codes first.
     """
     if isinstance(column, Coded):
         labels = column.labels.make() if isinstance(column.labels, Deferred) else column.labels
-        labels = np.asarray(labels)
-        if labels.dtype == object and len(labels):
-            text = pd.Series(labels, copy=False).array
-            if isinstance(text.dtype, pd.StringDtype):
-                return text.take(column_array(column.codes, np.intp))
+        text = _text(labels)
+        if text is not None:
+            codes = column.codes
+            if isinstance(codes, Pieces) and isinstance(text, pd.arrays.ArrowStringArray):
+                return _pieces_text(text, codes)
+            return text.take(column_array(codes, np.intp))
+    if isinstance(column, np.ndarray):
+        # The table gets its own copy of an engine's array (made columns are new already).
+        return np.array(column, dtype=dtype)
     return column_array(column, dtype)
+
+
+def _text(labels: Any) -> Any:
+    """Labels as pandas text (the frames' type), or None when they are not text."""
+    if not isinstance(labels, pd.api.extensions.ExtensionArray):
+        labels = np.asarray(labels)
+        if labels.dtype != object or not len(labels):
+            return None
+        labels = pd.Series(labels, copy=False).array
+    return labels if isinstance(labels.dtype, pd.StringDtype) and len(labels) else None
+
+
+def _pieces_text(text: pd.arrays.ArrowStringArray, codes: Pieces) -> pd.arrays.ArrowStringArray:
+    """``text[codes]`` for codes in pieces, each piece taken the cheapest way.
+
+    Runs (every piece a single code: a step's name on its rows) are decoded in one pass
+    (Arrow's run-end decoding); otherwise a piece of consecutive codes (a step's rows
+    for every case, in case order) is a slice of the labels, any other piece is taken
+    by its codes, and the pieces are joined once.
+    """
+    pieces = [(part, size) for part, size in zip(codes.parts, codes.sizes, strict=True) if size]
+    if not pieces:
+        return text[:0]
+    if all(np.ndim(part) == 0 for part, _ in pieces):
+        values = text.take(np.array([part for part, _ in pieces], dtype=np.intp))
+        ends = np.cumsum([size for _, size in pieces], dtype=np.int64)
+        encoded = pa.RunEndEncodedArray.from_arrays(pa.array(ends), _arrow(values))
+        return type(text)(pc.run_end_decode(encoded), dtype=text.dtype)
+    labels = _arrow(text)
+    arrays = []
+    for part, size in pieces:
+        if np.ndim(part) == 0:
+            arrays.append(pa.repeat(labels[int(part)], size))
+        elif part[-1] - part[0] == size - 1 and (np.diff(part) == 1).all():
+            arrays.append(labels.slice(int(part[0]), size))
+        else:
+            arrays.append(labels.take(np.asarray(part, dtype=np.intp)))
+    return type(text)(pa.concat_arrays(arrays), dtype=text.dtype)
+
+
+def _arrow(text: pd.arrays.ArrowStringArray) -> pa.Array:
+    """Pandas text as one Arrow array."""
+    array = pa.array(text)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _constant_text(value: str, size: int) -> Any:
+    """A text column of ``size`` copies of ``value``, or the value (for a frame to repeat)."""
+    text = _text(np.array([value], dtype=object))
+    if not isinstance(text, pd.arrays.ArrowStringArray):
+        return value
+    return type(text)(pa.repeat(_arrow(text)[0], size), dtype=text.dtype)
+
+
+def _equals(values: Any, text: str) -> np.ndarray:
+    """Whether each value of a raw text column is ``text``."""
+    return (pd.Series(values, copy=False) == text).to_numpy(bool)
 
 
 def case_frame(records: Records, calendar) -> pd.DataFrame:
     """The case table of a run."""
-    raw = _raw(records.cases, records.case_columns, CASE_FIELDS)
-    arrival = raw["arrival_day"].to_numpy(float)
-    end = raw["end_day"].to_numpy(float)
-    elapsed = end - arrival
-    spans = calendar.calendar_span(arrival, end)
-    if records.calendar_days is not None:  # an engine that counts them itself
-        given = np.asarray(records.calendar_days, dtype=float)
-        spans = np.where(np.isnan(end), np.nan, np.where(np.isnan(given), spans, given))
-    target = raw["target_days"].to_numpy(float) + 1e-9
-    in_calendar_days = (raw["target_unit"] == "calendar_days").to_numpy()
-    within = np.where(in_calendar_days, spans <= target, elapsed <= target)
-    frame = pd.DataFrame(
-        {
-            "replication": records.replication,
-            "variant": records.variant,
-            "procedure": raw["procedure"],
-            "case_id": raw["case_id"],
-            "status": raw["status"],
-            "arrival_day": arrival,
-            "end_day": end,
-            "arrival_date": calendar.dates_of(arrival),
-            "end_date": calendar.end_dates_of(end, arrival),
-            "elapsed_working_days": elapsed,
-            "elapsed_calendar_days": spans,
-            "approval_clock_days": raw["approval_clock_days"].to_numpy(float),
-            "within_target": (raw["status"] == "completed").to_numpy() & within,
-        }
-    )
-    for column in CASE_COLUMNS[13:]:
-        frame[column] = raw[column]
-    return frame[list(CASE_COLUMNS)]
+    with _helper(records.case_count) as helper:
+        raw = _raw(records.cases, records.case_columns, CASE_FIELDS, helper)
+        arrival = np.asarray(raw["arrival_day"], dtype=float)
+        variant = _later(helper, _constant_text, records.variant, len(arrival))
+        end = np.asarray(raw["end_day"], dtype=float)
+        elapsed = end - arrival
+        spans = calendar.calendar_span(arrival, end)
+        if records.calendar_days is not None:  # an engine that counts them itself
+            given = np.asarray(records.calendar_days, dtype=float)
+            spans = np.where(np.isnan(end), np.nan, np.where(np.isnan(given), spans, given))
+        arrival_dates = calendar.dates_of(arrival, unit="s")
+        end_dates = calendar.end_dates_of(end, arrival, unit="s")
+        target = np.asarray(raw["target_days"], dtype=float) + 1e-9
+        in_calendar_days = _equals(raw["target_unit"], "calendar_days")
+        within = np.where(in_calendar_days, spans <= target, elapsed <= target)
+        # Made once, in the table's order, from the columns as they are (no copies).
+        return pd.DataFrame(
+            {
+                "replication": records.replication,
+                "variant": _done(variant),
+                "procedure": raw["procedure"],
+                "case_id": raw["case_id"],
+                "status": raw["status"],
+                "arrival_day": arrival,
+                "end_day": end,
+                "arrival_date": arrival_dates,
+                "end_date": end_dates,
+                "elapsed_working_days": elapsed,
+                "elapsed_calendar_days": spans,
+                "approval_clock_days": np.asarray(raw["approval_clock_days"], dtype=float),
+                "within_target": _equals(raw["status"], "completed") & within,
+                **{name: raw[name] for name in CASE_COLUMNS[13:]},
+            },
+            copy=False,
+        )
 
 
 def step_frame(records: Records, calendar) -> pd.DataFrame:
     """The step table (event log) of a run."""
-    raw = _raw(records.steps, records.step_columns, STEP_FIELDS)
-    frame = raw.copy()
-    frame.insert(0, "variant", records.variant)
-    frame.insert(0, "replication", records.replication)
-    ready, start, handled, end = (
-        raw[name].to_numpy(float) for name in ("ready_day", "start_day", "handled_day", "end_day")
-    )
-    frame["queue_days"] = start - ready
-    frame["handling_days"] = handled - start
-    frame["waiting_days"] = end - handled
-    frame["ready_date"] = calendar.dates_of(ready)
-    frame["start_date"] = calendar.dates_of(start)
-    frame["end_date"] = calendar.end_dates_of(end, start)
-    return frame[list(STEP_COLUMNS)]
+    with _helper(len(records.steps) + _length(records.step_columns, "case_id")) as helper:
+        raw = _raw(records.steps, records.step_columns, STEP_FIELDS, helper)
+        ready, start, handled, end = (
+            np.asarray(raw[name], dtype=float)
+            for name in ("ready_day", "start_day", "handled_day", "end_day")
+        )
+        variant = _later(helper, _constant_text, records.variant, len(ready))
+        ready_dates = calendar.dates_of(ready, unit="s")
+        # Without queues a step starts when ready: the same dates, copied, not looked up again.
+        same = np.array_equal(start, ready)
+        columns = {
+            "ready_day": ready,
+            "start_day": start,
+            "handled_day": handled,
+            "end_day": end,
+            "queue_days": start - ready,
+            "handling_days": handled - start,
+            "waiting_days": end - handled,
+            "ready_date": ready_dates,
+            "start_date": ready_dates.copy() if same else calendar.dates_of(start, unit="s"),
+            "end_date": calendar.end_dates_of(end, start, unit="s"),
+        }
+        return pd.DataFrame(
+            {
+                "replication": records.replication,
+                "variant": _done(variant),
+                **{name: raw[name] for name in STEP_FIELDS[:6]},
+                **columns,
+            },
+            copy=False,
+        )
 
 
 def audit_trail(fired: dict[str, None] | set[str], order: dict[str, int]) -> str:

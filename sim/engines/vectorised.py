@@ -47,8 +47,9 @@ from sim.engines.records import (
     Pieces,
     Records,
     audit_order,
-    case_ids,
+    case_id_texts,
     column_array,
+    join_labels,
 )
 
 ACCEPTED, TOLERATED, SENT_BACK, WITHDRAWN, REWORK, REVOKED, INTERRUPTED = range(7)
@@ -292,7 +293,7 @@ def _concatenate(parts: list[dict]) -> dict:
                     labels.append(column.labels)
                     size += len(column.labels)
                 codes.append(column_array(column.codes, np.int64) + offsets[key])
-            joined[name] = Coded(np.concatenate(codes), np.concatenate(labels))
+            joined[name] = Coded(np.concatenate(codes), join_labels(labels))
         elif isinstance(first, Pieces):
             joined[name] = sum((part[name] for part in parts[1:]), first)
         else:
@@ -819,7 +820,7 @@ class _VersionRun:
             if result.step.trips:
                 trips[positions[counted]] += result.step.trips
             clock.add(positions, ready, handled, counted)
-        ids = case_ids(procedure.id, self.draws.cases)
+        ids = case_id_texts(procedure.id, self.draws.cases)
         attribute_codes, attribute_texts = self.draws.attribute_texts()
         global_cases = everyone if self.cases is None else self.cases
         case_columns = {
