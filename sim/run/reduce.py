@@ -46,8 +46,11 @@ def queue_totals(steps: pd.DataFrame | Mapping[str, Any], horizon) -> pd.DataFra
     Over the step rows ready after the warm-up (a joint step counts for each of its
     agencies; revocation marks hold no staff and are left out): how many, their total
     and 90th-percentile ``queue_days`` (linear interpolation), and count and total of
-    those ready in the first and in the second half of the arrival period. Small enough
-    to keep for every replication when the step rows themselves are not kept. Computed
+    those ready in the first and in the second half of the arrival period; for the
+    interval of one replication, the count and mean of the finite queues and their
+    `BATCHES` batch means in order of ready time (`batch_means`; NaN when too few).
+    Small enough to keep for every replication when the step rows themselves are not
+    kept. Computed
     with numpy on the few columns it reads: it runs once for every variant of every
     replication, where a pandas group-by took as long as making the case table.
 
@@ -82,14 +85,19 @@ def queue_totals(steps: pd.DataFrame | Mapping[str, Any], horizon) -> pd.DataFra
         values[rows[first]] if values.ndim else np.full(count, values[()], values.dtype)
         for values in keys
     )
-    agencies = names[agency[first]]
+    columns: dict[str, Any] = {
+        "replication": replication,
+        "variant": variant,
+        "agency": names[agency[first]],
+    }
     del agency, rows
     sizes = np.bincount(group, minlength=count)
     start, end = horizon.warmup_days, horizon.arrival_days
     middle = (start + end) / 2
     early = (ready >= start) & (ready < middle)
     late = (ready >= middle) & (ready < end)
-    sums = {
+    columns |= {
+        "steps": sizes.astype(np.int64),
         "queue_days_total": np.bincount(group, weights=waits, minlength=count),
         "early_steps": np.bincount(group, weights=early, minlength=count).astype(np.int64),
         "early_queue_days_total": np.bincount(group, weights=waits * early, minlength=count),
@@ -99,21 +107,11 @@ def queue_totals(steps: pd.DataFrame | Mapping[str, Any], horizon) -> pd.DataFra
     del early, late
     # Each group's queues in order of ready time (ties in row order): one sort serves
     # the percentiles and the batch means.
-    series = waits[np.lexsort((ready, group))]
+    by_group = _by_group(waits[np.lexsort((ready, group))], sizes)
     del ready, waits, group
-    by_group = _by_group(series, sizes)
-    return pd.DataFrame(
-        {
-            "replication": replication,
-            "variant": variant,
-            "agency": agencies,
-            "steps": sizes.astype(np.int64),
-            "queue_days_total": sums["queue_days_total"],
-            "p90_queue_days": _quantiles(by_group, 0.9),
-            **{name: sums[name] for name in list(sums)[1:]},
-            **_batch_figures(by_group),
-        }
-    )
+    columns["p90_queue_days"] = _quantiles(by_group, 0.9)
+    columns |= _batch_figures(by_group)
+    return pd.DataFrame({name: columns[name] for name in QUEUE_COLUMNS})
 
 
 def batch_means(data: np.ndarray, batches: int = BATCHES) -> np.ndarray | None:
