@@ -148,7 +148,7 @@ def run_replication(
             ]
             del records  # before the queue totals, which need memory of their own
             release_freed_memory()
-            queues = queue_totals(queue_rows, scenario.horizon)
+            queues = queue_totals(queue_rows, scenario.horizon, batches=replication == 0)
             del queue_rows
             release_freed_memory()
             parts.append(

@@ -40,7 +40,9 @@ QUEUE_COLUMNS = (
 """Columns of `queue_totals`: one row per (replication, variant, agency) with queued steps."""
 
 
-def queue_totals(steps: pd.DataFrame | Mapping[str, Any], horizon) -> pd.DataFrame:
+def queue_totals(
+    steps: pd.DataFrame | Mapping[str, Any], horizon, batches: bool = True
+) -> pd.DataFrame:
     """The queue figures `agency_load` needs, per (replication, variant, agency).
 
     Over the step rows ready after the warm-up (a joint step counts for each of its
@@ -60,6 +62,10 @@ def queue_totals(steps: pd.DataFrame | Mapping[str, Any], horizon) -> pd.DataFra
             ``replication`` and ``variant`` as single values (one run's,
             `sim.engines.records.Records.queue_columns`).
         horizon: The scenario's horizon (warm-up and arrival period).
+        batches: Whether to make the finite queues' mean and batch means (NaN if not):
+            only an interval from one replication reads them, and that replication is
+            replication 0, so a run makes them for replication 0 alone (they need the
+            rows sorted by ready time).
 
     Returns:
         A frame with columns `QUEUE_COLUMNS`, groups in order of first appearance.
@@ -106,11 +112,12 @@ def queue_totals(steps: pd.DataFrame | Mapping[str, Any], horizon) -> pd.DataFra
     }
     del early, late
     # Each group's queues in order of ready time (ties in row order): one sort serves
-    # the percentiles and the batch means.
-    by_group = _by_group(waits[np.lexsort((ready, group))], sizes)
-    del ready, waits, group
+    # the percentiles and the batch means; without these, grouped as they come.
+    order = np.lexsort((ready, group)) if batches else np.argsort(group, kind="stable")
+    by_group = _by_group(waits[order], sizes)
+    del ready, waits, group, order
     columns["p90_queue_days"] = _quantiles(by_group, 0.9)
-    columns |= _batch_figures(by_group)
+    columns |= _batch_figures(by_group, batches)
     return pd.DataFrame({name: columns[name] for name in QUEUE_COLUMNS})
 
 
@@ -153,11 +160,12 @@ def _quantiles(groups: list[np.ndarray], q: float) -> np.ndarray:
     return found
 
 
-def _batch_figures(groups: list[np.ndarray]) -> dict[str, np.ndarray]:
+def _batch_figures(groups: list[np.ndarray], made: bool = True) -> dict[str, np.ndarray]:
     """Per group's queues (in order of ready time): the finite ones' count, mean, batch means.
 
     Batch means as `batch_means` (NaN for too few), each figure computed on that group's
-    series alone, so that it equals one made from the group's rows by themselves.
+    series alone, so that it equals one made from the group's rows by themselves. Not
+    ``made``: the count only, the mean and batch means NaN.
     """
     counts = np.zeros(len(groups), dtype=np.int64)
     means = np.full(len(groups), np.nan)
@@ -165,6 +173,8 @@ def _batch_figures(groups: list[np.ndarray]) -> dict[str, np.ndarray]:
     for number, values in enumerate(groups):
         data = values[np.isfinite(values)]
         counts[number] = len(data)
+        if not made:
+            continue
         if len(data):
             means[number] = float(data.mean())
         found = batch_means(data)

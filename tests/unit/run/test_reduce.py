@@ -128,3 +128,29 @@ def test_one_replications_queue_interval_is_the_batch_means_of_its_rows_in_ready
             table.loc[name, ["mean_queue_days", "mean_queue_days_low", "mean_queue_days_high"]]
         )
         assert found == expected  # the same numbers, not approximately
+
+
+def test_without_batches_the_same_totals_and_no_batch_means():
+    """Replications after the first skip the sort by ready time: the same totals and
+    percentiles, the finite count, and NaN for the mean and batch means no one reads."""
+    scenario = table_scenario(variants=("baseline",), agencies=TABLE_AGENCIES, arrival_days=100.0)
+    generator = np.random.default_rng(8)
+    count = 3 * BATCHES * 2
+    steps = step_rows(
+        [
+            {"agency": a, "ready_day": r, "queue_days": q}
+            for a, r, q in zip(
+                generator.choice(["desk", "review", "desk+review"], size=count).tolist(),
+                generator.uniform(0, 100, size=count).tolist(),
+                generator.exponential(2.0, size=count).tolist(),
+                strict=True,
+            )
+        ]
+    )
+    with_batches = queue_totals(steps, scenario.horizon)
+    without = queue_totals(steps, scenario.horizon, batches=False)
+    one_run = ["finite_mean_queue_days", *BATCH_COLUMNS]
+    kept = [name for name in with_batches.columns if name not in one_run]
+    pd.testing.assert_frame_equal(with_batches[kept], without[kept])
+    assert with_batches[one_run].notna().all().all()
+    assert without[one_run].isna().all().all()
