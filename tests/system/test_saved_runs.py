@@ -216,3 +216,41 @@ def test_run_result_has_a_short_repr_and_a_notebook_view(scenario):
     assert "<table" in html and len(html) < 20_000
     with pytest.raises(sim.InputError, match="cache takes a folder"):
         sim.run(scenario, replications=1, cache=True)
+
+
+@pytest.mark.parametrize(
+    ("options", "made"),
+    [
+        (("--no-report",), "none"),
+        ((), "first"),
+        (("--no-report", "--keep", "steps"), "first"),
+        (("--no-report", "--eventlog", "csv"), "first"),
+        (("--no-report", "--steps", "all"), "all"),
+    ],
+)
+def test_step_rows_are_made_only_when_something_reads_them(
+    scenario, tmp_path, monkeypatch, options, made
+):
+    """A run without report, event log or step table makes no step rows (several a case:
+    most of a large run's memory); the agency table is the same either way."""
+    import sim.cli as cli
+
+    asked = []
+    real = cli.run_experiment
+
+    def spy(*arguments, **keywords):
+        asked.append(keywords["steps"])
+        return real(*arguments, **keywords)
+
+    monkeypatch.setattr(cli, "run_experiment", spy)
+    folder = tmp_path / "out"
+    done = invoke("run", scenario, "-r", "1", "-q", "--executor", "serial", "-o", folder, *options)
+    assert done.exit_code == 0, done.stderr
+    assert asked == [made]
+    assert (folder / "steps.csv").exists() == ("steps" in options or "all" in options)
+    if made == "none":
+        with_rows = tmp_path / "with_rows"
+        invoke("run", scenario, "-r", "1", "-q", "--executor", "serial", "-o", with_rows,
+               "--no-report", "--keep", "steps")  # fmt: skip
+        agencies = (folder / "agencies.csv").read_bytes()
+        assert agencies == (with_rows / "agencies.csv").read_bytes()
