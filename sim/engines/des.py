@@ -89,10 +89,10 @@ WITHDRAWN: Final = STATUS_CODES["withdrawn"]
 REVOKED: Final = STATUS_CODES["revoked"]
 OPEN: Final = STATUS_CODES["open"]
 RUNNING: Final = -1
-# How the rows are kept (`sim.engines.records.RowChunks`): a step row's start mostly
-# equals its ready time, its end its handling's end.
 # Rows kept in lists before they move into arrays (a static, not a lookup a row).
 ROWS_A_CHUNK: Final = CHUNK_ROWS
+# How the rows are kept (`sim.engines.records.RowChunks`): a step row's start mostly
+# equals its ready time, its end its handling's end.
 STEP_KINDS = (INTEGER, INTEGER, INTEGER, INTEGER, FLOAT, 4, FLOAT, 6)
 CASE_KINDS = (*(INTEGER,) * 3, *(FLOAT,) * 3, *(INTEGER,) * 4, FLOAT, FLOAT, INTEGER)
 
