@@ -14,6 +14,11 @@ after a run of a million cases about 420 MB of it, and Arrow's pool (pandas' tex
 what it freed too. `release_freed_memory` hands both back where it can (glibc's
 ``malloc_trim``), so that the tables made next do not stack on top of them
 (benchmarks/README.md, "Scale").
+
+Arrow's own default pool (mimalloc) made the text of a table's first few runs in a
+process up to eight times slower than later ones (fresh memory handed out and given
+back again); `arrow_on_the_system_allocator` puts pandas' text on the C library's
+allocator instead, unless the user chose a pool (``ARROW_DEFAULT_MEMORY_POOL``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +52,15 @@ def release_freed_memory() -> None:
         trim(0)
     if "pyarrow" in sys.modules:  # pandas' text keeps a pool of its own
         sys.modules["pyarrow"].default_memory_pool().release_unused()
+
+
+def arrow_on_the_system_allocator() -> None:
+    """Make the C library's allocator Arrow's default pool (not if the user named one)."""
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
+    import pyarrow
+
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
 
 
 @functools.cache

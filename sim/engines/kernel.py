@@ -6,15 +6,21 @@ object with a ``fire`` method, and `Kernel.run_until` fires them in order. Event
 later wait on a heap ordered by (time, serial number); an event queued for the current
 instant (a staff member handed on, a zero delay) joins a plain list instead, fired
 after the heap's events of this instant (which were queued before it) in the order it
-was queued: the same order as the heap would give, without its cost. The kernel is
-compiled with the discrete-event engine (`sim.engines.des`), where the heap compares
-the events' typed times and serial numbers itself; as Python it is `heapq`.
+was queued: the same order as the heap would give, without its cost.
+
+The heap is three parallel columns, the times and serial numbers typed
+(`librt.vecs.vec`) and the events in a list that is only moved, never compared: the
+compiled kernel sifts by reading plain numbers, not each event's fields through a type
+check (benchmarks/README.md, "Scale", part 5). The kernel is compiled with the
+discrete-event engine (`sim.engines.des`).
 """
 
 from __future__ import annotations
 
-from heapq import heappop, heappush
-from typing import Any, Final
+from typing import Final, cast
+
+from librt.vecs import append, vec
+from mypy_extensions import i64
 
 # Whether this module runs compiled (loaded from a C extension, not from its source).
 COMPILED: Final = not __file__.endswith(".py")
@@ -23,13 +29,7 @@ COMPILED: Final = not __file__.endswith(".py")
 class Event:
     """Something that happens at a time: `fire` does it."""
 
-    __slots__ = ("at", "serial")
-
-    at: float
-    serial: int
-
-    def __lt__(self, other: Event) -> bool:
-        return self.at < other.at or (self.at == other.at and self.serial < other.serial)
+    __slots__ = ()
 
     def fire(self) -> None:
         """Do what happens at this event's time."""
@@ -40,41 +40,49 @@ class Kernel:
     """The clock and the queue of events.
 
     Attributes:
-        now: The current time, as the Python float that rows take as it is (boxed once
-            an instant, not once a row).
-        clock: The same time, typed.
-        queue: Events due after now, a heap ordered by (time, serial).
+        clock: The current time.
+        times: The heap's times (events due after now): ``times[i]`` is when
+            ``events[i]`` is due, ``serials[i]`` its serial number; the first ``size``
+            places are the heap, ordered by (time, serial).
+        events: The heap's events; places from ``size`` on may still hold events
+            already fired (overwritten as the heap grows again, dropped with it).
+        size: How many events are on the heap.
         soon: Events queued for the current instant, in order; ``head`` is the next.
         serial: How many events went onto the heap (the serial of the last one).
     """
 
-    now: Any
     clock: float
-    queue: list[Event]
+    times: vec[float]
+    serials: vec[i64]
+    events: list[object]
+    size: i64
     soon: list[Event]
-    head: int
-    serial: int
+    head: i64
+    serial: i64
 
     def __init__(self) -> None:
-        self.now = 0.0
         self.clock = 0.0
-        self.queue = []
+        self.times = vec[float]()
+        self.serials = vec[i64]()
+        self.events = []
+        self.size = 0
         self.soon = []
         self.head = 0
         self.serial = 0
 
     def push(self, at: float, event: Event) -> None:
         """Queue an event at time ``at`` (not before now)."""
-        event.at = at
         if at == self.clock:
             self.soon.append(event)
             return
         self.serial += 1
-        event.serial = self.serial
-        if COMPILED:
-            self._sift_up(event)
-        else:
-            heappush(self.queue, event)
+        position = self.size
+        self.size = position + 1
+        if position == len(self.times):
+            self.times = append(self.times, at)
+            self.serials = append(self.serials, self.serial)
+            self.events.append(event)
+        self._rise(position, at, self.serial, event)
 
     def schedule(self, event: Event, delay: float) -> None:
         """Queue an event ``delay`` after now."""
@@ -82,13 +90,12 @@ class Kernel:
 
     def run_until(self, end: float) -> None:
         """Fire the events before ``end`` in order; events at ``end`` itself stay queued."""
-        queue = self.queue
         soon = self.soon
         event: Event
         while True:
             if self.head < len(soon):
                 # The heap's events of this instant were queued before these.
-                if queue and queue[0].at == self.clock:
+                if self.size and self.times[0] == self.clock:
                     event = self._pop()
                 else:
                     event = soon[self.head]
@@ -97,63 +104,69 @@ class Kernel:
                 if self.head:
                     soon.clear()
                     self.head = 0
-                if not queue or queue[0].at >= end:
+                if not self.size or self.times[0] >= end:
                     break
+                self.clock = self.times[0]
                 event = self._pop()
-                if event.at != self.clock:
-                    self.clock = event.at
-                    self.now = event.at
             event.fire()
         self.clock = end
-        self.now = end
+
+    def clear(self) -> None:
+        """Drop every queued event."""
+        self.times = vec[float]()
+        self.serials = vec[i64]()
+        self.events.clear()
+        self.size = 0
+        self.soon.clear()
+        self.head = 0
 
     def _pop(self) -> Event:
-        if not COMPILED:
-            return heappop(self.queue)
-        queue = self.queue
-        last = queue.pop()
-        if not queue:
-            return last
-        top = queue[0]
-        self._sift_down(last)
-        return top
+        """Take the first event off the heap (as `heapq.heappop`)."""
+        events = self.events
+        top = events[0]
+        last: i64 = self.size - 1
+        self.size = last
+        if last:
+            self._sift_down(last, self.times[last], self.serials[last], events[last])
+        return cast(Event, top)
 
-    def _sift_up(self, event: Event) -> None:
-        """Put a new event on the heap (as `heapq.heappush`, comparing typed fields)."""
-        queue = self.queue
-        queue.append(event)
-        self._rise(event, len(queue) - 1)
-
-    def _sift_down(self, event: Event) -> None:
-        """Put ``event`` at the root in place of the one popped (as `heapq.heappop`)."""
-        queue = self.queue
-        size = len(queue)
-        position = 0
-        child = 1
-        # Down to a leaf by the smaller child, then up to where ``event`` belongs.
+    def _sift_down(self, size: i64, at: float, serial: i64, event: object) -> None:
+        """Put an event at the root in place of the one popped, the heap ``size`` long."""
+        times = self.times
+        serials = self.serials
+        events = self.events
+        position: i64 = 0
+        child: i64 = 1
+        # Down to a leaf by the smaller child, then up to where the event belongs.
         while child < size:
             right = child + 1
             if right < size:
-                a = queue[child]
-                b = queue[right]
-                if b.at < a.at or (b.at == a.at and b.serial < a.serial):
+                a = times[child]
+                b = times[right]
+                if b < a or (b == a and serials[right] < serials[child]):
                     child = right
-            queue[position] = queue[child]
+            times[position] = times[child]
+            serials[position] = serials[child]
+            events[position] = events[child]
             position = child
             child = 2 * position + 1
-        self._rise(event, position)
+        self._rise(position, at, serial, event)
 
-    def _rise(self, event: Event, position: int) -> None:
-        """Move ``event`` up from ``position`` to where it belongs, and put it there."""
-        queue = self.queue
-        at = event.at
-        serial = event.serial
+    def _rise(self, position: i64, at: float, serial: i64, event: object) -> None:
+        """Move an event up from ``position`` to where it belongs, and put it there."""
+        times = self.times
+        serials = self.serials
+        events = self.events
         while position > 0:
-            parent_position = (position - 1) >> 1
-            parent = queue[parent_position]
-            if at < parent.at or (at == parent.at and serial < parent.serial):
-                queue[position] = parent
-                position = parent_position
+            parent: i64 = (position - 1) >> 1
+            parent_at = times[parent]
+            if at < parent_at or (at == parent_at and serial < serials[parent]):
+                times[position] = parent_at
+                serials[position] = serials[parent]
+                events[position] = events[parent]
+                position = parent
             else:
                 break
-        queue[position] = event
+        times[position] = at
+        serials[position] = serial
+        events[position] = event

@@ -64,6 +64,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sim.engines.collector import arrow_on_the_system_allocator
+
+# Pandas' text is Arrow's: kept on the C library's allocator (`sim.engines.collector`).
+arrow_on_the_system_allocator()
+
 CASE_COLUMNS = (
     "replication",
     "variant",
@@ -142,8 +147,8 @@ OUTCOMES = np.array(
 OUTCOME_CODES = {name: code for code, name in enumerate(OUTCOMES.tolist())}
 STATUSES = np.array(["completed", "withdrawn", "revoked", "open"], dtype=object)
 STATUS_CODES = {name: code for code, name in enumerate(STATUSES.tolist())}
-# Rows an engine appends to Python lists before they move into NumPy arrays
-# (`RowChunks`): enough to make each move cheap, few enough to hold little as objects.
+# Rows an engine appends to its columns before they move into compact NumPy arrays
+# (`RowChunks`): enough to make each move cheap, few enough to hold little uncompacted.
 CHUNK_ROWS = 4_096
 
 
@@ -212,12 +217,14 @@ FLOAT = -2
 class RowChunks:
     """Rows an engine appends field by field, kept compact in NumPy arrays.
 
-    The engine appends each field to a Python list (fast, even compiled) and hands the
-    lists over every `CHUNK_ROWS` rows (`take`), which moves them into arrays and
-    empties them: a row then takes a few bytes a field, not a tuple of Python objects,
-    and the cycle collector has nothing of them to walk. Whole numbers are kept as the
-    difference from the chunk's least, in the smallest unsigned type that holds them; a
-    float field that mostly equals another keeps a bit a row and the values that differ.
+    The engine appends each field to a typed column (a `librt.vecs.vec`, which the
+    compiled engine fills without making a Python object a value; a list works too) and
+    hands the columns over every `CHUNK_ROWS` rows (`take`), which copies them into
+    compact arrays: a row then takes a few bytes a field, not a tuple of Python
+    objects, and the cycle collector has nothing of them to walk. Whole numbers are kept
+    as the difference from the chunk's least, in the smallest unsigned type that holds
+    them; a float field that mostly equals another keeps a bit a row and the values that
+    differ.
     `column` gives a field back whole, as it was appended.
 
     Args:
@@ -230,8 +237,8 @@ class RowChunks:
         self.parts: list[list[tuple]] = [[] for _ in kinds]
         self.sizes: list[int] = []
 
-    def take(self, lists: list[list]) -> None:
-        """Move the rows in ``lists`` (one list a field, in order) into arrays; empty them."""
+    def take(self, lists: list) -> None:
+        """Copy the rows in ``lists`` (one column a field, in order) into arrays."""
         size = len(lists[0])
         if not size:
             return
@@ -252,7 +259,6 @@ class RowChunks:
                     differs = array.view(np.int64) != floats[kind].view(np.int64)
                     stored = (np.packbits(differs), array[differs])
             self.parts[number].append(stored)
-            values.clear()
 
     def __len__(self) -> int:
         return sum(self.sizes)

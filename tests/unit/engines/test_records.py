@@ -6,6 +6,8 @@ import datetime
 import numpy as np
 import pandas as pd
 import pytest
+from librt.vecs import append, vec
+from mypy_extensions import i64
 
 from sim.domain.calendar import WorkingCalendar
 from sim.engines import records as records_module
@@ -48,15 +50,19 @@ def test_row_chunks_give_back_every_field_as_appended():
         (2**40, float("nan"), float("nan")),
         (7, float("inf"), 2.25),
     ]
-    lists = [[], [], []]
+
+    def empty() -> list:
+        return [vec[i64](), vec[float](), vec[float]()]  # the engine's typed columns
+
+    columns = empty()
     for index, row in enumerate(rows):
         for field, value in enumerate(row):
-            lists[field].append(value)
+            columns[field] = append(columns[field], value)
         if index in (0, 2):
-            chunks.take(lists)
-            assert lists == [[], [], []]
-    chunks.take(lists)
-    chunks.take(lists)
+            chunks.take(columns)
+            columns = empty()
+    chunks.take(columns)
+    chunks.take(empty())
     assert len(chunks) == 4
     assert chunks.column(0).tolist() == [5, -3, 2**40, 7]
     for field in (1, 2):
