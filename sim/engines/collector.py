@@ -15,10 +15,15 @@ what it freed too. `release_freed_memory` hands both back where it can (glibc's
 ``malloc_trim``), so that the tables made next do not stack on top of them
 (benchmarks/README.md, "Scale").
 
-Arrow's own default pool (mimalloc) made the text of a table's first few runs in a
-process up to eight times slower than later ones (fresh memory handed out and given
-back again); `arrow_on_the_system_allocator` puts pandas' text on the C library's
-allocator instead, unless the user chose a pool (``ARROW_DEFAULT_MEMORY_POOL``).
+A table's first few runs in a process were up to eight times slower than later ones:
+fresh memory, mapped from the system for each large array and given back when it was
+freed, costs a page fault a page when first written. `tune_allocators` keeps arrays up
+to 256 MB on the C library's heap, which the next table reuses (glibc's
+``M_MMAP_THRESHOLD``; freed memory still goes back when `release_freed_memory` runs
+or the heap's free top passes 256 MB), and puts pandas' text (Arrow's, whose own pool,
+mimalloc, did the same) on that allocator too. A user's own choice (the
+``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_`` or ``ARROW_DEFAULT_MEMORY_POOL``
+variables) is left as it is. Figures: benchmarks/README.md, "Scale", part 5.
 """
 
 from __future__ import annotations
@@ -54,20 +59,43 @@ def release_freed_memory() -> None:
         sys.modules["pyarrow"].default_memory_pool().release_unused()
 
 
-def arrow_on_the_system_allocator() -> None:
-    """Make the C library's allocator Arrow's default pool (not if the user named one)."""
-    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        return
-    import pyarrow
+# glibc's `mallopt` parameters (malloc.h) and the values set.
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+HEAP_ARRAYS_UP_TO = 256 * 2**20
+TRIM_ABOVE = 256 * 2**20
 
-    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+
+def tune_allocators() -> None:
+    """Large arrays on the C library's heap, Arrow's text on that allocator (see above)."""
+    chosen = {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"} & set(os.environ)
+    options = _mallopt()
+    if options is not None and not chosen:
+        options(M_MMAP_THRESHOLD, HEAP_ARRAYS_UP_TO)
+        options(M_TRIM_THRESHOLD, TRIM_ABOVE)
+    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        import pyarrow
+
+        pyarrow.set_memory_pool(pyarrow.system_memory_pool())
 
 
 @functools.cache
 def _malloc_trim():
+    return _glibc("malloc_trim")
+
+
+@functools.cache
+def _mallopt():
+    return _glibc("mallopt")
+
+
+def _glibc(name: str):
+    """A function of glibc, or None (not Linux, no C library found, or not glibc)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # no C library found, or not glibc (musl)
+        library = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        library.gnu_get_libc_version  # noqa: B018 - glibc's alone (musl has no such tuning)
+        return getattr(library, name)
+    except (OSError, AttributeError):
         return None

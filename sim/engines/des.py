@@ -328,7 +328,7 @@ class _ProcedurePlan:
     procedure: Procedure
     steps: list[_StepPlan]
     roots: list[_StepPlan]
-    waits: list[int]
+    waits: vec[i64]
     draws: ProcedureDraws
     # The reforms that change every case (each with the cases it concerns; None: all).
     marks: list[tuple[str, Any]]
@@ -346,7 +346,7 @@ class _ProcedurePlan:
         for step_id, following in procedure.successors().items():
             by_id[step_id].successors = [by_id[other] for other in following]
         self.roots = [plan for plan in self.steps if not plan.step.after]
-        self.waits = [len(step.after) for step in procedure.steps]
+        self.waits = vec[i64]([len(step.after) for step in procedure.steps])
         self.marks = marks_of(procedure.reformed_by, draws)
         self.order = {label: place for place, label in enumerate(procedure.fired)}
 
@@ -382,7 +382,7 @@ class _Case:
     item: Any
     key: int
     arrival: float
-    remaining: list[int]
+    remaining: vec[i64]
     unfinished: int
     pending: int
     status: int
@@ -408,7 +408,7 @@ class _Case:
         self.item = index
         self.key = key
         self.arrival = arrival
-        self.remaining = plan.waits.copy()
+        self.remaining = plan.waits[:]
         self.unfinished = len(plan.steps)
         self.pending = 0
         self.status = RUNNING

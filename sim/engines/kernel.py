@@ -11,12 +11,17 @@ was queued: the same order as the heap would give, without its cost.
 The heap is three parallel columns, the times and serial numbers typed
 (`librt.vecs.vec`) and the events in a list that is only moved, never compared: the
 compiled kernel sifts by reading plain numbers, not each event's fields through a type
-check (benchmarks/README.md, "Scale", part 5). The kernel is compiled with the
-discrete-event engine (`sim.engines.des`).
+check. Each node has four children, which halves the moves of a sift for a few more
+comparisons of plain numbers (benchmarks/README.md, "Scale", part 5). The kernel is
+compiled with the discrete-event engine (`sim.engines.des`). Run as Python, where a
+sift in Python code is slow and `heapq` is C, the heap is `heapq`'s list of (time,
+serial, event) instead: the same order.
 """
 
 from __future__ import annotations
 
+from heapq import heappop, heappush
+from math import inf
 from typing import Final, cast
 
 from librt.vecs import append, vec
@@ -49,6 +54,7 @@ class Kernel:
         size: How many events are on the heap.
         soon: Events queued for the current instant, in order; ``head`` is the next.
         serial: How many events went onto the heap (the serial of the last one).
+        heap: Run as Python, the heap instead: `heapq`'s list of (time, serial, event).
     """
 
     clock: float
@@ -59,6 +65,7 @@ class Kernel:
     soon: list[Event]
     head: i64
     serial: i64
+    heap: list[tuple[float, int, Event]]
 
     def __init__(self) -> None:
         self.clock = 0.0
@@ -69,6 +76,7 @@ class Kernel:
         self.soon = []
         self.head = 0
         self.serial = 0
+        self.heap = []
 
     def push(self, at: float, event: Event) -> None:
         """Queue an event at time ``at`` (not before now)."""
@@ -76,6 +84,9 @@ class Kernel:
             self.soon.append(event)
             return
         self.serial += 1
+        if not COMPILED:
+            heappush(self.heap, (at, self.serial, event))
+            return
         position = self.size
         self.size = position + 1
         if position == len(self.times):
@@ -95,7 +106,7 @@ class Kernel:
         while True:
             if self.head < len(soon):
                 # The heap's events of this instant were queued before these.
-                if self.size and self.times[0] == self.clock:
+                if self._due() == self.clock:
                     event = self._pop()
                 else:
                     event = soon[self.head]
@@ -104,9 +115,10 @@ class Kernel:
                 if self.head:
                     soon.clear()
                     self.head = 0
-                if not self.size or self.times[0] >= end:
+                due = self._due()
+                if due >= end:
                     break
-                self.clock = self.times[0]
+                self.clock = due
                 event = self._pop()
             event.fire()
         self.clock = end
@@ -119,9 +131,18 @@ class Kernel:
         self.size = 0
         self.soon.clear()
         self.head = 0
+        self.heap.clear()
+
+    def _due(self) -> float:
+        """When the heap's first event is due (infinity when the heap is empty)."""
+        if not COMPILED:
+            return self.heap[0][0] if self.heap else inf
+        return self.times[0] if self.size else inf
 
     def _pop(self) -> Event:
         """Take the first event off the heap (as `heapq.heappop`)."""
+        if not COMPILED:
+            return heappop(self.heap)[2]
         events = self.events
         top = events[0]
         last: i64 = self.size - 1
@@ -137,19 +158,26 @@ class Kernel:
         events = self.events
         position: i64 = 0
         child: i64 = 1
-        # Down to a leaf by the smaller child, then up to where the event belongs.
+        # Down to a leaf by the least of up to four children, then up to where the
+        # event belongs.
         while child < size:
-            right = child + 1
-            if right < size:
-                a = times[child]
-                b = times[right]
-                if b < a or (b == a and serials[right] < serials[child]):
-                    child = right
-            times[position] = times[child]
-            serials[position] = serials[child]
-            events[position] = events[child]
-            position = child
-            child = 2 * position + 1
+            least = child
+            least_at = times[child]
+            last = child + 4 if child + 4 < size else size
+            other = child + 1
+            while other < last:
+                other_at = times[other]
+                if other_at < least_at or (
+                    other_at == least_at and serials[other] < serials[least]
+                ):
+                    least = other
+                    least_at = other_at
+                other += 1
+            times[position] = least_at
+            serials[position] = serials[least]
+            events[position] = events[least]
+            position = least
+            child = 4 * position + 1
         self._rise(position, at, serial, event)
 
     def _rise(self, position: i64, at: float, serial: i64, event: object) -> None:
@@ -158,7 +186,7 @@ class Kernel:
         serials = self.serials
         events = self.events
         while position > 0:
-            parent: i64 = (position - 1) >> 1
+            parent: i64 = (position - 1) >> 2
             parent_at = times[parent]
             if at < parent_at or (at == parent_at and serial < serials[parent]):
                 times[position] = parent_at

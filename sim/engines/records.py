@@ -64,10 +64,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sim.engines.collector import arrow_on_the_system_allocator
+from sim.engines.collector import tune_allocators
 
-# Pandas' text is Arrow's: kept on the C library's allocator (`sim.engines.collector`).
-arrow_on_the_system_allocator()
+# The tables' large arrays and text reuse the heap (`sim.engines.collector`).
+tune_allocators()
 
 CASE_COLUMNS = (
     "replication",
