@@ -233,9 +233,14 @@ trace(slow).to_csv(folder / "one_case_simpy.csv", index=False)
 #   once, with no event at all, and a freed member goes straight to the head of the queue.
 #   SimPy's resource keeps a sorted list of request events and hands a member over in an
 #   event of its own.
-# * **The draws as lists.** The per-case draws of a step are turned into Python lists once
-#   (`StepDraws.as_list`), and each procedure version's steps into plans shared by its
-#   cases, so a case does no lookups that another already did.
+# * **The draws as typed views.** The per-case draws of a step are read from typed views
+#   of their NumPy arrays (`sim.engines.draws.view`), and each procedure version's steps
+#   become plans shared by its cases, so a case does no lookups that another already did.
+# * **Rows and the event queue as typed columns.** Each field of the step and case rows
+#   is a typed column (`librt.vecs.vec`, mypyc's typed arrays), moved into compact NumPy
+#   arrays every few thousand rows; the queue of future events is a heap kept as columns
+#   of times and serial numbers beside the events, four children a node. A finished
+#   step's object is reused by the next step to start.
 # * **Typed and compiled.** Every attribute is declared with its type (`__slots__`,
 #   annotations), and mypyc compiles the engine and the kernel to C at install: attribute
 #   access and method calls become C struct and function accesses.
