@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from sim.engines.records import STEP_COLUMNS
+from sim.output.csv_text import csv_text
 from sim.run.experiment import RunResult
 from sim.run.files import write_atomically
 from sim.run.forking import imap_forked
@@ -70,9 +71,9 @@ def write_tables(
 ) -> list[Path]:
     """Write the run's tables into ``output``, each file atomically (`kept_tables` says which).
 
-    Formatting the numbers as text is slow (a few microseconds a value), so large tables
-    are formatted in chunks side by side (`sim.run.forking`); the text is the same as one
-    ``to_csv`` would write.
+    Formatting the numbers as text is slow (about half a microsecond a value, with
+    `sim.output.csv_text`), so large tables are formatted in chunks side by side
+    (`sim.run.forking`); the text is the same as one ``to_csv`` would write.
 
     Args:
         result: The run.
@@ -137,7 +138,7 @@ def _write_csvs(
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     """One table as a CSV file, atomically, its text cells safe from formulas."""
-    text = spreadsheet_safe_frame(frame).to_csv(index=False, lineterminator="\n")
+    text = csv_text(spreadsheet_safe_frame(frame))
     write_atomically(path, lambda p: p.write_text(text, encoding="utf-8", newline=""))
     return path
 
@@ -169,7 +170,7 @@ def _csv_chunk(job: tuple) -> str:
     """CSV text of rows ``[start, start + CSV_CHUNK_ROWS)``; the header with the first."""
     table, start = job
     chunk = spreadsheet_safe_frame(table.iloc[start : start + CSV_CHUNK_ROWS])
-    return chunk.to_csv(index=False, header=start == 0, lineterminator="\n")
+    return csv_text(chunk, header=start == 0)
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
