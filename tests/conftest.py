@@ -24,8 +24,9 @@ from tests.factories import (
 __all__ = ["AGENCIES", "run", "scenario_text", "write_case"]
 
 # Hypothesis keeps failing examples in ./.hypothesis by default; tests leave the working
-# directory alone, so it keeps them nowhere (a failure prints the seed to rerun it with).
-settings.register_profile("approvalsim", database=None)
+# directory alone, so it keeps them nowhere: a failure prints the seed to rerun it with,
+# and the example itself (`@reproduce_failure`), which a rare one needs.
+settings.register_profile("approvalsim", database=None, print_blob=True)
 settings.load_profile("approvalsim")
 
 
