@@ -1,6 +1,6 @@
 """The memory of a run: the cycle collector paused while it runs, what it freed given back.
 
-A run allocates rows (tuples), events and cases by the million. Most live until the run
+A run allocates events, cases and their lists by the million. Most live until the run
 ends and the rest are freed by reference counting; the engine drops what refers back to
 the simulation when the run ends (`Simulation._drop_undone`), so that no cycle of its
 objects is left. The cycle collector, which runs every few hundred allocations
@@ -8,7 +8,7 @@ and now and then walks every live object, finds nothing here to free, yet took a
 of the engine's time when profiled. It is paused for the run and resumed after, and
 anything cyclic left over is collected then as usual.
 
-What a run frees (its cases, events and row lists) mostly stays with the C library's
+What a run frees (its cases and events) mostly stays with the C library's
 allocator, reused by the next allocations but still counted in the process's memory:
 after a run of a million cases about 420 MB of it, and Arrow's pool (pandas' text) keeps
 what it freed too. `release_freed_memory` hands both back where it can (glibc's

@@ -719,9 +719,9 @@ def _pieces_text(text: pd.arrays.ArrowStringArray, codes: Pieces) -> pd.arrays.A
     if all(np.ndim(part) == 0 for part, _ in pieces):
         values = text.take(np.array([part for part, _ in pieces], dtype=np.intp))
         ends = np.cumsum([size for _, size in pieces], dtype=np.int64)
-        encoded = pa.RunEndEncodedArray.from_arrays(pa.array(ends), _arrow(values))
+        encoded = pa.RunEndEncodedArray.from_arrays(pa.array(ends), arrow_text(values))
         return type(text)(pc.run_end_decode(encoded), dtype=text.dtype)
-    labels = _arrow(text)
+    labels = arrow_text(text)
     arrays = []
     for part, size in pieces:
         if np.ndim(part) == 0:
@@ -733,9 +733,9 @@ def _pieces_text(text: pd.arrays.ArrowStringArray, codes: Pieces) -> pd.arrays.A
     return type(text)(pa.concat_arrays(arrays), dtype=text.dtype)
 
 
-def _arrow(text: pd.arrays.ArrowStringArray) -> pa.Array:
-    """Pandas text as one Arrow array."""
-    array = pa.array(text)
+def arrow_text(text: Any) -> pa.Array:
+    """Pandas text as one Arrow array (a missing cell as null)."""
+    array = pa.array(text, from_pandas=True)
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
@@ -744,7 +744,7 @@ def _constant_text(value: str, size: int) -> Any:
     text = _text(np.array([value], dtype=object))
     if not isinstance(text, pd.arrays.ArrowStringArray):
         return value
-    return type(text)(pa.repeat(_arrow(text)[0], size), dtype=text.dtype)
+    return type(text)(pa.repeat(arrow_text(text)[0], size), dtype=text.dtype)
 
 
 def _equals(values: Any, text: str) -> np.ndarray:

@@ -26,6 +26,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sim.engines.records import arrow_text
+
 # A float column with at most this share of distinct values is formatted a value at a time.
 FEW_DISTINCT = 0.25
 SECONDS_A_DAY = 86_400
@@ -53,8 +55,10 @@ NEEDS_QUOTES = "[" + "".join(f"\\x{{{ord(character):02x}}}" for character in QUO
 
 def csv_text(frame: pd.DataFrame, header: bool = True) -> str:
     r"""``frame.to_csv(index=False, header=header, lineterminator="\n")``, the same text."""
-    columns = [_column_text(frame[name]) for name in frame.columns]
-    if len(frame.columns) < 2 or any(column is None for column in columns):
+    columns = (
+        [_column_text(frame[name]) for name in frame.columns] if len(frame.columns) > 1 else []
+    )
+    if not columns or any(column is None for column in columns):
         return frame.to_csv(index=False, header=header, lineterminator="\n")
     lines = [",".join(_quoted(str(name)) for name in frame.columns)] if header else []
     if len(frame):
@@ -72,9 +76,7 @@ def _column_text(series: pd.Series) -> list[str] | None:
     values = series.to_numpy()
     if dtype == np.float64:
         return _floats(values)
-    if dtype.kind in "iu":
-        return list(map(str, values.tolist()))
-    if dtype.kind == "b":
+    if dtype.kind in "iub":  # whole numbers and booleans as Python writes them
         return list(map(str, values.tolist()))
     if dtype == np.dtype("datetime64[s]"):
         return _dates(values)
@@ -100,18 +102,16 @@ def _dates(values: np.ndarray) -> list[str]:
     missing = np.isnat(values)
     seconds = values.view(np.int64)
     midnight = not (seconds[~missing] % SECONDS_A_DAY).any()
-    text = np.datetime_as_string(values, unit="D" if midnight else "s").astype(object)
+    text = np.datetime_as_string(values, unit="D" if midnight else "s")
     if not midnight:
-        text = np.char.replace(text.astype(str), "T", " ").astype(object)
+        text = np.char.replace(text, "T", " ")
+    text = text.astype(object)
     text[missing] = ""
     return text.tolist()
 
 
 def _strings(series: pd.Series) -> list[str]:
-    array = pa.array(series.array, from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    array = array.fill_null("")
+    array = arrow_text(series.array).fill_null("")
     quoted = pc.match_substring_regex(array, NEEDS_QUOTES)
     if pc.any(quoted).as_py():
         quote, nothing = pa.scalar('"', array.type), pa.scalar("", array.type)
